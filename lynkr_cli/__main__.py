@@ -1,0 +1,3 @@
+from lynkr_cli.cli import main
+
+main()

@@ -1,0 +1,49 @@
+"""The small interface every agent adapter implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Protocol
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What to execute: the full argv (binary first) and the complete environment."""
+
+    argv: list[str]
+    env: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ProxyEndpoint:
+    """Where the agent should send its API calls: ``base_url`` already includes the session token."""
+
+    base_url: str  # e.g. http://127.0.0.1:PORT/s/TOKEN
+
+
+class Agent(Protocol):
+    name: str
+    binary: str
+    install_hint: str
+
+    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str]) -> Launch:
+        """The command and environment that make the agent talk to ``endpoint``; ``args`` unchanged."""
+        ...
+
+
+def with_no_proxy(value: str | None) -> str:
+    """``value`` (a NO_PROXY list) with the loopback hosts added, so an HTTP(S)_PROXY never sees us."""
+    entries: list[str] = []
+    for entry in [*(value or "").split(","), *LOOPBACK_HOSTS]:
+        entry = entry.strip()
+        if entry and entry not in entries:
+            entries.append(entry)
+    return ",".join(entries)
+
+
+def loopback_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The NO_PROXY/no_proxy pair, both spellings, since tools disagree on which one they read."""
+    merged = with_no_proxy(",".join(filter(None, [env.get("NO_PROXY"), env.get("no_proxy")])))
+    return {"NO_PROXY": merged, "no_proxy": merged}

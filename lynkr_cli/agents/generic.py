@@ -1,0 +1,21 @@
+"""Any other tool (``lynkr run -- cmd``): pointed at the proxy through the usual environment variables."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from lynkr_cli.agents.base import Launch, ProxyEndpoint, loopback_env
+
+
+class GenericAgent:
+    install_hint = ""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.binary = name
+
+    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str]) -> Launch:
+        child_env = dict(env)
+        child_env.update(loopback_env(env))
+        child_env["ANTHROPIC_BASE_URL"] = endpoint.base_url
+        return Launch([binary, *args], child_env)

@@ -1,0 +1,42 @@
+"""The Typer application: global options and the command table."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from lynkr_cli import __version__
+from lynkr_cli.cli import report as report_cmd
+from lynkr_cli.cli import run as run_cmd
+
+app = typer.Typer(
+    name="lynkr",
+    help="Run AI coding agents through a local optimizing proxy, and see what each session cost.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lynkr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(
+        None, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Run AI coding agents through a local optimizing proxy, and see what each session cost."""
+
+
+app.command(
+    "run",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False},
+)(run_cmd.run)
+app.command("report")(report_cmd.report)

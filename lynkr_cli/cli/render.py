@@ -1,0 +1,86 @@
+"""Turning session figures into text: a plain short report (no rich import, it runs at every exit)
+and a full rich table."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from lynkr_cli.ledger.report import SessionSummary, Totals
+
+
+def fmt_tokens(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1_000_000:.2f}M"
+    if n >= 10_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n:,}"
+
+
+def fmt_cost(totals: Totals) -> str:
+    if totals.requests == 0:
+        return "$0"
+    text = f"${totals.cost_usd:.4f}"
+    if totals.unpriced_requests:
+        text += f" (+{totals.unpriced_requests} unpriced)"
+    return text
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+def short_report(summary: SessionSummary) -> str:
+    t = summary.totals
+    exit_text = f"exit {summary.exit_code}" if summary.exit_code is not None else summary.status
+    head = f"lynkr: session {summary.session_id} · {summary.agent} · {exit_text} · {fmt_duration(summary.duration_s)}"
+    if t.requests == 0:
+        return f"{head}\n  no model requests"
+    body = (
+        f"  {t.requests} request{'s' if t.requests != 1 else ''} ({t.errors} error{'s' if t.errors != 1 else ''})"
+        f" · in {fmt_tokens(t.input_tokens)} · out {fmt_tokens(t.output_tokens)}"
+        f" · cache read {fmt_tokens(t.cache_read_tokens)} · cache write {fmt_tokens(t.cache_write_tokens)}"
+        f" · cost {fmt_cost(t)} (list prices {summary.prices_as_of})"
+    )
+    if t.usage_missing:
+        body += f"\n  {t.usage_missing} request(s) returned no usage figures"
+    return f"{head}\n{body}"
+
+
+def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=file or sys.stderr, highlight=False)
+    console.print(short_report(summary).splitlines()[0], style="bold")
+    t = summary.totals
+    if t.requests == 0:
+        console.print("  no model requests")
+        return
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("model", "provider", "requests", "errors", "in", "out", "cache read", "cache write", "cost"):
+        table.add_column(column, justify="left" if column in ("model", "provider") else "right")
+    for line in summary.by_model:
+        table.add_row(
+            line.model, line.provider, str(line.requests), str(line.errors), fmt_tokens(line.input_tokens),
+            fmt_tokens(line.output_tokens), fmt_tokens(line.cache_read_tokens), fmt_tokens(line.cache_write_tokens),
+            fmt_cost(line),
+        )
+    if len(summary.by_model) > 1:
+        table.add_row(
+            "total", "", str(t.requests), str(t.errors), fmt_tokens(t.input_tokens), fmt_tokens(t.output_tokens),
+            fmt_tokens(t.cache_read_tokens), fmt_tokens(t.cache_write_tokens), fmt_cost(t), style="bold",
+        )
+    console.print(table)
+    notes = [f"costs at list prices as of {summary.prices_as_of}, cache reads and writes included"]
+    if summary.other_calls:
+        notes.append(f"{summary.other_calls} other API call(s) (token counting, model lists) not billed")
+    if t.usage_missing:
+        notes.append(f"{t.usage_missing} request(s) returned no usage figures")
+    for note in notes:
+        console.print(f"  {note}", style="dim")

@@ -1,0 +1,96 @@
+"""Session figures computed from ledger rows: only what was measured, nothing estimated as saved.
+
+Token counts are the upstream's own ``usage``; dollars come from the dated price table
+(``pricing.PRICES_AS_OF``) and include cache reads and writes. Requests whose model is not in the
+table are counted as unpriced, and the total says so instead of pretending they were free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from lynkr_cli.ledger.pricing import PRICES_AS_OF
+
+MODEL_ROUTES = frozenset({"/v1/messages", "/v1/chat/completions", "/v1/responses", "/responses", "/chat/completions"})
+
+
+@dataclass
+class Totals:
+    requests: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    unpriced_requests: int = 0
+    usage_missing: int = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.requests += 1
+        if row.get("error") or (row.get("status") or 0) >= 400:
+            self.errors += 1
+        if row.get("input_tokens") is None and row.get("output_tokens") is None:
+            self.usage_missing += 1
+        self.input_tokens += row.get("input_tokens") or 0
+        self.output_tokens += row.get("output_tokens") or 0
+        self.cache_read_tokens += row.get("cache_read_tokens") or 0
+        self.cache_write_tokens += row.get("cache_write_tokens") or 0
+        if row.get("cost_usd") is not None:
+            self.cost_usd += row["cost_usd"]
+        elif (row.get("status") or 0) < 400 and not row.get("error"):
+            self.unpriced_requests += 1
+
+
+@dataclass
+class ModelLine(Totals):
+    model: str = ""
+    provider: str = ""
+
+
+@dataclass
+class SessionSummary:
+    session_id: str
+    agent: str
+    status: str
+    exit_code: int | None
+    started_at: float
+    ended_at: float | None
+    duration_s: float | None
+    totals: Totals
+    other_calls: int
+    by_model: list[ModelLine] = field(default_factory=list)
+    prices_as_of: str = PRICES_AS_OF
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> SessionSummary:
+    """The figures of one session from its ledger rows."""
+    totals = Totals()
+    by_model: dict[tuple[str, str], ModelLine] = {}
+    other = 0
+    for row in requests:
+        if row["route"] not in MODEL_ROUTES:
+            other += 1
+            continue
+        totals.add(row)
+        model = row.get("model_used") or row.get("model_requested") or "unknown"
+        key = (model, row.get("provider") or "")
+        line = by_model.setdefault(key, ModelLine(model=key[0], provider=key[1]))
+        line.add(row)
+    ended = session.get("ended_at")
+    return SessionSummary(
+        session_id=session["id"],
+        agent=session["agent"],
+        status=session["status"],
+        exit_code=session.get("exit_code"),
+        started_at=session["started_at"],
+        ended_at=ended,
+        duration_s=(ended - session["started_at"]) if ended else None,
+        totals=totals,
+        other_calls=other,
+        by_model=sorted(by_model.values(), key=lambda line: -line.requests),
+    )

@@ -1,0 +1,1 @@
+"""The in-process HTTP proxy the agent talks to."""

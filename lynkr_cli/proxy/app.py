@@ -1,0 +1,146 @@
+"""The Starlette application: the API routes an agent calls, behind the session-token check."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lynkr_cli import __version__
+from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge, UsageError
+from lynkr_cli.ledger import RequestRecord
+from lynkr_cli.proxy.auth import SessionTokenMiddleware
+from lynkr_cli.proxy.context import ProxyContext
+from lynkr_cli.proxy.relay import error_response, join_url, relay
+from lynkr_cli.proxy.usage import AnthropicResponseScanner
+
+
+class _NullScanner:
+    """For routes that carry no usage (count_tokens, models)."""
+
+    model: str | None = None
+    error: str | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole request body, refused with 413 as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(_too_large(int(declared), limit))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(_too_large(size, limit))
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> str:
+    return f"request body of {size} bytes or more exceeds the limit of {limit} bytes (max_body_bytes)"
+
+
+def _ctx(request: Request) -> ProxyContext:
+    return request.app.state.ctx
+
+
+async def health(request: Request) -> Response:
+    if request.method == "HEAD":
+        return Response(status_code=200)
+    return JSONResponse({"service": "lynkr", "version": __version__, "status": "ok"})
+
+
+async def messages(request: Request) -> Response:
+    """``POST /v1/messages``: the agent's model calls, streamed or not."""
+    ctx = _ctx(request)
+    record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route="/v1/messages")
+    try:
+        body = await read_body(request, ctx.max_body_bytes)
+        payload = _parse_json_object(body)
+    except LynkrError as error:
+        return _reject(ctx, record, error)
+    record.request_bytes = len(body)
+    record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
+    record.streamed = payload.get("stream") is True
+    url = join_url(ctx.anthropic_upstream, request.url.path, request.url.query)
+    return await relay(ctx, request, body, url, record, AnthropicResponseScanner(record.streamed))
+
+
+async def passthrough(request: Request) -> Response:
+    """Any other API path (``count_tokens``, ``models``, …) goes upstream untouched."""
+    ctx = _ctx(request)
+    path = request.url.path
+    record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route=path)
+    if ".." in path.split("/") or "\\" in path:
+        return _reject(ctx, record, NotFound(f"no route for {path!r}"))
+    try:
+        body = await read_body(request, ctx.max_body_bytes)
+    except LynkrError as error:
+        return _reject(ctx, record, error)
+    record.request_bytes = len(body)
+    url = join_url(ctx.anthropic_upstream, path, request.url.query)
+    return await relay(ctx, request, body, url, record, _NullScanner())
+
+
+def _parse_json_object(body: bytes) -> dict:
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise UsageError(f"the request body is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise UsageError("the request body must be a JSON object")
+    return payload
+
+
+def _reject(ctx: ProxyContext, record: RequestRecord, error: LynkrError) -> Response:
+    record.status = error.http_status
+    record.error = str(error)
+    record.latency_ms = 0.0
+    ctx.record(record)
+    return error_response(error)
+
+
+async def _client_disconnect(request: Request, exc: Exception) -> Response:
+    return Response(status_code=499)
+
+
+def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
+    """The ASGI app for one proxy. Opens the shared HTTP client at startup and closes it at shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ctx.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(ctx.read_timeout, connect=ctx.connect_timeout),
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=60),
+            follow_redirects=False,
+        )
+        try:
+            yield
+        finally:
+            await ctx.client.aclose()
+
+    app = Starlette(
+        routes=[
+            Route("/", health, methods=["GET", "HEAD"]),
+            Route("/v1/messages", messages, methods=["POST"]),
+            Route("/{path:path}", passthrough, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
+        ],
+        lifespan=lifespan,
+        exception_handlers={ClientDisconnect: _client_disconnect},
+    )
+    app.state.ctx = ctx
+    return SessionTokenMiddleware(app, ctx.token) if ctx.token else app

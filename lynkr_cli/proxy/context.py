@@ -1,0 +1,36 @@
+"""What every request handler of one proxy instance shares: session, ledger, upstream, HTTP client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import httpx
+
+    from lynkr_cli.ledger import Ledger, RequestRecord
+
+DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # the Anthropic Messages API's own request limit
+
+
+@dataclass
+class ProxyContext:
+    """Per-proxy state. ``client`` is the one shared ``httpx.AsyncClient``, opened at server start."""
+
+    session_id: str
+    anthropic_upstream: str = DEFAULT_ANTHROPIC_UPSTREAM
+    ledger: Ledger | None = None
+    token: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    connect_timeout: float = 10.0
+    read_timeout: float = 600.0
+    client: httpx.AsyncClient | None = None
+    listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
+
+    def record(self, record: RequestRecord) -> None:
+        """Send a finished request to the ledger and to any live listener (status line, tests)."""
+        if self.ledger is not None:
+            self.ledger.record_request(record)
+        for listener in self.listeners:
+            listener(record)

@@ -1,0 +1,116 @@
+"""Reading token usage out of upstream responses as they stream past, without holding them back.
+
+The proxy forwards every byte as it arrives; these scanners only look at the bytes to pick up the
+model and the ``usage`` figures the provider reports (``message_start`` and ``message_delta`` events
+in an Anthropic stream, the ``usage`` object of a JSON body).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+_MAX_JSON_BODY = 16 * 1024 * 1024  # bodies larger than this are relayed but not parsed for usage
+_USAGE_EVENTS = (b"message_start", b"message_delta", b"error")
+
+
+@dataclass
+class Usage:
+    """Token usage in the Anthropic convention: ``input_tokens`` excludes cache reads and writes."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+
+    def update_from_anthropic(self, usage: dict[str, Any]) -> None:
+        """Merge an Anthropic ``usage`` object; later events carry cumulative figures."""
+        if usage.get("input_tokens") is not None:
+            self.input_tokens = usage["input_tokens"]
+        if usage.get("output_tokens") is not None:
+            self.output_tokens = usage["output_tokens"]
+        if usage.get("cache_read_input_tokens") is not None:
+            self.cache_read_tokens = usage["cache_read_input_tokens"]
+        if usage.get("cache_creation_input_tokens") is not None:
+            self.cache_write_tokens = usage["cache_creation_input_tokens"]
+
+
+class AnthropicResponseScanner:
+    """Collects model, usage, stop reason and any error from an Anthropic response, SSE or JSON."""
+
+    def __init__(self, streaming: bool) -> None:
+        self.streaming = streaming
+        self.usage = Usage()
+        self.model: str | None = None
+        self.stop_reason: str | None = None
+        self.error: str | None = None
+        self.saw_message_stop = False
+        self._buffer = b""
+        self._event: bytes | None = None
+        self._body: list[bytes] = []
+        self._body_size = 0
+
+    def feed(self, chunk: bytes) -> None:
+        if self.streaming:
+            self._feed_sse(chunk)
+        elif self._body_size <= _MAX_JSON_BODY:
+            self._body.append(chunk)
+            self._body_size += len(chunk)
+
+    def finish(self) -> None:
+        """Call once the body has ended; parses a buffered JSON body."""
+        if self.streaming or not self._body or self._body_size > _MAX_JSON_BODY:
+            return
+        try:
+            body = json.loads(b"".join(self._body))
+        except ValueError:
+            return
+        self._body = []
+        if isinstance(body, dict):
+            self._on_message(body)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _feed_sse(self, chunk: bytes) -> None:
+        data = self._buffer + chunk if self._buffer else chunk
+        lines = data.split(b"\n")
+        self._buffer = lines.pop()
+        for line in lines:
+            if line.startswith(b"event:"):
+                self._event = line[6:].strip()
+            elif line.startswith(b"data:"):
+                if self._event in _USAGE_EVENTS or (self._event is None and b'"message_' in line):
+                    self._on_sse_data(line[5:])
+                elif self._event == b"message_stop":
+                    self.saw_message_stop = True
+            elif not line.strip():
+                self._event = None
+
+    def _on_sse_data(self, raw: bytes) -> None:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(event, dict):
+            return
+        kind = event.get("type")
+        if kind == "message_start":
+            self._on_message(event.get("message") or {})
+        elif kind == "message_delta":
+            self.usage.update_from_anthropic(event.get("usage") or {})
+            self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
+        elif kind == "error":
+            self.error = _error_message(event)
+
+    def _on_message(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "error":
+            self.error = _error_message(message)
+            return
+        self.model = message.get("model") or self.model
+        self.stop_reason = message.get("stop_reason") or self.stop_reason
+        self.usage.update_from_anthropic(message.get("usage") or {})
+
+
+def _error_message(event: dict[str, Any]) -> str:
+    error = event.get("error") or {}
+    return f"{error.get('type', 'error')}: {error.get('message', '')}".strip()

@@ -1,0 +1,166 @@
+"""``lynkr run``: proxy up, agent launched and supervised, ledger closed, report printed.
+
+Start-up order is chosen for speed and safety: signals are blocked and the listening socket bound
+first; the agent is spawned while lynkr still has one thread (fork-safe); only then do the ledger
+writer and the proxy server threads start, the proxy importing its heavy modules while the agent
+boots. Nothing lynkr does prints to the terminal while the agent runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lynkr_cli import __version__
+from lynkr_cli.agents import agent_for
+from lynkr_cli.agents.base import ProxyEndpoint, with_no_proxy
+from lynkr_cli.errors import AgentNotFound, UsageError
+
+REPORT_MODES = ("none", "short", "full")
+
+
+@dataclass
+class RunOptions:
+    """What ``lynkr run`` was asked to do (from the command line; config is read by the proxy)."""
+
+    command: list[str]
+    generic: bool = False
+    agent_bin: str | None = None
+    report: str = "short"
+    report_json: Path | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def new_session_id() -> str:
+    import secrets
+
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def resolve_binary(name: str, explicit: str | None, install_hint: str) -> str:
+    """The agent's executable: ``--agent-bin`` if given, else found on PATH, else a clear error."""
+    if explicit:
+        path = shutil.which(explicit) or (explicit if os.access(explicit, os.X_OK) else None)
+        if path is None:
+            raise AgentNotFound(f"--agent-bin {explicit!r} is not an executable file")
+        return path
+    path = shutil.which(name)
+    if path is None:
+        hint = f"; install it with: {install_hint}" if install_hint else ""
+        raise AgentNotFound(f"{name!r} was not found on PATH{hint} (or pass --agent-bin PATH)")
+    return path
+
+
+def run(options: RunOptions) -> int:
+    """Run one agent session through the proxy; returns the exit code lynkr should exit with."""
+    from lynkr_cli import supervise
+    from lynkr_cli.proxy.auth import new_token
+    from lynkr_cli.proxy.server import ProxyServer, bind_socket
+
+    if options.report not in REPORT_MODES:
+        raise UsageError(f"--report must be one of {', '.join(REPORT_MODES)}, not {options.report!r}")
+    if not options.command:
+        raise UsageError("nothing to run: give an agent (lynkr run claude) or a command (lynkr run -- CMD)")
+    agent = agent_for(options.command[0], generic=options.generic)
+    binary = resolve_binary(options.command[0], options.agent_bin, agent.install_hint)
+
+    # The upstream is whatever the user's environment pointed at before lynkr replaced it.
+    upstream = os.environ.get("ANTHROPIC_BASE_URL") or None
+    # lynkr's own HTTP client must never send loopback traffic through the user's proxy either.
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = with_no_proxy(
+        ",".join(filter(None, [os.environ.get("NO_PROXY"), os.environ.get("no_proxy")]))
+    )
+
+    supervise.block_signals()
+    sock = bind_socket()
+    token = new_token()
+    session_id = new_session_id()
+    host, port = sock.getsockname()[:2]
+    endpoint = ProxyEndpoint(base_url=f"http://{host}:{port}/s/{token}")
+    launch = agent.launch(binary, options.command[1:], endpoint, os.environ)
+
+    started_at = time.time()
+    child = supervise.spawn(launch)
+
+    from lynkr_cli.ledger import Ledger, SessionRecord
+    from lynkr_cli.redact import redact_argv
+
+    ledger = Ledger()
+    ledger.start_session(
+        SessionRecord(
+            id=session_id,
+            agent=agent.name,
+            argv=redact_argv(options.command),
+            cwd=os.getcwd(),
+            started_at=started_at,
+            pid=os.getpid(),
+            lynkr_version=__version__,
+            upstream=upstream or "",
+        )
+    )
+    server = ProxyServer(
+        sock,
+        lambda: _build_app(session_id, token, ledger, upstream, options),
+        on_failure=lambda _exc: child.terminate(),  # an agent without its proxy can only fail
+    )
+    server.start()
+
+    exit_code = supervise.wait(child)
+
+    # Requests still in flight get a grace period; a server still importing has none to finish.
+    if server.started:
+        server.stop(timeout=10.0)
+    ledger.finish_session(session_id, exit_code)
+    ledger.flush()
+    ledger.close()
+    _report(session_id, options, ledger.path, server.error or ledger.error)
+    return exit_code
+
+
+def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no-untyped-def]
+    from lynkr_cli.proxy.app import create_app
+    from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM, ProxyContext
+    from lynkr_cli.settings import load_settings
+
+    settings = load_settings()
+    ctx = ProxyContext(
+        session_id=session_id,
+        anthropic_upstream=upstream or settings.anthropic_base_url or DEFAULT_ANTHROPIC_UPSTREAM,
+        ledger=ledger,
+        token=token,
+        max_body_bytes=settings.max_body_bytes,
+    )
+    return create_app(ctx)
+
+
+def _report(session_id: str, options: RunOptions, ledger_path: Path, failure: BaseException | None) -> None:
+    if failure is not None:
+        print(f"lynkr: error: {failure}", file=sys.stderr)
+    if options.report == "none" and options.report_json is None:
+        return
+    from lynkr_cli.ledger import LedgerReader
+    from lynkr_cli.ledger.report import summarize
+
+    reader = LedgerReader(ledger_path)
+    try:
+        session = reader.session(session_id)
+        if session is None:
+            return
+        summary = summarize(session, reader.requests(session_id))
+    finally:
+        reader.close()
+    if options.report_json is not None:
+        options.report_json.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    if options.report == "short":
+        from lynkr_cli.cli.render import short_report
+
+        print(short_report(summary), file=sys.stderr)
+    elif options.report == "full":
+        from lynkr_cli.cli.render import print_full_report
+
+        print_full_report(summary)
