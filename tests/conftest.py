@@ -1,0 +1,102 @@
+"""Shared fixtures: an isolated lynkr home, the real agent binaries, and running lynkr as users do.
+
+Everything lynkr writes goes under a per-test ``tmp_path``; nothing touches the real ``~/.claude``,
+``~/.codex`` or ``~/.local/share/lynkr``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+AGENTS_DIR = Path(os.environ.get("LYNKR_AGENTS_DIR", Path.home() / ".cache" / "lynkr" / "agents"))
+AGENTS_BIN = AGENTS_DIR / "node_modules" / ".bin"
+
+# Keys the fakes accept; tests scan everything lynkr writes for them to prove nothing leaks.
+FAKE_ANTHROPIC_KEY = "sk-ant-api03-FAKEKEY-0123456789abcdefghij"
+FAKE_OPENAI_KEY = "sk-proj-FAKEKEY-0123456789abcdefghijklmn"
+
+
+def agent_binary(name: str) -> str:
+    """Path to a pinned agent CLI installed by ``scripts/install-agents``.
+
+    In CI a missing binary is a failure (the install script should have run); locally it skips.
+    """
+    path = AGENTS_BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if found and os.environ.get("LYNKR_TEST_USE_PATH_AGENTS"):
+        return found
+    message = f"{name} not installed: run scripts/install-agents"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def lynkr_home(tmp_path: Path) -> Path:
+    home = tmp_path / "lynkr-home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def user_home(tmp_path: Path) -> Path:
+    """A HOME where Claude Code's onboarding is done, so it runs without prompts."""
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude.json").write_text(
+        json.dumps({"hasCompletedOnboarding": True, "bypassPermissionsModeAccepted": True, "numStartups": 5})
+    )
+    return home
+
+
+def base_env(lynkr_home: Path, user_home: Path | None = None, **extra: str) -> dict[str, str]:
+    """A clean environment for running lynkr and an agent offline against fakes."""
+    keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env["PATH"] = f"{AGENTS_BIN}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["LYNKR_HOME"] = str(lynkr_home)
+    env["LYNKR_CONFIG_HOME"] = str(lynkr_home / "config")
+    if user_home is not None:
+        env["HOME"] = str(user_home)
+        env["XDG_CONFIG_HOME"] = str(user_home / ".config")
+    # Claude Code: no retries (errors must surface), no updater or telemetry traffic offline.
+    env["CLAUDE_CODE_MAX_RETRIES"] = "0"
+    env["DISABLE_AUTOUPDATER"] = "1"
+    env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+    env["DISABLE_TELEMETRY"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_lynkr(
+    args: list[str],
+    env: dict[str, str],
+    timeout: float = 120,
+    cwd: Path | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``lynkr ARGS`` as a user would (a separate process), capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "lynkr_cli", *args],
+        env=env,
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def lynkr_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lynkr_cli", *args]
