@@ -100,3 +100,51 @@ def run_lynkr(
 
 def lynkr_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "lynkr_cli", *args]
+
+
+def running_proxy(upstream_url: str, ledger_path: Path, token: str = "test-token", **context: object):
+    """Start lynkr's real proxy in this process (Hypercorn thread, real ledger file).
+
+    Returns a context manager yielding ``(base_url, ctx, ledger)``; ``base_url`` includes the token.
+    """
+    import contextlib
+
+    from lynkr_cli.ledger import Ledger, SessionRecord
+    from lynkr_cli.proxy.app import create_app
+    from lynkr_cli.proxy.context import ProxyContext
+    from lynkr_cli.proxy.server import ProxyServer, bind_socket
+
+    @contextlib.contextmanager
+    def manager():
+        ledger = Ledger(ledger_path)
+        ledger.start_session(
+            SessionRecord(id="test-session", agent="test", argv=[], cwd=".", started_at=0.0, pid=os.getpid(),
+                          lynkr_version="test")
+        )
+        ctx = ProxyContext(session_id="test-session", anthropic_upstream=upstream_url, ledger=ledger, token=token,
+                           **context)  # type: ignore[arg-type]
+        server = ProxyServer(bind_socket(), lambda: create_app(ctx))
+        server.start()
+        assert server.wait_serving(30), server.error
+        try:
+            yield f"{server.url}/s/{token}", ctx, ledger
+        finally:
+            server.stop()
+            ledger.finish_session("test-session", 0)
+            ledger.flush()
+            ledger.close()
+
+    return manager()
+
+
+def ledger_rows(lynkr_home: Path) -> tuple[list[dict], list[dict]]:
+    """All sessions and requests recorded under ``lynkr_home``, read back from the SQLite file."""
+    from lynkr_cli.ledger import LedgerReader
+
+    reader = LedgerReader(lynkr_home / "ledger.sqlite3")
+    try:
+        sessions = reader.sessions(last=0)
+        requests = [r for s in sessions for r in reader.requests(s["id"])]
+    finally:
+        reader.close()
+    return sessions, requests

@@ -18,7 +18,7 @@ from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge, UsageError
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
-from lynkr_cli.proxy.relay import error_response, join_url, relay
+from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
 from lynkr_cli.proxy.usage import AnthropicResponseScanner
 
 
@@ -27,6 +27,9 @@ class _NullScanner:
 
     model: str | None = None
     error: str | None = None
+
+    def begin(self, status: int, content_type: str | None) -> None:
+        pass
 
     def feed(self, chunk: bytes) -> None:
         pass
@@ -64,7 +67,7 @@ async def health(request: Request) -> Response:
     return JSONResponse({"service": "lynkr", "version": __version__, "status": "ok"})
 
 
-async def messages(request: Request) -> Response:
+async def messages(request: Request) -> Response | RelayResponse:
     """``POST /v1/messages``: the agent's model calls, streamed or not."""
     ctx = _ctx(request)
     record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route="/v1/messages")
@@ -77,10 +80,10 @@ async def messages(request: Request) -> Response:
     record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
     record.streamed = payload.get("stream") is True
     url = join_url(ctx.anthropic_upstream, request.url.path, request.url.query)
-    return await relay(ctx, request, body, url, record, AnthropicResponseScanner(record.streamed))
+    return relay(ctx, request, body, url, record, AnthropicResponseScanner())
 
 
-async def passthrough(request: Request) -> Response:
+async def passthrough(request: Request) -> Response | RelayResponse:
     """Any other API path (``count_tokens``, ``models``, …) goes upstream untouched."""
     ctx = _ctx(request)
     path = request.url.path
@@ -93,7 +96,7 @@ async def passthrough(request: Request) -> Response:
         return _reject(ctx, record, error)
     record.request_bytes = len(body)
     url = join_url(ctx.anthropic_upstream, path, request.url.query)
-    return await relay(ctx, request, body, url, record, _NullScanner())
+    return relay(ctx, request, body, url, record, _NullScanner())
 
 
 def _parse_json_object(body: bytes) -> dict:

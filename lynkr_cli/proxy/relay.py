@@ -1,18 +1,21 @@
 """Forwarding one request upstream and streaming the answer back as it arrives.
 
 The relay never holds a response back: each chunk the upstream sends is passed to the client as soon
-as it is read, while a scanner picks the usage figures out of it. When the client goes away, the
-upstream call is closed. Every relayed request ends as exactly one ledger row, whatever happened.
+as it is read, while a scanner picks the usage figures out of it. A watcher notices when the client
+goes away (before or during the response) and cancels the upstream call. Every relayed request ends
+as exactly one ledger row, whatever happened: success, upstream error, broken stream, disconnect,
+or shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import TYPE_CHECKING, AsyncIterator, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from lynkr_cli.errors import LynkrError, UpstreamError, UpstreamTimeout, anthropic_error_body
 from lynkr_cli.ledger.pricing import cost_usd
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
     from lynkr_cli.ledger import RequestRecord
     from lynkr_cli.proxy.context import ProxyContext
 
+ErrorBody = Callable[[str, str], bytes]
+
 # Hop-by-hop headers (RFC 9110 §7.6.1) and the ones the HTTP client recomputes.
 _DROP_REQUEST_HEADERS = frozenset(
     {
@@ -30,7 +35,8 @@ _DROP_REQUEST_HEADERS = frozenset(
     }
 )
 _DROP_RESPONSE_HEADERS = frozenset(
-    {"content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "server", "date"}
+    {b"content-length", b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade",
+     b"server", b"date"}
 )
 
 
@@ -40,6 +46,7 @@ class ResponseScanner(Protocol):
     model: str | None
     error: str | None
 
+    def begin(self, status: int, content_type: str | None) -> None: ...
     def feed(self, chunk: bytes) -> None: ...
     def finish(self) -> None: ...
 
@@ -51,71 +58,110 @@ def upstream_headers(request: Request) -> list[tuple[str, str]]:
     return headers
 
 
-def client_headers(upstream: httpx.Headers) -> dict[str, str]:
-    return {k: v for k, v in upstream.items() if k.lower() not in _DROP_RESPONSE_HEADERS}
-
-
 def join_url(base: str, path: str, query: str) -> str:
     """``base`` may carry a path prefix (a company gateway); it is kept."""
     url = base.rstrip("/") + path
     return f"{url}?{query}" if query else url
 
 
-async def relay(
+def relay(
     ctx: ProxyContext,
     request: Request,
     body: bytes,
     url: str,
     record: RequestRecord,
     scanner: ResponseScanner,
-    error_body=anthropic_error_body,  # type: ignore[no-untyped-def]
-) -> Response:
-    """Send ``body`` to ``url`` and stream the upstream's answer back, recording it in ``record``."""
+    error_body: ErrorBody = anthropic_error_body,
+) -> "RelayResponse":
+    """An ASGI response that sends ``body`` to ``url`` and streams the upstream's answer back."""
     assert ctx.client is not None, "proxy client not started"
-    t0 = time.perf_counter()
-    upstream_request = ctx.client.build_request(
-        request.method, url, headers=upstream_headers(request), content=body
-    )
-    try:
-        upstream = await ctx.client.send(upstream_request, stream=True)
-    except httpx.TimeoutException as exc:
-        return _fail(ctx, record, t0, UpstreamTimeout(_describe(exc, url)), error_body)
-    except httpx.HTTPError as exc:
-        return _fail(ctx, record, t0, UpstreamError(_describe(exc, url)), error_body)
-    record.status = upstream.status_code
-    return StreamingResponse(
-        _stream(ctx, upstream, record, scanner, t0),
-        status_code=upstream.status_code,
-        headers=client_headers(upstream.headers),
-    )
+    upstream_request = ctx.client.build_request(request.method, url, headers=upstream_headers(request), content=body)
+    return RelayResponse(ctx, upstream_request, record, scanner, error_body)
 
 
-async def _stream(
-    ctx: ProxyContext,
-    upstream: httpx.Response,
-    record: RequestRecord,
-    scanner: ResponseScanner,
-    t0: float,
-) -> AsyncIterator[bytes]:
-    completed = False
-    try:
-        async for chunk in upstream.aiter_raw():
-            if record.ttfb_ms is None:
-                record.ttfb_ms = (time.perf_counter() - t0) * 1000
-            record.response_bytes += len(chunk)
-            scanner.feed(chunk)
-            yield chunk
-        completed = True
-    except httpx.HTTPError as exc:
-        record.error = f"upstream stream broke: {_describe(exc, str(upstream.request.url))}"
-        # The client already has a 200 and part of a stream: end it with an error event it understands.
-        if record.streamed:
-            yield _sse_error(record.error)
-    finally:
-        await upstream.aclose()
-        if not completed and record.error is None:
-            record.error = "client disconnected before the response ended"
-        _finish(ctx, record, scanner, t0)
+class RelayResponse:
+    """Streams one upstream response to the client; records it in the ledger exactly once."""
+
+    def __init__(
+        self,
+        ctx: ProxyContext,
+        upstream_request: httpx.Request,
+        record: RequestRecord,
+        scanner: ResponseScanner,
+        error_body: ErrorBody,
+    ) -> None:
+        self.ctx = ctx
+        self.upstream_request = upstream_request
+        self.record = record
+        self.scanner = scanner
+        self.error_body = error_body
+        self._client_gone = False
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.current_task()
+        watcher = asyncio.create_task(self._watch_disconnect(receive, task))
+        t0 = time.perf_counter()
+        try:
+            await self._relay(send, t0)
+        except asyncio.CancelledError:
+            if not self._client_gone:
+                self.record.error = self.record.error or "cancelled: lynkr shut down before the response ended"
+                raise
+            task.uncancel()  # type: ignore[union-attr]  # our own cancellation: the client left
+            self.record.error = self.record.error or "client disconnected before the response ended"
+        finally:
+            watcher.cancel()
+            _finish(self.ctx, self.record, self.scanner, t0)
+
+    async def _watch_disconnect(self, receive, task) -> None:  # type: ignore[no-untyped-def]
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self._client_gone = True
+                task.cancel()
+                return
+
+    async def _relay(self, send, t0: float) -> None:  # type: ignore[no-untyped-def]
+        client = self.ctx.client
+        assert client is not None
+        record, scanner = self.record, self.scanner
+        url = str(self.upstream_request.url)
+        try:
+            upstream = await client.send(self.upstream_request, stream=True)
+        except httpx.TimeoutException as exc:
+            await _send_error(send, record, UpstreamTimeout(_describe(exc, url)), self.error_body)
+            return
+        except httpx.HTTPError as exc:
+            await _send_error(send, record, UpstreamError(_describe(exc, url)), self.error_body)
+            return
+        try:
+            record.status = upstream.status_code
+            scanner.begin(upstream.status_code, upstream.headers.get("content-type"))
+            headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in _DROP_RESPONSE_HEADERS]
+            await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+            try:
+                async for chunk in upstream.aiter_raw():
+                    if record.ttfb_ms is None:
+                        record.ttfb_ms = (time.perf_counter() - t0) * 1000
+                    record.response_bytes += len(chunk)
+                    scanner.feed(chunk)
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except httpx.HTTPError as exc:
+                record.error = f"upstream stream broke: {_describe(exc, url)}"
+                if getattr(scanner, "streaming", False):
+                    # The client has a 200 and part of a stream: end it with an event it understands.
+                    await send({"type": "http.response.body", "body": _sse_error(record.error), "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await upstream.aclose()
+
+
+async def _send_error(send, record: RequestRecord, error: LynkrError, error_body: ErrorBody) -> None:  # type: ignore[no-untyped-def]
+    record.status = error.http_status
+    record.error = str(error)
+    response = error_response(error, error_body)
+    await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body, "more_body": False})
 
 
 def _sse_error(message: str) -> bytes:
@@ -146,21 +192,11 @@ def _finish(ctx: ProxyContext, record: RequestRecord, scanner: ResponseScanner, 
     ctx.record(record)
 
 
-def _fail(ctx: ProxyContext, record: RequestRecord, t0: float, error: LynkrError, error_body) -> Response:  # type: ignore[no-untyped-def]
-    record.status = error.http_status
-    record.error = str(error)
-    record.latency_ms = (time.perf_counter() - t0) * 1000
-    ctx.record(record)
-    return error_response(error, error_body)
-
-
-def error_response(error: LynkrError, error_body=anthropic_error_body) -> Response:  # type: ignore[no-untyped-def]
+def error_response(error: LynkrError, error_body: ErrorBody = anthropic_error_body) -> Response:
     """A lynkr error in the client's own API format, with the status that matches it."""
-    return Response(
-        error_body(f"lynkr: {error}", error.anthropic_type if error_body is anthropic_error_body else error.openai_type),
-        status_code=error.http_status,
-        media_type="application/json",
-    )
+    error_type = error.anthropic_type if error_body is anthropic_error_body else error.openai_type
+    return Response(error_body(f"lynkr: {error}", error_type), status_code=error.http_status,
+                    media_type="application/json")
 
 
 def _describe(exc: httpx.HTTPError, url: str) -> str:

@@ -39,7 +39,7 @@ class Usage:
 class AnthropicResponseScanner:
     """Collects model, usage, stop reason and any error from an Anthropic response, SSE or JSON."""
 
-    def __init__(self, streaming: bool) -> None:
+    def __init__(self, streaming: bool = False) -> None:
         self.streaming = streaming
         self.usage = Usage()
         self.model: str | None = None
@@ -50,6 +50,10 @@ class AnthropicResponseScanner:
         self._event: bytes | None = None
         self._body: list[bytes] = []
         self._body_size = 0
+
+    def begin(self, status: int, content_type: str | None) -> None:
+        """Called with the response head: errors come back as JSON even for stream requests."""
+        self.streaming = (content_type or "").startswith("text/event-stream")
 
     def feed(self, chunk: bytes) -> None:
         if self.streaming:
