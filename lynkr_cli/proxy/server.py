@@ -9,6 +9,7 @@ is still importing its modules wait in the socket's backlog. The server thread o
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from typing import Callable
@@ -77,6 +78,7 @@ class ProxyServer:
                 pass
         if self._thread.is_alive():
             self._thread.join(timeout)
+        self.sock.close()
 
     # -- server thread ---------------------------------------------------------------------------
     def _run(self) -> None:
@@ -97,11 +99,15 @@ class ProxyServer:
 
         app = self._app_factory()
         config = Config()
-        config.bind = [f"fd://{self.sock.fileno()}"]
+        # Hypercorn takes ownership of (and closes) the fd it is given: give it a duplicate, so the two
+        # socket objects never close each other's descriptor (a reused fd number would break an
+        # unrelated connection).
+        config.bind = [f"fd://{os.dup(self.sock.fileno())}"]
         config.accesslog = None
         config.errorlog = None
         config.graceful_timeout = self._graceful_timeout
         config.keep_alive_timeout = 75
+        config.backlog = 512
         config.h11_max_incomplete_size = 64 * 1024
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
