@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from lynkr_cli import __version__
@@ -34,6 +34,17 @@ class RunOptions:
     report: str = "short"
     report_json: Path | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def from_values(cls, values: dict[str, object], command: list[str], generic: bool) -> "RunOptions":
+        """Build from parsed ``lynkr run`` options (``cli/run_options.py``): each option's ``dest`` is a
+        field here, or lands in ``extra``."""
+        names = {f.name for f in fields(cls)}
+        known = {k: v for k, v in values.items() if k in names}
+        extra = {k: v for k, v in values.items() if k not in names}
+        if known.get("report_json") is not None:
+            known["report_json"] = Path(str(known["report_json"]))
+        return cls(command=command, generic=generic, **known, extra=extra)
 
 
 def new_session_id() -> str:

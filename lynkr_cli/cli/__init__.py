@@ -9,9 +9,12 @@ from lynkr_cli.errors import LynkrError
 
 def main() -> None:
     """Console entry point: runs the Typer app and turns a ``LynkrError`` into one clear line."""
-    from lynkr_cli.cli.app import app
-
     try:
+        code = _fast_run(sys.argv[1:])
+        if code is not None:
+            _exit_now(code)
+        from lynkr_cli.cli.app import app
+
         code = app(standalone_mode=False)
     except LynkrError as error:
         print(f"lynkr: {error}", file=sys.stderr)
@@ -19,14 +22,45 @@ def main() -> None:
     except KeyboardInterrupt:
         print("lynkr: interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # click's own usage errors and aborts
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            print("lynkr: aborted", file=sys.stderr)
-            sys.exit(1)
-        raise
+    except Exception as exc:
+        _exit_for_parser_error(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _exit_for_parser_error(exc: Exception) -> None:
+    """Typer's (vendored Click's) usage errors and aborts become its usual message and exit code;
+    anything else is a bug and keeps its traceback."""
+    import typer
+
+    if isinstance(exc, typer.Abort) or type(exc).__name__ == "Abort":
+        print("lynkr: aborted", file=sys.stderr)
+        sys.exit(1)
+    show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+    if callable(show) and isinstance(exit_code, int):  # ClickException and its subclasses
+        show()
+        sys.exit(exit_code)
+    raise exc
+
+
+def _exit_now(code: int) -> None:
+    """Exit right after a run: the session is recorded and the report printed, so skip the
+    interpreter's teardown (~30 ms, mostly a proxy thread still importing if the agent was quick)."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _fast_run(argv: list[str]) -> int | None:
+    """``lynkr run …`` without importing Typer (it wraps every agent start; see ``run_options``).
+    None when the full command-line parser must answer instead."""
+    if not argv or argv[0] != "run":
+        return None
+    from lynkr_cli.cli.run_options import NeedsFullParser, parse_run_args, start
+
+    try:
+        parsed = parse_run_args(argv[1:])
+    except NeedsFullParser:
+        return None
+    return start(parsed)

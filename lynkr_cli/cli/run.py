@@ -1,63 +1,51 @@
-"""``lynkr run AGENT [ARGS...]`` and ``lynkr run -- COMMAND [ARGS...]``."""
+"""``lynkr run AGENT [ARGS...]`` and ``lynkr run -- COMMAND [ARGS...]``.
+
+Normally ``lynkr run`` never reaches Typer: the console entry point parses it with the fast parser
+of ``run_options`` (see there why). This Typer command serves ``lynkr run --help``, shell completion
+and the error messages for options the fast parser could not decide; its parameters are generated
+from ``RUN_OPTIONS`` so the two can never disagree.
+"""
 
 from __future__ import annotations
 
+import inspect
 import sys
-from pathlib import Path
-from typing import Optional
+from typing import Any, List, Optional
 
 import typer
 
+from lynkr_cli.cli.run_options import RUN_OPTIONS, parse_run_args, start
 
-def run(
-    ctx: typer.Context,
-    agent_bin: Optional[str] = typer.Option(
-        None, "--agent-bin", metavar="PATH", help="The agent executable to run instead of the one on PATH."
-    ),
-    report: str = typer.Option(
-        "short", "--report", metavar="none|short|full", help="Session report printed on stderr at exit."
-    ),
-    report_json: Optional[Path] = typer.Option(
-        None, "--report-json", metavar="FILE", help="Also write the session report as JSON to FILE."
-    ),
-) -> None:
+
+def run(ctx: typer.Context, **_values: Any) -> None:
     """Run an agent (claude, codex) or, after --, any command, through the lynkr proxy.
 
     Every argument after the agent name reaches the agent unchanged. lynkr's own report goes to
     stderr, so the agent's stdout stays clean for pipes.
     """
-    from lynkr_cli.session import RunOptions, run as run_session
-
-    command = list(ctx.args)
-    options = RunOptions(
-        command=command,
-        generic=_dash_dash_before_command(ctx, sys.argv),
-        agent_bin=agent_bin,
-        report=report,
-        report_json=report_json,
-    )
-    raise typer.Exit(run_session(options))
+    # Typer has validated the options; parse the raw arguments again with the fast parser so both
+    # paths build the run from the same code (and see the ``--`` that Click swallows).
+    args = sys.argv[sys.argv.index("run") + 1 :] if "run" in sys.argv else list(ctx.args)
+    raise typer.Exit(start(parse_run_args(args)))
 
 
-def _dash_dash_before_command(ctx: typer.Context, argv: list[str]) -> bool:
-    """True for ``lynkr run [OPTIONS] -- CMD``: the command is then wrapped generically even if it
-    is named like a known agent. Click drops the ``--``, so the raw argv is walked with the command's
-    own option table."""
-    takes_value = {
-        name for param in ctx.command.params if getattr(param, "opts", None) and not getattr(param, "is_flag", False)
-        for name in param.opts
-    }
-    try:
-        i = argv.index("run") + 1
-    except ValueError:
-        return False
-    while i < len(argv):
-        token = argv[i]
-        if token == "--":
-            return True
-        if not token.startswith("-"):
-            return False
-        if token in takes_value:
-            i += 1
-        i += 1
-    return False
+def _typer_parameters() -> list[inspect.Parameter]:
+    params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+    for option in RUN_OPTIONS:
+        if option.is_flag:
+            annotation: Any = bool
+            default = typer.Option(bool(option.default), *option.flags, help=option.help)
+        elif option.repeat:
+            annotation = Optional[List[str]]
+            default = typer.Option(None, *option.flags, metavar=option.metavar, help=option.help)
+        else:
+            annotation = Optional[str]
+            default = typer.Option(option.default, *option.flags, metavar=option.metavar, help=option.help)
+        params.append(
+            inspect.Parameter(option.dest, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+        )
+    return params
+
+
+run.__signature__ = inspect.Signature(_typer_parameters())  # type: ignore[attr-defined]
+run.__annotations__ = {p.name: p.annotation for p in run.__signature__.parameters.values()}  # type: ignore[attr-defined]

@@ -8,11 +8,13 @@ is still importing its modules wait in the socket's backlog. The server thread o
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import threading
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # asyncio costs ~40 ms to import: only the server thread imports it
+    import asyncio
 
 LOOPBACK = "127.0.0.1"
 
@@ -82,6 +84,8 @@ class ProxyServer:
 
     # -- server thread ---------------------------------------------------------------------------
     def _run(self) -> None:
+        import asyncio
+
         try:
             asyncio.run(self._serve())
         except BaseException as exc:  # reported by the caller at exit
@@ -94,6 +98,8 @@ class ProxyServer:
             self._stopped.set()
 
     async def _serve(self) -> None:
+        import asyncio
+
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 
