@@ -29,6 +29,10 @@ class UsageError(LynkrError):
     openai_type = "invalid_request_error"
 
 
+class ConfigError(UsageError):
+    """A config file, profile or variable holds a value lynkr cannot use (names the key and where)."""
+
+
 class AgentNotFound(LynkrError):
     """The agent binary is not on PATH (exit 127, as a shell would)."""
 

@@ -1,24 +1,114 @@
 """lynkr's configuration, read once into typed models (pydantic-settings).
 
-Precedence, lowest first: defaults < environment (``LYNKR_*``). The config-file layers
-(``~/.config/lynkr/config.toml``, ``./lynkr.toml``) and profiles plug in here too.
+Precedence, lowest first (``lynkr config show`` prints which layer set each value)::
+
+    defaults < profile (--profile / LYNKR_PROFILE / ``profile = …``) < user ~/.config/lynkr/config.toml
+             < project ./lynkr.toml (nearest up the tree) < environment (Lynkr's names < LYNKR_*) < flags
+
+Adding a section: define a pydantic model in your own package and add ONE field line to ``Settings``
+(``cache: CacheConfig = CacheConfig()``). It is then read from ``[cache]`` in the TOML files, from
+``LYNKR_CACHE__MODE`` in the environment, and shown by ``lynkr config show``; a short alias such as
+``LYNKR_CACHE`` is one line in ``lynkr_cli/config/env.py:ALIASES``.
+
 Imported only off the start-up path (pydantic-settings takes ~0.25 s to import).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lynkr_cli.proxy.context import DEFAULT_MAX_BODY_BYTES
 
+TIER_NAMES = ("simple", "medium", "complex", "reasoning")
+_MODEL_REF = re.compile(r"^[a-z0-9][a-z0-9_.-]*:\S+$")
+
+
+class TierSettings(BaseModel):
+    """Which model serves each tier, as ``provider:model`` (Lynkr's ``TIER_*`` format).
+
+    No tier set means no routing: every request goes to the upstream the agent asked for.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    simple: str | None = Field(default=None, description="Short, easy requests (titles, one-liners)")
+    medium: str | None = Field(default=None, description="Ordinary coding turns")
+    complex: str | None = Field(default=None, description="Multi-file changes, refactors")
+    reasoning: str | None = Field(default=None, description="Hard reasoning, architecture, debugging")
+
+    @field_validator(*TIER_NAMES)
+    @classmethod
+    def _is_model_ref(cls, value: str | None) -> str | None:
+        if value is not None and not _MODEL_REF.match(value):
+            raise ValueError("expected provider:model, e.g. ollama:qwen2.5-coder")
+        return value
+
+    def configured(self) -> dict[str, str]:
+        return {name: ref for name in TIER_NAMES if (ref := getattr(self, name))}
+
+
+class ProviderSettings(BaseModel):
+    """Where one provider lives and how lynkr authenticates to it.
+
+    Prefer ``api_key_env`` (the name of a variable holding the key) over ``api_key`` in files, so the
+    config can be shared without leaking a secret.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(default=None, description="API base URL")
+    api_key: SecretStr | None = Field(default=None, description="API key (prefer api_key_env)")
+    api_key_env: str | None = Field(default=None, description="Environment variable holding the API key")
+    model: str | None = Field(default=None, description="Model used when a request names none")
+
+
+class BudgetSettings(BaseModel):
+    """Spending limits in US dollars at list prices; unset means unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_usd: float | None = Field(default=None, ge=0, description="Limit per session")
+    daily_usd: float | None = Field(default=None, ge=0, description="Limit per calendar day (all sessions)")
+
+
+class ServeSettings(BaseModel):
+    """``lynkr serve``: the proxy standalone for editors and other OpenAI/Anthropic clients."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="Interface to bind")
+    port: int = Field(default=8081, ge=0, le=65535, description="Port to bind (Lynkr's default 8081)")
+    token: SecretStr | None = Field(default=None, description="Access token clients must send")
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LYNKR_", extra="ignore")
+    """Every setting lynkr reads. ``load_settings()`` is the way to build one (it applies the layers)."""
 
+    model_config = SettingsConfigDict(env_prefix="LYNKR_", env_nested_delimiter="__", extra="forbid")
+
+    profile: str | None = Field(default=None, description="Shipped or user profile applied under the config files")
+    agents: list[str] = Field(default_factory=list, description="Agents you use (chosen by lynkr init)")
+    model_provider: str | None = Field(default=None, description="Default provider (Lynkr's MODEL_PROVIDER)")
+    tiers: TierSettings = TierSettings()
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    budget: BudgetSettings = BudgetSettings()
+    serve: ServeSettings = ServeSettings()
     anthropic_base_url: str | None = Field(default=None, description="Upstream for Anthropic requests")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest request body accepted")
 
 
-def load_settings() -> Settings:
-    return Settings()
+def load_settings(
+    profile: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """The effective settings; a bad value raises ``ConfigError`` naming the key and the file."""
+    from lynkr_cli.config.layers import resolve
+
+    return resolve(profile=profile, flags=flags, cwd=cwd, env=env).settings

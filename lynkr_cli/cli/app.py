@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from lynkr_cli import __version__
+from lynkr_cli.cli import config as config_cmd
 from lynkr_cli.cli import report as report_cmd
 from lynkr_cli.cli import run as run_cmd
 
@@ -40,3 +41,5 @@ app.command(
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False},
 )(run_cmd.run)
 app.command("report")(report_cmd.report)
+app.add_typer(config_cmd.config_app, name="config")
+app.command("profiles")(config_cmd.profiles)
