@@ -240,9 +240,12 @@ def _stalling_upstream(started: threading.Event, release: threading.Event):
     return messages_handler(respond)
 
 
-@pytest.mark.parametrize(("signum", "expected"), [(signal.SIGTERM, 143), (signal.SIGINT, 0)])
+@pytest.mark.parametrize(
+    ("signum", "expected"), [(signal.SIGTERM, 143), (signal.SIGINT, 0), (signal.SIGHUP, 129)]
+)
 def test_signals_reach_claude_and_its_exit_code_is_returned(lynkr_home, user_home, signum, expected):
-    """Measured without lynkr: `claude -p` exits 143 on SIGTERM and 0 on SIGINT."""
+    """Measured without lynkr (claude-code 2.1.197): `claude -p` exits 143 on SIGTERM, 0 on SIGINT
+    and 129 on SIGHUP."""
     started, release = threading.Event(), threading.Event()
     with FakeUpstream(_stalling_upstream(started, release)) as upstream:
         process = subprocess.Popen(
