@@ -77,8 +77,8 @@ class ModelRequest:
 
     ``body``: an Anthropic Messages request body. Treat it as read-only; build a new dict to change it.
     ``inbound``: the wire format the client spoke (responses are translated back into it).
-    ``raw``: the client's original bytes, kept only while ``body`` is unchanged and ``inbound`` is
-    ``anthropic``.
+    ``raw``: the client's original bytes (in the ``inbound`` format), kept only while ``body`` is
+    unchanged; a provider speaking the same format forwards them as they are.
     ``extras``: fields of the inbound format with no canonical equivalent, kept for the way back.
     """
 
@@ -116,4 +116,4 @@ class ModelRequest:
 
     def wire_bytes(self) -> bytes:
         """The bytes to send to an Anthropic-format upstream: the original ones when unchanged."""
-        return self.raw if self.raw is not None else canonical_json(self.body)
+        return self.raw if self.raw is not None and self.inbound == "anthropic" else canonical_json(self.body)

@@ -33,6 +33,14 @@ class ConfigError(UsageError):
     """A config file, profile or variable holds a value lynkr cannot use (names the key and where)."""
 
 
+class UnknownProvider(UsageError):
+    """A ``provider:model`` names a provider lynkr does not know."""
+
+
+class MissingCredential(UsageError):
+    """A provider needs a key or base URL that is not configured; the message names the variable."""
+
+
 class AgentNotFound(LynkrError):
     """The agent binary is not on PATH (exit 127, as a shell would)."""
 

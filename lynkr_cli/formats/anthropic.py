@@ -1,0 +1,98 @@
+"""The Anthropic Messages format: the canonical shape itself, so translation is identity.
+
+Requests that arrive as Anthropic and leave unchanged are sent as the client's original bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lynkr_cli.canonical import ModelRequest, canonical_json
+from lynkr_cli.errors import anthropic_error_body
+from lynkr_cli.formats.base import Event, SSEParser, load_json, sse_event
+
+# Anthropic requires max_tokens; requests translated from OpenAI formats may not carry one.
+DEFAULT_MAX_TOKENS = 8192
+_KEYS = ("model", "messages", "system", "max_tokens", "metadata", "stop_sequences", "stream", "temperature",
+         "top_p", "top_k", "tools", "tool_choice", "thinking", "service_tier", "container", "mcp_servers",
+         "context_management")
+
+
+class AnthropicDecoder:
+    """Anthropic SSE bytes -> events (already canonical: only parsed)."""
+
+    def __init__(self) -> None:
+        self._sse = SSEParser()
+        self.saw_stop = False
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        return [e for _, data in self._sse.feed(chunk) if (e := self._event(data)) is not None]
+
+    def finish(self) -> list[Event]:
+        events = [e for _, data in self._sse.finish() if (e := self._event(data)) is not None]
+        if not self.saw_stop and not any(e.get("type") == "error" for e in events):
+            events.append(stream_cut_error())
+        return events
+
+    def _event(self, data: str) -> Event | None:
+        event = load_json(data)
+        if not isinstance(event, dict) or event.get("type") == "ping":
+            return None
+        if event.get("type") in ("message_stop", "error"):
+            self.saw_stop = True
+        return event
+
+
+class AnthropicEncoder:
+    media_type = "text/event-stream"
+
+    def encode(self, event: Event) -> bytes:
+        return sse_event(event.get("type"), event)
+
+
+def stream_cut_error() -> Event:
+    return {"type": "error", "error": {"type": "api_error",
+                                       "message": "lynkr: the upstream stream ended before the response was complete"}}
+
+
+class AnthropicCodec:
+    name = "anthropic"
+    stream_media_type = "text/event-stream"
+
+    def decode_request(self, payload: dict[str, Any], raw: bytes) -> ModelRequest:
+        return ModelRequest(body=payload, inbound="anthropic", raw=raw)
+
+    def encode_request(self, request: ModelRequest, model: str) -> bytes:
+        if request.inbound == "anthropic":
+            if request.raw is not None and model == request.model:
+                return request.raw  # unchanged: the client's own bytes, prompt cache intact
+            return canonical_json({**request.body, "model": model})
+        body: dict[str, Any] = {k: request.body[k] for k in _KEYS if k in request.body}
+        body["model"] = model
+        body.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
+        body["messages"] = [_without_foreign_thinking(m) for m in body.get("messages", [])]
+        return canonical_json(body)
+
+    def decode_message(self, body: Any) -> dict[str, Any]:
+        return body
+
+    def encode_message(self, message: dict[str, Any], request: ModelRequest) -> dict[str, Any]:
+        return message
+
+    def stream_decoder(self) -> AnthropicDecoder:
+        return AnthropicDecoder()
+
+    def stream_encoder(self, request: ModelRequest) -> AnthropicEncoder:
+        return AnthropicEncoder()
+
+    def error_body(self, message: str, error_type: str) -> bytes:
+        return anthropic_error_body(message, error_type)
+
+
+def _without_foreign_thinking(message: dict[str, Any]) -> dict[str, Any]:
+    """Thinking that came from another provider carries no Anthropic signature and would be refused."""
+    content = message.get("content")
+    if not isinstance(content, list) or not any(b.get("type") in ("thinking", "redacted_thinking") for b in content):
+        return message
+    kept = [b for b in content if b.get("type") not in ("thinking", "redacted_thinking")]
+    return {**message, "content": kept or [{"type": "text", "text": ""}]}
