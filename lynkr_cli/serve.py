@@ -1,0 +1,151 @@
+"""``lynkr serve``: the same proxy as ``lynkr run``, standalone, for editors and SDK clients.
+
+Sessions: one ledger session per *client*, not per TCP connection (SDKs pool connections and Claude
+Code opens several, so a connection is not a unit anyone recognises). A client is the remote address
+plus the client's own session header (``X-Claude-Code-Session-Id``) when it sends one, plus its
+User-Agent product; after ``IDLE_SECONDS`` without a request the same client starts a new session.
+Every session is closed in the ledger when the server stops.
+
+Access: on loopback no token is needed (like ``lynkr run``'s own proxy, which is per process). Bound
+to any other address, a token is required: clients put it in the base URL path
+(``http://host:port/s/<token>/v1``) or send it as ``X-Lynkr-Token``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hmac
+import ipaddress
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from lynkr_cli import __version__
+from lynkr_cli.ledger import Ledger, RequestRecord, SessionRecord
+
+IDLE_SECONDS = 30 * 60
+TOKEN_HEADER = b"x-lynkr-token"
+CLIENT: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.ContextVar("lynkr_client", default=None)
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def agent_from_user_agent(user_agent: str) -> str:
+    """A short client name for the ledger: ``claude-cli/2.1 (…)`` -> ``claude``."""
+    product = user_agent.split(" ", 1)[0].split("/", 1)[0].lower()
+    known = {"claude-cli": "claude", "codex_cli_rs": "codex", "anthropic": "anthropic-sdk",
+             "asyncanthropic": "anthropic-sdk", "openai": "openai-sdk", "asyncopenai": "openai-sdk"}
+    return known.get(product, product or "client")
+
+
+@dataclass
+class ServeStats:
+    """What the status line shows; updated from the proxy thread, read from the main thread."""
+
+    started_at: float = field(default_factory=time.time)
+    requests: int = 0
+    errors: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    last: str = ""
+
+    def add(self, record: RequestRecord) -> None:
+        self.requests += 1
+        if record.error or (record.status or 0) >= 400:
+            self.errors += 1
+        self.input_tokens += record.input_tokens or 0
+        self.output_tokens += record.output_tokens or 0
+        self.cost_usd += record.cost_usd or 0.0
+        model = record.model_used or record.model_requested or record.route
+        self.last = f"{model} {record.status or '-'} {record.latency_ms or 0:.0f}ms"
+
+
+class ServeLedger(Ledger):
+    """A ledger that files each request under its client's session, starting sessions as clients appear."""
+
+    def __init__(self, upstream: str, on_record: Callable[[RequestRecord], None] | None = None, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.upstream = upstream
+        self.on_record = on_record
+        self.stats = ServeStats()
+        self._lock = threading.Lock()
+        self._sessions: dict[tuple[str, str, str], tuple[str, float]] = {}
+        self._open: set[str] = set()
+        self._counter = 0
+
+    def session_for(self, client: tuple[str, str, str] | None, now: float) -> str:
+        from lynkr_cli.session import new_session_id
+
+        key = client or ("unknown", "", "client")
+        with self._lock:
+            found = self._sessions.get(key)
+            if found is not None and now - found[1] < IDLE_SECONDS:
+                self._sessions[key] = (found[0], now)
+                return found[0]
+            if found is not None:
+                self._finish(found[0])
+            self._counter += 1
+            session_id = f"{new_session_id()}-s{self._counter}"
+            self._sessions[key] = (session_id, now)
+            self._open.add(session_id)
+        address, client_session, agent = key
+        argv = ["serve", f"client={address}"] + ([f"client-session={client_session}"] if client_session else [])
+        self.start_session(SessionRecord(
+            id=session_id, agent=agent, argv=argv, cwd=os.getcwd(), started_at=now, pid=os.getpid(),
+            lynkr_version=__version__, upstream=self.upstream,
+        ))
+        return session_id
+
+    def record_request(self, record: RequestRecord) -> None:
+        record.session_id = self.session_for(CLIENT.get(), record.started_at)
+        self.stats.add(record)
+        super().record_request(record)
+        if self.on_record is not None:
+            self.on_record(record)
+
+    @property
+    def session_count(self) -> int:
+        return self._counter
+
+    def _finish(self, session_id: str) -> None:
+        if session_id in self._open:
+            self._open.discard(session_id)
+            self.finish_session(session_id, None)
+
+    def finish_all(self) -> None:
+        with self._lock:
+            for session_id in list(self._open):
+                self._finish(session_id)
+
+
+class ClientMiddleware:
+    """ASGI middleware in front of the proxy: names the client of each request (for its session) and
+    accepts the access token as an ``X-Lynkr-Token`` header as well as in the path."""
+
+    def __init__(self, app: Any, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope.get("headers") or [])
+            client = scope.get("client") or ("unknown", 0)
+            user_agent = headers.get(b"user-agent", b"").decode("latin-1")
+            session = headers.get(b"x-claude-code-session-id", b"").decode("latin-1")
+            CLIENT.set((str(client[0]), session, agent_from_user_agent(user_agent)))
+            given = headers.get(TOKEN_HEADER)
+            if self.token and given is not None and hmac.compare_digest(given, self.token.encode()):
+                prefix = f"/s/{self.token}"
+                if not scope["path"].startswith(prefix + "/"):
+                    scope = dict(scope, path=prefix + scope["path"], raw_path=(prefix + scope["path"]).encode())
+        await self.app(scope, receive, send)

@@ -1,0 +1,110 @@
+"""``lynkr serve`` as editors and SDKs use it: a real process, the official SDKs, the real ledger."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, base_env, ledger_rows, lynkr_command, run_lynkr
+from tests.fakes.anthropic import Turn, reply_for
+from tests.fakes.server import FakeUpstream, Received, Reply
+
+CHAT_REPLY = {
+    "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "pong"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
+}
+
+
+def handler(request: Received) -> Reply:
+    if request.path.startswith("/v1/chat/completions"):
+        return Reply(body=json.dumps(CHAT_REPLY).encode(), headers={"content-type": "application/json"})
+    return reply_for(Turn(text="pong", input_tokens=7, output_tokens=1), request)
+
+
+@pytest.fixture
+def upstream():
+    with FakeUpstream(handler) as server:
+        yield server
+
+
+class Served:
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(lynkr_command("serve", *args), env=env, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            if "listening on" in line:
+                self.url = line.rsplit(" ", 1)[1].strip()
+                break
+        else:
+            raise AssertionError("".join(self.lines))
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, str]:
+        self.proc.send_signal(signum)
+        rest = self.proc.stderr.read() if self.proc.stderr else ""
+        return self.proc.wait(30), "".join(self.lines) + rest
+
+
+def test_sdks_through_serve_one_session_per_client(upstream, tmp_path: Path) -> None:
+    home = tmp_path / "lh"
+    served = Served(["--port", "0", "--upstream", upstream.url], base_env(home))
+    try:
+        alice = anthropic.Anthropic(base_url=served.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0,
+                                    default_headers={"X-Claude-Code-Session-Id": "alice"})
+        bob = anthropic.Anthropic(base_url=served.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0,
+                                  default_headers={"X-Claude-Code-Session-Id": "bob"})
+        for client in (alice, alice, bob):
+            message = client.messages.create(model="claude-haiku-4-5", max_tokens=5,
+                                             messages=[{"role": "user", "content": "ping"}])
+            assert message.content[0].text == "pong"
+        with alice.messages.stream(model="claude-haiku-4-5", max_tokens=5,
+                                   messages=[{"role": "user", "content": "ping"}]) as stream:
+            assert stream.get_final_message().content[0].text == "pong"
+        chat = openai.OpenAI(base_url=f"{served.url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+        completion = chat.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "ping"}])
+        assert completion.choices[0].message.content == "pong"
+    finally:
+        code, log = served.stop()
+    assert code == 0, log
+    assert "stopped" in log and "3 session(s)" in log
+    sessions, requests = ledger_rows(home)
+    assert len(sessions) == 3 and all(s["status"] == "finished" for s in sessions)
+    per_session = {s["id"]: [r for r in requests if r["session_id"] == s["id"]] for s in sessions}
+    assert sorted(len(rows) for rows in per_session.values()) == [1, 1, 3]
+    agents = sorted(s["agent"] for s in sessions)
+    assert agents == ["anthropic-sdk", "anthropic-sdk", "openai-sdk"]
+    report = run_lynkr(["report", "--last", "3", "--json"], base_env(home))
+    assert report.returncode == 0 and len(json.loads(report.stdout)) == 3
+
+
+def test_token_required_beyond_loopback_and_checked(upstream, tmp_path: Path) -> None:
+    env = base_env(tmp_path / "lh")
+    refused = run_lynkr(["serve", "--host", "0.0.0.0", "--port", "0"], env, timeout=60)
+    assert refused.returncode == 2 and "--token" in refused.stderr and "Traceback" not in refused.stderr
+
+    served = Served(["--port", "0", "--token", "s3cret-token", "--upstream", upstream.url], env)
+    try:
+        body = {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+        denied = httpx.post(f"{served.url}/v1/messages", json=body, headers={"x-api-key": FAKE_ANTHROPIC_KEY})
+        assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication_error"
+        in_path = anthropic.Anthropic(base_url=f"{served.url}/s/s3cret-token", api_key=FAKE_ANTHROPIC_KEY,
+                                      max_retries=0)
+        assert in_path.messages.create(**body).content[0].text == "pong"
+        in_header = anthropic.Anthropic(base_url=served.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0,
+                                        default_headers={"X-Lynkr-Token": "s3cret-token"})
+        assert in_header.messages.create(**body).content[0].text == "pong"
+        wrong = httpx.post(f"{served.url}/v1/messages", json=body, headers={"x-lynkr-token": "nope"})
+        assert wrong.status_code == 401
+    finally:
+        code, log = served.stop(signal.SIGINT)
+    assert code == 0, log
+    assert "s3cret-token" not in "".join(r["error"] or "" for r in ledger_rows(tmp_path / "lh")[1])
