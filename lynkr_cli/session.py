@@ -77,6 +77,11 @@ def run(options: RunOptions) -> int:
         raise UsageError(f"--report must be one of {', '.join(REPORT_MODES)}, not {options.report!r}")
     if not options.command:
         raise UsageError("nothing to run: give an agent (lynkr run claude) or a command (lynkr run -- CMD)")
+    if options.extra.get("stage"):
+        from lynkr_cli.pipeline.switches import parse_stage_switch
+
+        for switch in options.extra["stage"]:  # type: ignore[union-attr]
+            parse_stage_switch(str(switch))  # a typo fails here, before the agent starts
     agent = agent_for(options.command[0], generic=options.generic)
     binary = resolve_binary(options.command[0], options.agent_bin, agent.install_hint)
 
@@ -136,15 +141,20 @@ def run(options: RunOptions) -> int:
 def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no-untyped-def]
     from lynkr_cli.proxy.app import create_app
     from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM, ProxyContext
+    from lynkr_cli.pipeline.build import build_pipeline
+    from lynkr_cli.pipeline.config import with_switches
     from lynkr_cli.settings import load_settings
 
     settings = load_settings()
+    pipeline_config = with_switches(settings.pipeline, bool(options.extra.get("no_optimize")),
+                                    list(options.extra.get("stage", ())))  # type: ignore[call-overload]
     ctx = ProxyContext(
         session_id=session_id,
         anthropic_upstream=upstream or settings.anthropic_base_url or DEFAULT_ANTHROPIC_UPSTREAM,
         ledger=ledger,
         token=token,
         max_body_bytes=settings.max_body_bytes,
+        pipeline=build_pipeline(pipeline_config),
     )
     return create_app(ctx)
 

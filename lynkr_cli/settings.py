@@ -22,6 +22,7 @@ from typing import Any, Mapping
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lynkr_cli.pipeline.config import PipelineConfig
 from lynkr_cli.proxy.context import DEFAULT_MAX_BODY_BYTES
 
 TIER_NAMES = ("simple", "medium", "complex", "reasoning")
@@ -100,6 +101,7 @@ class Settings(BaseSettings):
     serve: ServeSettings = ServeSettings()
     anthropic_base_url: str | None = Field(default=None, description="Upstream for Anthropic requests")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest request body accepted")
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Optimization stages")
 
 
 def load_settings(

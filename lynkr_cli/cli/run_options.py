@@ -46,6 +46,10 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         choices=("none", "short", "full"),
     ),
     RunOption(("--report-json",), "report_json", "Also write the session report as JSON to FILE.", "FILE"),
+    RunOption(("--no-optimize",), "no_optimize", "Forward every request unchanged (no optimization stages).",
+              default=False),
+    RunOption(("--stage",), "stage", "Switch one optimization stage on or off (compress, prune); repeatable.",
+              "NAME=on|off", repeat=True),
 )
 
 

@@ -15,7 +15,9 @@ from starlette.routing import Route
 
 from lynkr_cli import __version__
 from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge, UsageError
+from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.ledger import RequestRecord
+from lynkr_cli.pipeline.hook import run_pipeline
 from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
@@ -79,6 +81,7 @@ async def messages(request: Request) -> Response | RelayResponse:
     record.request_bytes = len(body)
     record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
     record.streamed = payload.get("stream") is True
+    body = run_pipeline(ctx, ModelRequest(payload, raw=body), request.headers, record).wire_bytes()
     url = join_url(ctx.anthropic_upstream, request.url.path, request.url.query)
     return relay(ctx, request, body, url, record, AnthropicResponseScanner())
 
@@ -131,6 +134,8 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=60),
             follow_redirects=False,
         )
+        if ctx.pipeline is not None:
+            ctx.pipeline.warm()
         try:
             yield
         finally:

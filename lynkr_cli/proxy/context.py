@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     import httpx
 
     from lynkr_cli.ledger import Ledger, RequestRecord
+    from lynkr_cli.pipeline import Pipeline
 
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # the Anthropic Messages API's own request limit
@@ -27,6 +28,7 @@ class ProxyContext:
     read_timeout: float = 600.0
     client: httpx.AsyncClient | None = None
     listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
+    pipeline: Pipeline | None = None  # issue 5: optimization stages; None forwards requests unchanged
 
     def record(self, record: RequestRecord) -> None:
         """Send a finished request to the ledger and to any live listener (status line, tests)."""

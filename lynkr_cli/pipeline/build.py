@@ -1,0 +1,17 @@
+"""Turning a ``PipelineConfig`` into a ``Pipeline`` (the one place stages are listed, in order)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lynkr_cli.pipeline.base import Pipeline
+from lynkr_cli.pipeline.config import PipelineConfig
+
+
+def build_pipeline(config: PipelineConfig | None = None, elided_dir: Path | None = None) -> Pipeline:
+    """Stages in order: tools are pruned first (decided once per session), then results compressed."""
+    from lynkr_cli.pipeline.compress import CompressToolResults
+
+    config = config or PipelineConfig()
+    stages = [CompressToolResults(config.compress)]
+    return Pipeline(stages, disabled=config.disabled_stages(), elided_dir=elided_dir)

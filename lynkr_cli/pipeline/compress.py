@@ -1,0 +1,256 @@
+"""Stage ``compress``: lossless tool-result compression.
+
+Every ``tool_result`` block (OpenAI tool messages arrive as these too, via the inbound adapters) is
+rewritten by a pure function of its text and the config:
+
+- JSON above a size floor becomes the smaller, by o200k token count, of TOON and minified JSON.
+  TOON wins on uniform arrays of objects (grep hits, file lists) and loses on deep, irregular data,
+  hence the measurement per result. A TOON candidate is used only if decoding it gives back exactly
+  the original value.
+- Other text loses ANSI escapes, trailing blanks and exact consecutive repeats (kept as a count).
+- Opt-in lossy mode: a text output still above a token threshold keeps its head and tail; the
+  marker in its place says what was elided and how to get it back (the full text is returned as an
+  artifact for the caller to store; the stage itself does no I/O).
+
+Because the result depends only on the block's text and the config, the same tool result gets the
+same bytes on every turn: the prompt-cache prefix stays valid. Historic results are rewritten the
+same way they were when they were new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
+
+from lynkr_cli.pipeline.base import StageReport
+from lynkr_cli.pipeline.config import CompressConfig
+from lynkr_cli.pipeline.textclean import clean_text
+
+if TYPE_CHECKING:
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.pipeline.state import SessionState
+
+ELIDED_MARK = (
+    "[lynkr elided lines {first}-{last} of {total} ({count} lines, ~{tokens} tokens) of this output. "
+    "The full text is saved: lynkr optimize --show-elided {ref}]"
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one tool-result text was rewritten (``text is None``: left as it was)."""
+
+    representation: str
+    text: str | None = None
+    tokens_before: int = 0
+    tokens_after: int = 0
+    elided_ref: str | None = None
+    elided_text: str | None = None
+
+
+AS_IS = Outcome("as-is")
+
+
+class _NotPlainJson(ValueError):
+    pass
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _NotPlainJson("duplicate keys")  # parsing would silently drop one of them
+    return dict(pairs)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotPlainJson("number out of float range")
+    return value
+
+
+def parse_json(text: str) -> Any | None:
+    """The JSON object or array in ``text``, or None when it is not one that round-trips exactly."""
+    head = text.lstrip()[:1]
+    if head not in ("{", "["):
+        return None
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicates, parse_float=_finite_float,
+                          parse_constant=lambda name: (_ for _ in ()).throw(_NotPlainJson(name)))
+    except (ValueError, RecursionError):
+        return None
+
+
+def minified(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def toon_or_none(value: Any, min_run: int) -> str | None:
+    """TOON text for ``value`` if it decodes back to exactly ``value`` and survives the text cleaner
+    unchanged (so the stage stays idempotent); otherwise None."""
+    import toon_format
+
+    try:
+        text = toon_format.encode(value)
+        back = toon_format.decode(text)
+    except Exception:  # toon-format raising on some value shape just means: no TOON candidate
+        return None
+    if minified(back) != minified(value) or clean_text(text, min_run) != text:
+        return None
+    return text
+
+
+def compress_json(text: str, value: Any, config: CompressConfig, tokens_before: int | None = None) -> Outcome:
+    from lynkr_cli.tokens import count_text
+
+    before = count_text(text) if tokens_before is None else tokens_before
+    candidates = [("json-min", minified(value))]
+    toon = toon_or_none(value, config.repeat_min)
+    if toon is not None:
+        candidates.append(("toon", toon))
+    scored = [(count_text(candidate), order, name, candidate) for order, (name, candidate) in enumerate(candidates)]
+    tokens, _, name, best = min(scored)
+    if tokens >= before or best == text:
+        return Outcome("as-is", tokens_before=before, tokens_after=before)
+    return Outcome(name, best, before, tokens)
+
+
+def elide(text: str, config: CompressConfig) -> Outcome | None:
+    """Head and tail of a huge text with a marker in between, or None if it is not huge."""
+    from lynkr_cli.tokens import count_text
+
+    tokens = count_text(text)
+    lines = text.split("\n")
+    head, tail = config.lossy_head_lines, config.lossy_tail_lines
+    if tokens <= config.lossy_threshold_tokens or len(lines) <= head + tail + 1:
+        return None
+    middle = lines[head:len(lines) - tail] if tail else lines[head:]
+    ref = hashlib.sha256(text.encode()).hexdigest()[:20]
+    mark = ELIDED_MARK.format(first=head + 1, last=head + len(middle), total=len(lines), count=len(middle),
+                              tokens=count_text("\n".join(middle)), ref=ref)
+    kept = lines[:head] + [mark] + (lines[len(lines) - tail:] if tail else [])
+    short = "\n".join(kept)
+    return Outcome("text-elided", short, tokens, count_text(short), elided_ref=ref, elided_text=text)
+
+
+def compress_text(text: str, config: CompressConfig) -> Outcome:
+    """The rewrite of one tool-result text (pure; idempotent)."""
+    from lynkr_cli.tokens import count_text
+
+    value = parse_json(text) if len(text) >= config.json_floor_chars else None
+    if value is not None:
+        return compress_json(text, value, config)
+    cleaned = clean_text(text, config.repeat_min)
+    if cleaned != text and len(cleaned) >= config.json_floor_chars:
+        value = parse_json(cleaned)
+        if value is not None:  # JSON wrapped in colour codes or trailing blanks
+            outcome = compress_json(cleaned, value, config)
+            result = outcome.text if outcome.text is not None else cleaned
+            return Outcome(outcome.representation if outcome.text else "text-clean", result,
+                           count_text(text), outcome.tokens_after if outcome.text else count_text(cleaned))
+    if config.lossy:
+        elided = elide(cleaned, config)
+        if elided is not None:
+            return Outcome(elided.representation, elided.text, count_text(text), elided.tokens_after,
+                           elided.elided_ref, elided.elided_text)
+    if cleaned == text:
+        return AS_IS
+    return Outcome("text-clean", cleaned, count_text(text), count_text(cleaned))
+
+
+class CompressToolResults:
+    """The ``compress`` stage (see the module docstring)."""
+
+    name = "compress"
+
+    def __init__(self, config: CompressConfig | None = None) -> None:
+        self.config = config or CompressConfig()
+        self._fingerprint = self.config.model_dump_json()
+
+    def _outcome(self, text: str, state: "SessionState") -> Outcome:
+        key = ("compress", self._fingerprint, hashlib.sha256(text.encode()).digest())
+        return state.memo(key, lambda: compress_text(text, self.config))
+
+    def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
+        report = StageReport(stage=self.name)
+        messages = request.messages
+        last = len(messages) - 1
+        new_messages: list[Any] | None = None
+        counts: dict[str, int] = {}
+        history_saved = 0
+        for index, message in enumerate(messages):
+            content = message.get("content") if isinstance(message, Mapping) else None
+            if not isinstance(content, list):
+                continue
+            new_content: list[Any] | None = None
+            for position, block in enumerate(content):
+                if not isinstance(block, Mapping) or block.get("type") != "tool_result":
+                    continue
+                new_block, outcomes = self._rewrite_block(block, state)
+                for outcome in outcomes:
+                    counts[outcome.representation] = counts.get(outcome.representation, 0) + 1
+                    if outcome.text is None:
+                        continue
+                    report.tokens_before += outcome.tokens_before
+                    report.tokens_after += outcome.tokens_after
+                    if outcome.elided_ref and outcome.elided_text is not None:
+                        report.artifacts[outcome.elided_ref] = outcome.elided_text
+                    if index != last:
+                        history_saved += outcome.tokens_before - outcome.tokens_after
+                if index == last:
+                    report.items.extend(_items(block, outcomes))
+                if new_block is not block:
+                    if new_content is None:
+                        new_content = list(content)
+                    new_content[position] = new_block
+            if new_content is not None:
+                if new_messages is None:
+                    new_messages = list(messages)
+                new_messages[index] = {**message, "content": new_content}
+        report.decision = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "no tool results"
+        if new_messages is None:
+            return request, report
+        report.changed = True
+        report.metrics["history_tokens_saved"] = history_saved
+        return request.with_body({**request.body, "messages": new_messages}), report
+
+    def _rewrite_block(self, block: Mapping[str, Any], state: "SessionState") -> tuple[Mapping[str, Any], list[Outcome]]:
+        content = block.get("content")
+        if isinstance(content, str):
+            outcome = self._outcome(content, state)
+            if outcome.text is None:
+                return block, [outcome]
+            return {**block, "content": outcome.text}, [outcome]
+        if not isinstance(content, list):
+            return block, []
+        outcomes: list[Outcome] = []
+        new_parts: list[Any] | None = None
+        for i, part in enumerate(content):
+            if not isinstance(part, Mapping) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+                continue
+            outcome = self._outcome(part["text"], state)
+            outcomes.append(outcome)
+            if outcome.text is not None:
+                if new_parts is None:
+                    new_parts = list(content)
+                new_parts[i] = {**part, "text": outcome.text}
+        if new_parts is None:
+            return block, outcomes
+        return {**block, "content": new_parts}, outcomes
+
+
+def _items(block: Mapping[str, Any], outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    """Per-result report entries for the newest turn's tool results."""
+    return [
+        {
+            "tool_use_id": block.get("tool_use_id"),
+            "representation": o.representation,
+            "tokens_before": o.tokens_before,
+            "tokens_after": o.tokens_after,
+            **({"elided_ref": o.elided_ref} if o.elided_ref else {}),
+        }
+        for o in outcomes
+    ]

@@ -1,0 +1,59 @@
+"""Pipeline configuration: which stages run and how (the ``pipeline`` section of the settings).
+
+Defaults are lossless and cache-safe: tool results are compressed losslessly, lossy elision is
+off, tool pruning is off (it stalled sessions elsewhere; see DESIGN.md, optimization rule 3).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from lynkr_cli.pipeline.switches import STAGE_NAMES, parse_stage_switch
+
+
+
+class CompressConfig(BaseModel):
+    """Tool-result compression (stage ``compress``)."""
+
+    json_floor_chars: int = Field(default=400, ge=0, description="JSON tool results shorter than this stay as sent")
+    repeat_min: int = Field(default=3, ge=2, description="Identical consecutive lines collapsed from this many")
+    lossy: bool = Field(default=False, description="Elide the middle of huge text outputs (opt-in, recoverable)")
+    lossy_threshold_tokens: int = Field(default=8000, ge=100, description="Text outputs above this are elided")
+    lossy_head_lines: int = Field(default=80, ge=1)
+    lossy_tail_lines: int = Field(default=40, ge=0)
+
+
+class PruneConfig(BaseModel):
+    """Session-stable tool pruning (stage ``prune``)."""
+
+    drop: list[str] = Field(default_factory=list, description="Tool-name patterns (fnmatch) removed per session")
+    auto: bool = Field(default=False, description="Also drop tools the first request gives no reason to need")
+    tool_search: bool = Field(default=False, description="Claude Code: set ENABLE_TOOL_SEARCH=true (Anthropic upstream)")
+
+
+class PipelineConfig(BaseModel):
+    """``enabled=False`` is ``--no-optimize``; ``stages`` holds per-stage switches (``--stage NAME=off``)."""
+
+    enabled: bool = True
+    stages: dict[str, bool] = Field(default_factory=lambda: {"compress": True, "prune": False})
+    compress: CompressConfig = Field(default_factory=CompressConfig)
+    prune: PruneConfig = Field(default_factory=PruneConfig)
+
+    def disabled_stages(self) -> list[str]:
+        if not self.enabled:
+            return list(STAGE_NAMES)
+        return [name for name in STAGE_NAMES if not self.stages.get(name, name == "compress")]
+
+
+Representation = Literal["toon", "json-min", "text-clean", "text-elided", "as-is"]
+
+
+def with_switches(config: PipelineConfig, no_optimize: bool = False, switches: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
+    """``config`` with the command-line switches applied (flags win over every config layer)."""
+    stages = dict(config.stages)
+    for text in switches:
+        name, on = parse_stage_switch(text)
+        stages[name] = on
+    return config.model_copy(update={"enabled": config.enabled and not no_optimize, "stages": stages})

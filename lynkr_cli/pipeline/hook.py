@@ -1,0 +1,49 @@
+"""Where the proxy calls the pipeline: one function, so the request path stays a single line.
+
+Picks the session state (Claude Code's ``X-Claude-Code-Session-Id`` when present, so several
+sessions behind one ``lynkr serve`` keep separate decisions), runs the stages, records their reports
+in ``record.details["pipeline"]``, and stores the full text of any lossy elision where
+``lynkr optimize --show-elided`` finds it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+
+from lynkr_cli.pipeline.base import summarize_reports
+
+if TYPE_CHECKING:
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.ledger import RequestRecord
+    from lynkr_cli.proxy.context import ProxyContext
+
+SESSION_HEADERS = ("x-claude-code-session-id", "session_id", "conversation_id")
+
+
+def session_key(headers: Mapping[str, str], default: str) -> str:
+    for name in SESSION_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return default
+
+
+def run_pipeline(ctx: "ProxyContext", request: "ModelRequest", headers: Mapping[str, str],
+                 record: "RequestRecord") -> "ModelRequest":
+    """The request to forward: optimized by ``ctx.pipeline``, or ``request`` itself when nothing changed."""
+    pipeline = ctx.pipeline
+    if pipeline is None or not pipeline.active:
+        return request
+    result, reports = pipeline.run(request, pipeline.session(session_key(headers, ctx.session_id)))
+    details = summarize_reports(reports)
+    for report in reports:
+        for ref, text in report.artifacts.items():
+            try:
+                pipeline.save_elided(ref, text)
+            except OSError as exc:
+                details.setdefault("warnings", []).append(f"could not save elided text {ref}: {exc}")
+    if result is not request:
+        details["bytes_before"] = len(request.wire_bytes())
+        details["bytes_after"] = len(result.wire_bytes())
+    record.details["pipeline"] = details
+    return result

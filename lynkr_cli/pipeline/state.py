@@ -1,0 +1,68 @@
+"""Per-session memory of the pipeline.
+
+Only decisions that must be made once and kept live here (which tools a session keeps), plus a
+bounded memo of per-content results that spares recomputing the same tool result on every turn. The
+memo is a speed cache only: stage output never depends on whether it was hit, so a restarted proxy
+produces the same bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+
+MEMO_ENTRIES = 4096
+MAX_SESSIONS = 256
+
+
+@dataclass
+class SessionState:
+    """What the pipeline remembers about one agent session."""
+
+    key: str
+    decisions: dict[str, Any] = field(default_factory=dict)
+    _memo: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def decide_once(self, key: str, decide: Callable[[], Any]) -> tuple[Any, bool]:
+        """The decision stored under ``key``, made by ``decide()`` the first time; (decision, is_new)."""
+        with self._lock:
+            if key in self.decisions:
+                return self.decisions[key], False
+            decision = decide()
+            self.decisions[key] = decision
+            return decision, True
+
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` cached under ``key`` (LRU, bounded); ``compute`` must be a pure function of key."""
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            self._memo[key] = value
+            if len(self._memo) > MEMO_ENTRIES:
+                self._memo.popitem(last=False)
+        return value
+
+
+class SessionStates:
+    """Session states of one proxy, by session key; the least recently used are forgotten first."""
+
+    def __init__(self) -> None:
+        self._states: OrderedDict[str, SessionState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> SessionState:
+        with self._lock:
+            state = self._states.get(key)
+            if state is None:
+                state = self._states[key] = SessionState(key)
+                if len(self._states) > MAX_SESSIONS:
+                    self._states.popitem(last=False)
+            else:
+                self._states.move_to_end(key)
+            return state
