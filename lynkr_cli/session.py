@@ -146,8 +146,9 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
     from lynkr_cli.settings import load_settings
 
     settings = load_settings()
-    pipeline_config = with_switches(settings.pipeline, bool(options.extra.get("no_optimize")),
-                                    list(options.extra.get("stage", ())))  # type: ignore[call-overload]
+    extra = options.extra if options is not None else {}  # ``lynkr serve`` passes no run options
+    pipeline_config = with_switches(settings.pipeline, bool(extra.get("no_optimize")),
+                                    list(extra.get("stage", ())))  # type: ignore[call-overload]
     ctx = ProxyContext(
         session_id=session_id,
         anthropic_upstream=upstream or settings.anthropic_base_url or DEFAULT_ANTHROPIC_UPSTREAM,
