@@ -34,3 +34,28 @@ register(ProviderPreset("vllm", Compat, "http://localhost:8000/v1", ("VLLM_ENDPO
 register(ProviderPreset("openai-compatible", Compat, None, ("OPENAI_COMPATIBLE_BASE_URL",),
                         ("OPENAI_COMPATIBLE_API_KEY",), key_required=False,
                         description="any OpenAI-compatible server, by base URL"))
+
+# Cloud families (providers/bedrock.py, azure.py, databricks.py).
+from lynkr_cli.providers.azure import AzureAnthropicProvider, AzureOpenAIProvider  # noqa: E402
+from lynkr_cli.providers.bedrock import DEFAULT_ENDPOINT as BEDROCK_ENDPOINT, OPTIONS_ENV as AWS_ENV  # noqa: E402
+from lynkr_cli.providers.bedrock import BedrockProvider  # noqa: E402
+from lynkr_cli.providers.databricks import DatabricksProvider  # noqa: E402
+
+register(ProviderPreset("bedrock", BedrockProvider, BEDROCK_ENDPOINT,
+                        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL", "BEDROCK_ENDPOINT"),
+                        ("AWS_BEARER_TOKEN_BEDROCK", "AWS_BEDROCK_API_KEY"), key_required=False, options_env=AWS_ENV,
+                        description="Amazon Bedrock Converse (SigV4 from the AWS credential chain, or an API key)"))
+register(ProviderPreset("azure-openai", AzureOpenAIProvider, None, ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_BASE_URL"),
+                        ("AZURE_OPENAI_API_KEY",), key_required=False,
+                        options_env={"api_version": ("AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION"),
+                                     "ad_token": ("AZURE_OPENAI_AD_TOKEN",)},
+                        description="Azure OpenAI deployments (model = deployment name)"))
+register(ProviderPreset("azure-anthropic", AzureAnthropicProvider, "https://{resource}.services.ai.azure.com/anthropic",
+                        ("AZURE_ANTHROPIC_ENDPOINT", "ANTHROPIC_FOUNDRY_BASE_URL"),
+                        ("AZURE_ANTHROPIC_API_KEY", "ANTHROPIC_FOUNDRY_API_KEY"), key_required=False,
+                        options_env={"resource": ("ANTHROPIC_FOUNDRY_RESOURCE",),
+                                     "ad_token": ("AZURE_ANTHROPIC_AD_TOKEN",)},
+                        description="Claude in Azure AI Foundry (Anthropic Messages)"))
+register(ProviderPreset("databricks", DatabricksProvider, None, ("DATABRICKS_HOST", "DATABRICKS_API_BASE"),
+                        ("DATABRICKS_TOKEN", "DATABRICKS_API_KEY"),
+                        description="Databricks Model Serving endpoints"))
