@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lynkr_cli.pipeline.config import PipelineConfig
 from lynkr_cli.proxy.context import DEFAULT_MAX_BODY_BYTES
+from lynkr_cli.routing.config import RoutingConfig
 
 TIER_NAMES = ("simple", "medium", "complex", "reasoning")
 _MODEL_REF = re.compile(r"^[a-z0-9][a-z0-9_.-]*:\S+$")
@@ -102,6 +103,7 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(default=None, description="Upstream for Anthropic requests")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest request body accepted")
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Optimization stages")
+    routing: RoutingConfig = Field(default_factory=RoutingConfig, description="Tier routing, fallback, budgets")
 
 
 def load_settings(

@@ -1,0 +1,61 @@
+"""``lynkr explain``: how a prompt (or a whole request) would be routed, and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def explain(
+    prompt: Optional[str] = typer.Argument(None, help="The prompt to score, as a user would type it."),
+    request: Optional[Path] = typer.Option(
+        None, "--request", "-r", help="A request body (Anthropic Messages JSON) to score instead; - for stdin."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON object (tier, score, reason, …)."),
+) -> None:
+    """Show the tier, score breakdown, rule and model lynkr would route a request to."""
+    import json
+    import sys
+
+    from lynkr_cli.errors import UsageError
+
+    if (prompt is None) == (request is None):
+        raise UsageError('give a prompt (lynkr explain "refactor the auth module") or --request FILE.json')
+    if request is not None:
+        text = sys.stdin.read() if str(request) == "-" else _read(request)
+        try:
+            body = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(f"{request} is not valid JSON ({exc})") from None
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            raise UsageError(f"{request} is not a request body: expected a JSON object with a messages list")
+    else:
+        body = {"model": "", "max_tokens": 4096, "messages": [{"role": "user", "content": prompt}]}
+
+    from lynkr_cli.cli.explain_render import render
+    from lynkr_cli.routing.setup import build_router
+    from lynkr_cli.settings import load_settings
+
+    router = build_router(load_settings())
+    from lynkr_cli.canonical import ModelRequest
+
+    decision = router.route(ModelRequest(body))
+    classification = router.classify(body)
+    if as_json:
+        data = decision.details()
+        data["parts"] = [{"dimension": p.dimension, "points": p.points, "detail": p.detail} for p in decision.parts]
+        data["routing_enabled"] = router.enabled
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    typer.echo(render(decision, classification, router))
+
+
+def _read(path: Path) -> str:
+    from lynkr_cli.errors import UsageError
+
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None

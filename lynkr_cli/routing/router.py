@@ -1,0 +1,183 @@
+"""The router: which tier, and which ``provider:model``, answers a request, and why.
+
+``Router.route(request, session)`` runs the force rules, slot rules and the score (``score.py``),
+keeps the session coherent (``coherence.py``), applies the budget (``budget.py``) and returns a
+``RouteDecision`` that says what to send where, with the reason in words. With no tier configured
+the decision still carries tier, score and reason (for the ledger and ``lynkr explain``) but no
+target: the request goes where the agent sent it, unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+from lynkr_cli.routing.coherence import Turns, TurnChoice, conversation_key, switch_down_cost
+from lynkr_cli.routing.features import Features, extract
+from lynkr_cli.routing.rules import Hit, force_rules, match_force, match_slots
+from lynkr_cli.routing.score import Part, score
+from lynkr_cli.routing.tiers import Target, Tier, TierMap
+
+if TYPE_CHECKING:
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.routing.budget import Budget
+    from lynkr_cli.routing.config import RoutingConfig
+
+# A client may pick a tier by model name: "lynkr-reasoning", "tier:simple", "lynkr/complex".
+_TIER_MODEL = re.compile(r"^(?:lynkr|tier)[-:/](simple|medium|complex|reasoning)$", re.I)
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Where one request goes. ``target`` None means: forward to the agent's own upstream unchanged."""
+
+    tier: Tier | None
+    target: Target | None
+    score: float
+    reason: str
+    rule: str | None = None
+    parts: tuple[Part, ...] = ()
+    sticky: bool = False
+    turn_start: bool = False
+    stop: Exception | None = field(default=None, compare=False)
+
+    @property
+    def routed(self) -> bool:
+        return self.target is not None
+
+    def details(self) -> dict[str, Any]:
+        """What the ledger stores under ``details["route"]``."""
+        out: dict[str, Any] = {
+            "tier": self.tier.name if self.tier is not None else None,
+            "score": self.score,
+            "reason": self.reason,
+            "routed": self.routed,
+        }
+        if self.target is not None:
+            out["provider"], out["model"] = self.target.provider, self.target.model
+        if self.rule:
+            out["rule"] = self.rule
+        if self.sticky:
+            out["sticky"] = True
+        out["breakdown"] = {p.dimension: p.points for p in self.parts}
+        return out
+
+    def headers(self) -> list[tuple[str, str]]:
+        """Response headers the client sees (Lynkr's names, so its dashboards keep working)."""
+        out = []
+        if self.tier is not None:
+            out.append(("x-lynkr-tier", self.tier.name))
+        if self.target is not None:
+            out.append(("x-lynkr-model", self.target.model))
+            out.append(("x-lynkr-provider", self.target.provider))
+        return out
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The tier a request deserves on its own, before session coherence and budgets."""
+
+    features: Features
+    tier: Tier
+    target: Target | None  # set when a slot names a model directly
+    score: float
+    parts: tuple[Part, ...]
+    rule: str | None
+    reason: str
+    side: bool
+
+
+class Router:
+    """Routes requests for one proxy. Thread-safe; state is the current turn of each conversation."""
+
+    def __init__(self, tiers: TierMap | None = None, config: "RoutingConfig | None" = None,
+                 budget: "Budget | None" = None) -> None:
+        from lynkr_cli.routing.config import RoutingConfig
+
+        self.tiers = tiers or TierMap({})
+        self.config = config or RoutingConfig()
+        self.budget = budget
+        self._rules = force_rules(self.config)
+        self._turns = Turns()
+
+    @property
+    def enabled(self) -> bool:
+        return self.tiers.enabled
+
+    # -- classification (pure) ------------------------------------------------------------------
+    def classify(self, body: Mapping[str, Any], extras: Mapping[str, Any] | None = None,
+                 size_hint: int | None = None) -> Classification:
+        """Rules, slots and score for one request body; no session state involved."""
+        features = extract(body, extras, size_hint)
+        result = score(features)
+        hits = match_force(self._rules, features.text)
+        slots = match_slots(features, body.get("max_tokens"), self.config)
+        side = any(h.rule == "slot:background" for h in slots)
+        model_hit = _model_name_hit(features.requested_model)
+        exact = next((h for h in [model_hit, *hits, *slots] if h is not None and not h.floor), None)
+        tier, target, rule = result.tier, None, None
+        reason = f"score {result.total:g} → {result.tier.name}"
+        if exact is not None:
+            tier = exact.tier if exact.tier is not None else result.tier
+            target, rule = exact.target, exact.rule
+            reason = exact.reason
+        if target is None:
+            # A title or summary of a hard conversation is still a title: words cannot raise it, size can.
+            floors = slots if side and exact is not None and exact.rule == "slot:background" else [*hits, *slots]
+            for floor in (h for h in floors if h.floor and h.tier is not None and h.tier > tier):
+                tier, rule = floor.tier, floor.rule  # type: ignore[assignment]
+                reason = f"{reason}; {floor.reason}"
+        return Classification(features, tier, target, result.total, result.parts, rule, reason, side)
+
+    # -- routing (stateful) ---------------------------------------------------------------------
+    def route(self, request: "ModelRequest", session: str | None = None) -> RouteDecision:
+        """The decision for one request of ``session`` (Claude Code's session id, or lynkr's)."""
+        size = len(request.raw) if request.raw is not None else None
+        c = self.classify(request.body, request.extras, size)
+        target = c.target or self.tiers.target_for(c.tier)
+        if target is None:  # no tiers: report only
+            return RouteDecision(c.tier, None, c.score, c.reason, c.rule, c.parts, turn_start=c.features.turn_start)
+        if c.side or not self.config.sticky:
+            return self._with_budget(RouteDecision(c.tier, target, c.score, c.reason, c.rule, c.parts,
+                                                   turn_start=c.features.turn_start))
+        key = conversation_key(session, request.messages)
+        previous = self._turns.get(key)
+        if previous is not None and not c.features.turn_start:
+            decision = RouteDecision(previous.tier, previous.target, c.score,
+                                     f"kept for the tool loop ({previous.reason})", c.rule, c.parts, sticky=True)
+            return self._with_budget(decision)
+        tier, reason = c.tier, c.reason
+        if previous is not None and previous.target is not None and previous.target != target and _is_down(
+            self.tiers, previous, tier
+        ):
+            prefix = max(0, c.features.context_tokens - c.features.text_tokens)
+            cost = switch_down_cost(previous.target, target, prefix, self.config.turn_requests)
+            saving = cost.saving_usd
+            if saving is None or saving <= 0:
+                reason = (f"{reason}, but kept {previous.target} from the last turn: switching down would lose "
+                          f"its prompt cache ({cost.describe()})")
+                self._turns.set(key, TurnChoice(previous.tier, previous.target, reason))
+                return self._with_budget(RouteDecision(previous.tier, previous.target, c.score, reason, c.rule,
+                                                       c.parts, sticky=True, turn_start=True))
+            reason = f"{reason}; switched down ({cost.describe()})"
+        self._turns.set(key, TurnChoice(tier, target, reason))
+        return self._with_budget(RouteDecision(tier, target, c.score, reason, c.rule, c.parts, turn_start=True))
+
+    def _with_budget(self, decision: RouteDecision) -> RouteDecision:
+        if self.budget is None:
+            return decision
+        return self.budget.apply(decision, self.tiers)
+
+
+def _is_down(tiers: TierMap, previous: TurnChoice, tier: Tier) -> bool:
+    before = previous.tier if previous.tier is not None else tiers.tier_of(previous.target)  # type: ignore[arg-type]
+    return before is not None and tier < before
+
+
+def _model_name_hit(model: str | None) -> Hit | None:
+    match = _TIER_MODEL.match(model or "")
+    if match is None:
+        return None
+    tier = Tier.parse(match.group(1))
+    return Hit("model-name", tier, None, False, f"the client asked for {model!r}")

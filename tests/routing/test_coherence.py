@@ -1,0 +1,98 @@
+"""Session coherence: one model per user turn, no switch down that costs more than the lost cache."""
+
+from __future__ import annotations
+
+from lynkr_cli.canonical import ModelRequest
+from lynkr_cli.ledger import RequestRecord
+from lynkr_cli.routing.budget import Budget, BudgetExceeded
+from lynkr_cli.routing.coherence import switch_down_cost
+from lynkr_cli.routing.config import RoutingConfig
+from lynkr_cli.routing.router import Router
+from lynkr_cli.routing.tiers import Target, Tier, TierMap
+
+HARD = "Analyse the security trade-offs of our session handling step by step and redesign it."
+EASY = "what does git stash do?"
+SONNET, HAIKU, LOCAL = "anthropic:claude-sonnet-4-5", "anthropic:claude-haiku-4-5", "ollama:qwen2.5-coder"
+OPUS = "anthropic:claude-opus-4-5"
+
+
+def req(*messages: dict) -> ModelRequest:
+    return ModelRequest({"model": "claude-sonnet-4-5", "max_tokens": 32000, "tools": [{"name": "Bash"}],
+                         "messages": list(messages)})
+
+
+def u(text: str) -> dict:
+    return {"role": "user", "content": text}
+
+
+def tool_call(i: int) -> dict:
+    return {"role": "assistant", "content": [{"type": "tool_use", "id": f"t{i}", "name": "Bash", "input": {"command": "ls"}}]}
+
+
+def tool_result(i: int, text: str) -> dict:
+    return {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": text}]}
+
+
+def test_the_tool_loop_keeps_the_model_chosen_at_the_start_of_the_turn() -> None:
+    router = Router(TierMap.from_strings({"simple": LOCAL, "reasoning": SONNET}))
+    first = router.route(req(u(HARD)), "s1")
+    assert first.target == Target.parse(SONNET) and first.turn_start
+    history = [u(HARD)]
+    for i in range(3):  # tool results that, alone, would look trivial
+        history += [tool_call(i), tool_result(i, "ok")]
+        step = router.route(req(*history), "s1")
+        assert step.target == first.target and step.sticky and "kept for the tool loop" in step.reason
+
+
+def test_a_new_turn_may_switch_down_to_a_free_local_model() -> None:
+    router = Router(TierMap.from_strings({"simple": LOCAL, "reasoning": SONNET}))
+    history = [u(HARD), tool_call(0), tool_result(0, "done"), {"role": "assistant", "content": "fixed"}]
+    router.route(req(*history[:1]), "s1")
+    easy = router.route(req(*history, u(EASY)), "s1")
+    assert easy.target == Target.parse(LOCAL) and "switched down" in easy.reason
+
+
+def test_a_switch_down_that_loses_a_large_prompt_cache_is_refused() -> None:
+    # opus -> sonnet with ~50k cached tokens: re-writing the cache on sonnet costs more than it saves.
+    router = Router(TierMap.from_strings({"simple": SONNET, "reasoning": OPUS}))
+    big = "x" * 200_000
+    history = [u(HARD + big), {"role": "assistant", "content": "done"}]
+    router.route(req(history[0]), "s1")
+    easy = router.route(req(*history, u(EASY)), "s1")
+    assert easy.target == Target.parse(OPUS) and easy.sticky and "prompt cache" in easy.reason
+
+
+def test_switch_down_cost_follows_the_documented_formula() -> None:
+    cost = switch_down_cost(Target.parse(SONNET), Target.parse(HAIKU), prefix_tokens=100_000, turn_requests=4,
+                            output_tokens=600)
+    stay = 4 * (100_000 * 0.30 + 600 * 15.0) / 1e6
+    switch = (100_000 * 1.25 + 3 * 100_000 * 0.10 + 4 * 600 * 5.0) / 1e6
+    assert round(cost.stay_usd, 6) == round(stay, 6) and round(cost.switch_usd, 6) == round(switch, 6)
+
+
+def test_switching_up_is_always_allowed_and_subagents_are_separate_conversations() -> None:
+    router = Router(TierMap.from_strings({"simple": LOCAL, "reasoning": SONNET}))
+    router.route(req(u(EASY)), "s1")
+    hard = router.route(req(u(EASY), {"role": "assistant", "content": "it stashes"}, u(HARD)), "s1")
+    assert hard.target == Target.parse(SONNET)
+    sub = router.route(req(u("list the files in src/")), "s1")  # a subagent's first message
+    assert sub.target == Target.parse(LOCAL)
+
+
+def test_no_tiers_means_no_routing_but_the_tier_is_still_explained() -> None:
+    decision = Router().route(req(u(HARD)), "s1")
+    assert decision.target is None and decision.tier is Tier.REASONING
+    assert decision.details()["routed"] is False and decision.headers() == [("x-lynkr-tier", "REASONING")]
+
+
+def test_budget_downgrades_then_stops_with_a_clear_message() -> None:
+    tiers = TierMap.from_strings({"simple": LOCAL, "reasoning": SONNET})
+    budget = Budget(session_usd=0.50)
+    router = Router(tiers, RoutingConfig(), budget)
+    assert router.route(req(u(HARD)), "s1").target == Target.parse(SONNET)
+    budget.observe(RequestRecord(session_id="s", started_at=0, route="/v1/messages", cost_usd=0.6))
+    down = router.route(req(u(HARD + " again")), "s2")
+    assert down.target == Target.parse(LOCAL) and "session budget of $0.50 reached" in down.reason
+    budget.action = "stop"  # routing.budget_action = "stop"
+    stopping = router.route(req(u(HARD)), "s3")
+    assert isinstance(stopping.stop, BudgetExceeded) and "session budget" in str(stopping.stop)
