@@ -49,7 +49,20 @@ def short_report(summary: SessionSummary) -> str:
     )
     if t.usage_missing:
         body += f"\n  {t.usage_missing} request(s) returned no usage figures"
+    if summary.by_tier:
+        body += "\n" + tier_line(summary)
     return f"{head}\n{body}"
+
+
+def tier_line(summary: SessionSummary) -> str:
+    """Requests and dollars per routing tier, with failovers, on one line."""
+    parts = []
+    for line in summary.by_tier:
+        text = f"{line.tier} {line.requests} req {fmt_cost(line)}"
+        if line.failovers:
+            text += f" ({line.failovers} failed over)"
+        parts.append(text)
+    return "  tiers: " + " · ".join(parts)
 
 
 def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> None:
@@ -77,6 +90,8 @@ def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> No
             fmt_tokens(t.cache_read_tokens), fmt_tokens(t.cache_write_tokens), fmt_cost(t), style="bold",
         )
     console.print(table)
+    if summary.by_tier:
+        console.print(tier_line(summary))
     notes = [f"costs at list prices as of {summary.prices_as_of}, cache reads and writes included"]
     if summary.other_calls:
         notes.append(f"{summary.other_calls} other API call(s) (token counting, model lists) not billed")

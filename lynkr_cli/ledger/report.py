@@ -50,6 +50,14 @@ class ModelLine(Totals):
 
 
 @dataclass
+class TierLine(Totals):
+    """Requests the router sent to one tier (``details.route``), and how many failed over."""
+
+    tier: str = ""
+    failovers: int = 0
+
+
+@dataclass
 class SessionSummary:
     session_id: str
     agent: str
@@ -61,6 +69,7 @@ class SessionSummary:
     totals: Totals
     other_calls: int
     by_model: list[ModelLine] = field(default_factory=list)
+    by_tier: list[TierLine] = field(default_factory=list)
     prices_as_of: str = PRICES_AS_OF
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,6 +80,7 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
     """The figures of one session from its ledger rows."""
     totals = Totals()
     by_model: dict[tuple[str, str], ModelLine] = {}
+    by_tier: dict[str, TierLine] = {}
     other = 0
     for row in requests:
         if row["route"] not in MODEL_ROUTES:
@@ -81,6 +91,7 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
         key = (model, row.get("provider") or "")
         line = by_model.setdefault(key, ModelLine(model=key[0], provider=key[1]))
         line.add(row)
+        _add_tier(by_tier, row)
     ended = session.get("ended_at")
     return SessionSummary(
         session_id=session["id"],
@@ -93,4 +104,19 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
         totals=totals,
         other_calls=other,
         by_model=sorted(by_model.values(), key=lambda line: -line.requests),
+        by_tier=[by_tier[t] for t in TIER_ORDER if t in by_tier],
     )
+
+
+TIER_ORDER = ("SIMPLE", "MEDIUM", "COMPLEX", "REASONING")
+
+
+def _add_tier(by_tier: dict[str, TierLine], row: dict[str, Any]) -> None:
+    route = (row.get("details") or {}).get("route") or {}
+    tier = route.get("tier")
+    if not route.get("routed") or tier not in TIER_ORDER:
+        return
+    line = by_tier.setdefault(tier, TierLine(tier=tier))
+    line.add(row)
+    if route.get("failover"):
+        line.failovers += 1
