@@ -67,6 +67,8 @@ class ProviderSettings(BaseModel):
     api_key: SecretStr | None = Field(default=None, description="API key (prefer api_key_env)")
     api_key_env: str | None = Field(default=None, description="Environment variable holding the API key")
     model: str | None = Field(default=None, description="Model used when a request names none")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers sent to this provider")
+    options: dict[str, str] = Field(default_factory=dict, description="Family options (api_version, region, …)")
 
 
 class BudgetSettings(BaseModel):

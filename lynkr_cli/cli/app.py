@@ -9,6 +9,7 @@ import typer
 from lynkr_cli import __version__
 from lynkr_cli.cli import config as config_cmd
 from lynkr_cli.cli import explain as explain_cmd
+from lynkr_cli.cli import init as init_cmd
 from lynkr_cli.cli import report as report_cmd
 from lynkr_cli.cli import run as run_cmd
 from lynkr_cli.cli import serve as serve_cmd
@@ -47,3 +48,4 @@ app.add_typer(config_cmd.config_app, name="config")
 app.command("profiles")(config_cmd.profiles)
 app.command("serve")(serve_cmd.serve)
 app.command("explain")(explain_cmd.explain)
+app.command("init")(init_cmd.init)

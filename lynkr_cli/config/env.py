@@ -117,5 +117,8 @@ def lynkr_layer(env: Mapping[str, str], fields: set[str]) -> tuple[dict[str, Any
         if path == "agents" and isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         set_path(data, path, value)
-        sources[path] = f"env {name}"
+        if isinstance(value, dict) and value:  # a JSON table: name the variable for each key in it
+            sources.update({f"{path}.{key}": f"env {name}" for key in value})
+        else:
+            sources[path] = f"env {name}"
     return data, sources

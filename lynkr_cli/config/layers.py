@@ -82,9 +82,10 @@ def _leaf_sources(data: dict[str, Any], label: str, prefix: str = "") -> dict[st
     sources: dict[str, str] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
-        sources[path] = label
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             sources.update(_leaf_sources(value, label, f"{path}."))
+        else:
+            sources[path] = label
     return sources
 
 
