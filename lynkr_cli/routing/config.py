@@ -15,6 +15,10 @@ Example ``lynkr.toml``::
     tier = "complex"
     floor = true                                     # at least COMPLEX (false: exactly COMPLEX)
 
+    [routing.models]                                 # what the agent asks for -> tier or model
+    "claude-opus*" = "reasoning"                     # Claude Code's /model opus: always the top tier
+    "gpt-5-codex" = "complex"
+
     [routing.slots]                                  # side requests and special requests
     background = "simple"                            # tier name or provider:model
     long_context = "anthropic:claude-sonnet-4-5"
@@ -95,15 +99,27 @@ class RoutingConfig(BaseModel):
     rules: list[ForceRuleConfig] = Field(default_factory=list, description="Force rules, checked in order")
     default_rules: bool = Field(default=True, description="Also apply lynkr's built-in force rules")
     slots: SlotConfig = SlotConfig()
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        description="Requested model name (glob) -> tier or provider:model, e.g. \"claude-opus*\" = \"reasoning\"",
+    )
     sticky: bool = Field(default=True, description="Keep one model per user turn (prompt cache)")
     turn_requests: int = Field(default=4, ge=1, description="Requests a turn is expected to make (switch-down sum)")
     fallback: list[str] = Field(default_factory=list, description="provider:model chain tried after a tier fails")
+    fallback_up: bool = Field(default=True, description="Before the chain, try the stronger tiers' models")
     retries: int = Field(default=2, ge=0, le=10, description="Retries of the same provider on 429/5xx/timeouts")
     backoff_s: float = Field(default=0.5, ge=0, description="First retry delay; doubles each retry")
     max_backoff_s: float = Field(default=8.0, ge=0, description="Longest delay (retry-after included)")
     breaker_failures: int = Field(default=3, ge=1, description="Failures in a row that open a provider's breaker")
     breaker_cooldown_s: float = Field(default=30.0, ge=0, description="How long an open breaker skips the provider")
     budget_action: Literal["downgrade", "stop"] = Field(default="downgrade", description="At a budget limit")
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value: dict[str, str]) -> dict[str, str]:
+        for target in value.values():
+            _tier_or_target(target)
+        return value
 
     @field_validator("fallback")
     @classmethod

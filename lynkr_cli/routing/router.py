@@ -114,7 +114,7 @@ class Router:
         hits = match_force(self._rules, features.text)
         slots = match_slots(features, body.get("max_tokens"), self.config)
         side = any(h.rule == "slot:background" for h in slots)
-        model_hit = _model_name_hit(features.requested_model)
+        model_hit = _model_name_hit(features.requested_model, self.config.models)
         exact = next((h for h in [model_hit, *hits, *slots] if h is not None and not h.floor), None)
         tier, target, rule = result.tier, None, None
         reason = f"score {result.total:g} → {result.tier.name}"
@@ -164,6 +164,16 @@ class Router:
         self._turns.set(key, TurnChoice(tier, target, reason))
         return self._with_budget(RouteDecision(tier, target, c.score, reason, c.rule, c.parts, turn_start=True))
 
+    def chain(self, first: Target | None, tier: Tier | None) -> list[Target]:
+        """Where to go when ``first`` fails: the stronger tiers' models (``fallback_up``), then the
+        configured ``routing.fallback`` list; each model once, ``first`` excluded."""
+        out: list[Target] = []
+        if self.config.fallback_up and tier is not None:
+            out += [self.tiers.targets[t] for t in sorted(self.tiers.targets) if t > tier]
+        out += [Target.parse(ref) for ref in self.config.fallback]
+        seen = {first}
+        return [t for t in out if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
+
     def _with_budget(self, decision: RouteDecision) -> RouteDecision:
         if self.budget is None:
             return decision
@@ -175,9 +185,19 @@ def _is_down(tiers: TierMap, previous: TurnChoice, tier: Tier) -> bool:
     return before is not None and tier < before
 
 
-def _model_name_hit(model: str | None) -> Hit | None:
-    match = _TIER_MODEL.match(model or "")
-    if match is None:
+def _model_name_hit(model: str | None, mapping: Mapping[str, str]) -> Hit | None:
+    """The client's model name as a choice: ``lynkr-<tier>``, or a ``[routing.models]`` pattern."""
+    import fnmatch
+
+    if not model:
         return None
-    tier = Tier.parse(match.group(1))
-    return Hit("model-name", tier, None, False, f"the client asked for {model!r}")
+    match = _TIER_MODEL.match(model)
+    if match is not None:
+        return Hit("model-name", Tier.parse(match.group(1)), None, False, f"the client asked for {model!r}")
+    for pattern, value in mapping.items():
+        if fnmatch.fnmatchcase(model.lower(), pattern.lower()):
+            why = f"the client asked for {model!r} ([routing.models] {pattern!r} = {value!r})"
+            if ":" in value:
+                return Hit("model-map", None, Target.parse(value), False, why)
+            return Hit("model-map", Tier.parse(value), None, False, why)
+    return None

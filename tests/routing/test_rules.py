@@ -75,3 +75,23 @@ def test_unmapped_tier_borrows_the_next_stronger_one() -> None:
     assert tiers.target_for(Tier.REASONING) == Target("anthropic", "claude-sonnet-4-5")
     assert tiers.target_for(Tier.SIMPLE) == Target("ollama", "qwen")
     assert Target.parse("ollama:qwen2.5-coder:7b") == Target("ollama", "qwen2.5-coder:7b")
+
+
+def test_model_names_map_to_tiers_or_models_for_claude_code_and_codex() -> None:
+    config = RoutingConfig.model_validate({"models": {"claude-opus*": "reasoning", "gpt-5-codex": "ollama:qwen3-coder"}})
+    router = Router(TIERS, config)
+    opus = router.classify({"model": "claude-opus-4-8", "messages": [{"role": "user", "content": "hi"}]})
+    assert (opus.tier, opus.rule) == (Tier.REASONING, "model-map")
+    codex = router.classify({"model": "gpt-5-codex", "messages": [{"role": "user", "content": "refactor everything"}]})
+    assert codex.target == Target("ollama", "qwen3-coder")
+    sonnet = router.classify({"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]})
+    assert sonnet.rule != "model-map"  # unmapped names are scored as usual
+
+
+def test_fallback_chain_goes_up_the_tiers_then_the_configured_list() -> None:
+    config = RoutingConfig.model_validate({"fallback": ["openrouter:anthropic/claude-sonnet-4-5", "anthropic:claude-opus-4-5"]})
+    router = Router(TIERS, config)
+    chain = router.chain(Target("ollama", "qwen2.5-coder"), Tier.SIMPLE)
+    assert [str(t) for t in chain] == ["anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5",
+                                       "anthropic:claude-opus-4-5", "openrouter:anthropic/claude-sonnet-4-5"]
+    assert [str(t) for t in Router(TIERS, RoutingConfig(fallback_up=False)).chain(None, Tier.SIMPLE)] == []
