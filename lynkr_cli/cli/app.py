@@ -10,6 +10,7 @@ from lynkr_cli import __version__
 from lynkr_cli.cli import config as config_cmd
 from lynkr_cli.cli import explain as explain_cmd
 from lynkr_cli.cli import init as init_cmd
+from lynkr_cli.cli import optimize as optimize_cmd
 from lynkr_cli.cli import report as report_cmd
 from lynkr_cli.cli import run as run_cmd
 from lynkr_cli.cli import serve as serve_cmd
@@ -49,3 +50,4 @@ app.command("profiles")(config_cmd.profiles)
 app.command("serve")(serve_cmd.serve)
 app.command("explain")(explain_cmd.explain)
 app.command("init")(init_cmd.init)
+app.command("optimize")(optimize_cmd.optimize)
