@@ -4,8 +4,11 @@
 2. the profile ``AWS_PROFILE`` (else ``AWS_DEFAULT_PROFILE``, else ``default``) in the shared
    credentials file (``AWS_SHARED_CREDENTIALS_FILE``, default ``~/.aws/credentials``), then in the
    config file (``AWS_CONFIG_FILE``, default ``~/.aws/config``, sections ``[profile NAME]``);
-3. that profile's ``credential_process`` (how SSO and vault users export credentials), run once and
-   cached until shortly before the expiry it reports.
+3. that profile's ``credential_process`` (how vault users export credentials), run once and
+   cached until shortly before the expiry it reports;
+4. for a profile the AWS CLI resolves itself (IAM Identity Center/SSO, ``role_arn`` assume-role, web
+   identity), ``aws configure export-credentials --profile NAME --format process`` used as its
+   credential process when the ``aws`` CLI is installed (after ``aws sso login`` it just works).
 
 The region comes from ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the profile's ``region``.
 Everything is read from the mapping given (the process environment at startup), never from
@@ -18,6 +21,7 @@ from __future__ import annotations
 import configparser
 import json
 import shlex
+import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -62,7 +66,19 @@ def load_profile(env: Mapping[str, str]) -> AwsProfile:
                 break
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or from_config.get("region") or None
     process = from_config.get("credential_process") or from_credentials.get("credential_process") or None
+    if static is None and process is None and (aws := _cli_for(from_config, from_credentials, env)):
+        process = f"{shlex.quote(aws)} configure export-credentials --profile {shlex.quote(name)} --format process"
     return AwsProfile(name, region, static, process)
+
+
+_CLI_KEYS = ("sso_session", "sso_start_url", "role_arn", "web_identity_token_file")
+
+
+def _cli_for(config: Mapping[str, str], credentials: Mapping[str, str], env: Mapping[str, str]) -> str | None:
+    """The AWS CLI's path when the profile needs its machinery (SSO tokens, STS calls) and it is here."""
+    wants_cli = any(key in section for section in (config, credentials) for key in _CLI_KEYS)
+    wants_cli = wants_cli or bool(env.get("AWS_WEB_IDENTITY_TOKEN_FILE") and env.get("AWS_ROLE_ARN"))
+    return shutil.which("aws", path=env.get("PATH")) if wants_cli else None
 
 
 def _section(path: Path, name: str) -> dict[str, str]:
@@ -99,7 +115,8 @@ def missing_credentials(profile: str) -> MissingCredential:
     return MissingCredential(
         "provider 'bedrock' needs AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
         f"(and AWS_SESSION_TOKEN for temporary ones), or AWS_PROFILE naming a profile in ~/.aws/credentials "
-        f"(profile {profile!r} has no keys or credential_process), or a Bedrock API key in AWS_BEARER_TOKEN_BEDROCK"
+        f"(profile {profile!r} has no keys or credential_process; for SSO profiles install the AWS CLI and run "
+        "`aws sso login`), or a Bedrock API key in AWS_BEARER_TOKEN_BEDROCK"
     )
 
 

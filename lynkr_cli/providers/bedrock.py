@@ -36,11 +36,15 @@ OPTIONS_ENV: dict[str, tuple[str, ...]] = {
     "shared_credentials_file": ("AWS_SHARED_CREDENTIALS_FILE",),
     "config_file": ("AWS_CONFIG_FILE",),
     "home": ("HOME",),
+    "path": ("PATH",),
+    "web_identity_token_file": ("AWS_WEB_IDENTITY_TOKEN_FILE",),
+    "role_arn": ("AWS_ROLE_ARN",),
 }
 _AWS_NAMES = {
     "profile": "AWS_PROFILE", "access_key_id": "AWS_ACCESS_KEY_ID", "secret_access_key": "AWS_SECRET_ACCESS_KEY",
     "session_token": "AWS_SESSION_TOKEN", "shared_credentials_file": "AWS_SHARED_CREDENTIALS_FILE",
-    "config_file": "AWS_CONFIG_FILE", "home": "HOME", "region": "AWS_REGION",
+    "config_file": "AWS_CONFIG_FILE", "home": "HOME", "region": "AWS_REGION", "path": "PATH",
+    "web_identity_token_file": "AWS_WEB_IDENTITY_TOKEN_FILE", "role_arn": "AWS_ROLE_ARN",
 }
 
 

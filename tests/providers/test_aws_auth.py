@@ -75,3 +75,24 @@ def test_failing_credential_process_is_a_clear_error(tmp_path: Path) -> None:
     write_aws_files(tmp_path, "", "[default]\ncredential_process = false\n")
     with pytest.raises(MissingCredential, match="credential_process"):
         AwsCredentialSource(load_profile({"HOME": str(tmp_path)})).get()
+
+
+def test_sso_profile_uses_the_aws_cli_to_export_credentials(tmp_path: Path) -> None:
+    """An IAM Identity Center profile works as with the AWS CLI: lynkr asks the installed ``aws`` for
+    the credentials it holds after ``aws sso login``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    aws = bin_dir / "aws"
+    aws.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        "assert sys.argv[1:] == ['configure', 'export-credentials', '--profile', 'dev', '--format', 'process'], sys.argv\n"
+        "print(json.dumps({'Version': 1, 'AccessKeyId': 'ASIASSO', 'SecretAccessKey': 's', 'SessionToken': 'sso-tok'}))\n"
+    )
+    aws.chmod(0o755)
+    write_aws_files(tmp_path, "", "[profile dev]\nsso_session = corp\nsso_account_id = 1\nregion = us-west-2\n")
+    env = {"HOME": str(tmp_path), "AWS_PROFILE": "dev", "PATH": str(bin_dir)}
+    credentials = AwsCredentialSource(load_profile(env)).get()
+    assert (credentials.access_key_id, credentials.session_token) == ("ASIASSO", "sso-tok")
+    # Without the CLI there is nothing to ask: the error says what to do.
+    with pytest.raises(MissingCredential, match="aws sso login"):
+        AwsCredentialSource(load_profile(dict(env, PATH=str(tmp_path / "empty")))).get()
