@@ -41,12 +41,18 @@ class TurnChoice:
     tier: Tier | None
     target: Target | None
     reason: str
+    score: float = 0.0
+    parts: tuple = ()
 
 
 def conversation_key(session: str | None, messages: list[Any]) -> str:
     """Session id + the first user message: the main conversation and each subagent get their own."""
-    first = next((m for m in messages if isinstance(m, Mapping) and m.get("role") == "user"), None)
-    digest = hashlib.sha256(json.dumps(first, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
+    first = next((m for m in messages if isinstance(m, dict) and m.get("role") == "user"), None)
+    content = first.get("content") if first is not None else None
+    if isinstance(content, list):  # the texts are what identifies it; serializing it all costs ~0.1 ms
+        content = "\x1f".join(b.get("text") or json.dumps(b, sort_keys=True) if isinstance(b, dict) else str(b)
+                               for b in content)
+    digest = hashlib.sha256(str(content).encode()).hexdigest()[:16]
     return f"{session or '-'}:{digest}"
 
 

@@ -61,7 +61,7 @@ def _blocks(content: Any) -> list[Mapping[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     if isinstance(content, list):
-        return [b for b in content if isinstance(b, Mapping)]
+        return [b for b in content if isinstance(b, dict)]
     return []
 
 
@@ -76,6 +76,20 @@ def user_words(content: Any) -> str:
     return "\n".join(parts)
 
 
+def _has_words(content: Any) -> bool:
+    """Cheap test for a user message with text of its own (not only a tool result or a reminder)."""
+    if isinstance(content, str):
+        return bool(content.strip())
+    for block in _blocks(content):
+        if block.get("type") == "text":
+            text = block.get("text")
+            if isinstance(text, str) and text.strip() and not (
+                text.lstrip().startswith("<system-reminder>") and text.rstrip().endswith("</system-reminder>")
+            ):
+                return True
+    return False
+
+
 def _is_tool_result_message(message: Mapping[str, Any]) -> bool:
     return any(b.get("type") == "tool_result" for b in _blocks(message.get("content")))
 
@@ -87,14 +101,14 @@ def system_text(system: Any) -> str:
 
 
 def _conversation(messages: Iterable[Any]) -> list[Mapping[str, Any]]:
-    return [m for m in messages if isinstance(m, Mapping) and m.get("role") in ("user", "assistant")]
+    return [m for m in messages if isinstance(m, dict) and m.get("role") in ("user", "assistant")]
 
 
 def _tool_paths(messages: list[Mapping[str, Any]]) -> set[str]:
     paths: set[str] = set()
     for message in messages:
         for block in _blocks(message.get("content")):
-            if block.get("type") == "tool_use" and isinstance(block.get("input"), Mapping):
+            if block.get("type") == "tool_use" and isinstance(block.get("input"), dict):
                 for key in ("file_path", "path", "notebook_path"):
                     value = block["input"].get(key)
                     if isinstance(value, str):
@@ -104,7 +118,7 @@ def _tool_paths(messages: list[Mapping[str, Any]]) -> set[str]:
 
 def _thinking_budget(body: Mapping[str, Any]) -> int | None:
     thinking = body.get("thinking")
-    if isinstance(thinking, Mapping) and thinking.get("type") == "enabled":
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
         return budget if isinstance(budget, int) else 0
     return None
@@ -112,7 +126,7 @@ def _thinking_budget(body: Mapping[str, Any]) -> int | None:
 
 def _effort(body: Mapping[str, Any], extras: Mapping[str, Any]) -> str | None:
     for source in (extras.get("reasoning"), body.get("reasoning")):
-        if isinstance(source, Mapping) and isinstance(source.get("effort"), str):
+        if isinstance(source, dict) and isinstance(source.get("effort"), str):
             return source["effort"]
     if isinstance(extras.get("reasoning_effort"), str):
         return extras["reasoning_effort"]
@@ -126,15 +140,20 @@ def extract(body: Mapping[str, Any], extras: Mapping[str, Any] | None = None, si
     for the context size and spares serializing a large body again.
     """
     messages = _conversation(body.get("messages") or [])
-    user_indexes = [i for i, m in enumerate(messages) if m.get("role") == "user" and user_words(m.get("content"))]
+    user_indexes = [i for i, m in enumerate(messages) if m.get("role") == "user" and _has_words(m.get("content"))]
+    text = ""
+    while user_indexes:  # the last message with words once reminders are stripped (usually the first tried)
+        text = user_words(messages[user_indexes[-1]].get("content"))
+        if text:
+            break
+        user_indexes.pop()
     last_user_index = user_indexes[-1] if user_indexes else -1
-    text = user_words(messages[last_user_index].get("content")) if user_indexes else ""
     last = messages[-1] if messages else None
     turn_start = bool(last is not None and last.get("role") == "user" and not _is_tool_result_message(last))
     turn = messages[last_user_index + 1:] if user_indexes else messages
     tool_results = sum(1 for m in turn if m.get("role") == "user" and _is_tool_result_message(m))
     last_user_blocks = _blocks(messages[last_user_index].get("content")) if user_indexes else []
-    tools = [t for t in body.get("tools") or [] if isinstance(t, Mapping)]
+    tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
     tool_names = {str(t.get("name", "")).lower() for t in tools}
     sys_text = system_text(body.get("system"))
     if size_hint is not None:

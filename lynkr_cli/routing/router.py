@@ -133,20 +133,23 @@ class Router:
     # -- routing (stateful) ---------------------------------------------------------------------
     def route(self, request: "ModelRequest", session: str | None = None) -> RouteDecision:
         """The decision for one request of ``session`` (Claude Code's session id, or lynkr's)."""
+        sticky = self.enabled and self.config.sticky
+        key = conversation_key(session, request.messages) if sticky else ""
+        if sticky and _in_tool_loop(request.messages):
+            previous = self._turns.get(key)
+            if previous is not None:  # the turn's decision stands; nothing to score again
+                return self._with_budget(RouteDecision(previous.tier, previous.target, previous.score,
+                                                       f"kept for the tool loop ({previous.reason})", "sticky",
+                                                       previous.parts, sticky=True))
         size = len(request.raw) if request.raw is not None else None
         c = self.classify(request.body, request.extras, size)
         target = c.target or self.tiers.target_for(c.tier)
         if target is None:  # no tiers: report only
             return RouteDecision(c.tier, None, c.score, c.reason, c.rule, c.parts, turn_start=c.features.turn_start)
-        if c.side or not self.config.sticky:
+        if c.side or not sticky:
             return self._with_budget(RouteDecision(c.tier, target, c.score, c.reason, c.rule, c.parts,
                                                    turn_start=c.features.turn_start))
-        key = conversation_key(session, request.messages)
         previous = self._turns.get(key)
-        if previous is not None and not c.features.turn_start:
-            decision = RouteDecision(previous.tier, previous.target, c.score,
-                                     f"kept for the tool loop ({previous.reason})", c.rule, c.parts, sticky=True)
-            return self._with_budget(decision)
         tier, reason = c.tier, c.reason
         if previous is not None and previous.target is not None and previous.target != target and _is_down(
             self.tiers, previous, tier
@@ -157,11 +160,11 @@ class Router:
             if saving is None or saving <= 0:
                 reason = (f"{reason}, but kept {previous.target} from the last turn: switching down would lose "
                           f"its prompt cache ({cost.describe()})")
-                self._turns.set(key, TurnChoice(previous.tier, previous.target, reason))
+                self._turns.set(key, TurnChoice(previous.tier, previous.target, reason, c.score, c.parts))
                 return self._with_budget(RouteDecision(previous.tier, previous.target, c.score, reason, c.rule,
                                                        c.parts, sticky=True, turn_start=True))
             reason = f"{reason}; switched down ({cost.describe()})"
-        self._turns.set(key, TurnChoice(tier, target, reason))
+        self._turns.set(key, TurnChoice(tier, target, reason, c.score, c.parts))
         return self._with_budget(RouteDecision(tier, target, c.score, reason, c.rule, c.parts, turn_start=True))
 
     def chain(self, first: Target | None, tier: Tier | None) -> list[Target]:
@@ -178,6 +181,16 @@ class Router:
         if self.budget is None:
             return decision
         return self.budget.apply(decision, self.tiers)
+
+
+def _in_tool_loop(messages: list[Any]) -> bool:
+    """The last turn message is a tool result going back: the agent is mid-task."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") in ("user", "assistant"):
+            content = message.get("content")
+            return message.get("role") == "user" and isinstance(content, list) and any(
+                isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    return False
 
 
 def _is_down(tiers: TierMap, previous: TurnChoice, tier: Tier) -> bool:
