@@ -1,4 +1,4 @@
-"""``lynkr report``: past sessions from the ledger."""
+"""``lynkr report``: past sessions from the ledger — one session in detail, or a period at a glance."""
 
 from __future__ import annotations
 
@@ -11,18 +11,32 @@ import typer
 def report(
     session: Optional[str] = typer.Option(None, "--session", "-s", help="Session id (or a unique prefix)."),
     last: int = typer.Option(1, "--last", "-n", min=1, help="Show the last N sessions."),
+    since: Optional[str] = typer.Option(
+        None, "--since", metavar="AGE|DATE", help="Overview of sessions since 7d, 12h, 2w or YYYY-MM-DD."
+    ),
+    all_: bool = typer.Option(False, "--all", help="Overview of every recorded session."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print one CSV row per session (with --since/--all/--last)."),
 ) -> None:
-    """Show the report of the last session (or --session ID, or the --last N)."""
-    from lynkr_cli.cli.render import print_full_report
+    """Show the last session (or --session ID, the --last N), or an overview with --since/--all.
+
+    The overview has totals, per-day sparklines, bar charts per agent, model and tier, tokens saved
+    by each optimization stage and cache hits.
+    """
     from lynkr_cli.errors import UsageError
     from lynkr_cli.ledger import LedgerReader
-    from lynkr_cli.ledger.report import summarize
 
+    if as_json and as_csv:
+        raise UsageError("choose one of --json and --csv")
     reader = LedgerReader()
     if not reader.exists():
         raise UsageError(f"no sessions recorded yet (ledger {reader.path} does not exist)")
     try:
+        if since is not None or all_ or as_csv:
+            _overview(reader, since, all_, last, as_json, as_csv)
+            return
+        from lynkr_cli.ledger.report import summarize
+
         if session is not None:
             found = reader.session(session)
             if found is None:
@@ -42,5 +56,42 @@ def report(
         return
     import sys
 
+    from lynkr_cli.cli.render import print_full_report
+
     for summary in summaries:
         print_full_report(summary, file=sys.stdout)
+
+
+def _overview(reader, since: str | None, all_: bool, last: int, as_json: bool, as_csv: bool) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from lynkr_cli.ledger.overview import build_overview, parse_since
+
+    start = parse_since(since) if since is not None else None
+    sessions = reader.sessions(last=0 if (start is not None or all_) else last, since=start)
+    requests_of = reader.requests
+    if len(sessions) > 200 and sys.stderr.isatty():  # a long history: show that work is happening
+        from rich.progress import Progress
+
+        progress = Progress(transient=True)
+        task = progress.add_task("reading sessions", total=len(sessions))
+
+        def requests_of(session_id: str):  # type: ignore[no-untyped-def]
+            progress.advance(task)
+            return reader.requests(session_id)
+
+        with progress:
+            overview = build_overview(sessions, requests_of, since=start)
+    else:
+        overview = build_overview(sessions, requests_of, since=start)
+    if as_json:
+        typer.echo(json.dumps(overview.to_dict(), indent=2))
+    elif as_csv:
+        from lynkr_cli.cli.render_overview import overview_csv
+
+        typer.echo(overview_csv(overview), nl=False)
+    else:
+        from lynkr_cli.cli.render_overview import print_overview
+
+        title = f"since {since}" if since else ("all sessions" if all_ else f"last {last}")
+        print_overview(overview, file=sys.stdout, title=title)
