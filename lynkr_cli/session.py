@@ -98,7 +98,10 @@ def run(options: RunOptions) -> int:
     session_id = new_session_id()
     host, port = sock.getsockname()[:2]
     endpoint = ProxyEndpoint(base_url=f"http://{host}:{port}/s/{token}")
-    launch = agent.launch(binary, options.command[1:], endpoint, os.environ)
+    agent_env = dict(os.environ)
+    if options.extra.get("tool_search") and agent.name == "claude":
+        agent_env["ENABLE_TOOL_SEARCH"] = "true"  # Claude Code's own deferred tool loading (issue 5)
+    launch = agent.launch(binary, options.command[1:], endpoint, agent_env)
 
     started_at = time.time()
     child = supervise.spawn(launch)

@@ -23,6 +23,10 @@ class ClaudeAgent:
 
     def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str]) -> Launch:
         proxy_env = {"ANTHROPIC_BASE_URL": endpoint.base_url, **loopback_env(env)}
+        if env.get("ENABLE_TOOL_SEARCH"):
+            # Claude Code turns its tool search off behind a non-Anthropic base URL unless this is set;
+            # through --settings it also wins over a value in ~/.claude/settings.json.
+            proxy_env["ENABLE_TOOL_SEARCH"] = env["ENABLE_TOOL_SEARCH"]
         child_env = dict(env)
         child_env.update(proxy_env)
         return Launch([binary, *merge_settings_arg(args, proxy_env)], child_env)

@@ -176,7 +176,7 @@ def render_report(report: dict[str, Any]) -> str:
             if "representation" in item:
                 figures = (f" {item['tokens_before']:,} -> {item['tokens_after']:,}"
                            if item["representation"] != "as-is" else "")
-                lines.append(f"    {item.get('tool_use_id') or ''}: {item['representation']}{figures}")
+                lines.append(f"    {item.get('tool_use_id') or item.get('name') or ''}: {item['representation']}{figures}")
     if not report["stages"]:
         lines.append("  optimization off: no stage ran")
     return "\n".join(lines) + "\n"

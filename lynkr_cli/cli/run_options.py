@@ -48,6 +48,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption(("--report-json",), "report_json", "Also write the session report as JSON to FILE.", "FILE"),
     RunOption(("--no-optimize",), "no_optimize", "Forward every request unchanged (no optimization stages).",
               default=False),
+    RunOption(("--tool-search",), "tool_search",
+              "Claude Code: let it defer tools behind its own tool search (ENABLE_TOOL_SEARCH=true).", default=False),
     RunOption(("--stage",), "stage", "Switch one optimization stage on or off (compress, prune); repeatable.",
               "NAME=on|off", repeat=True),
 )

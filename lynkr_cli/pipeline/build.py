@@ -11,7 +11,8 @@ from lynkr_cli.pipeline.config import PipelineConfig
 def build_pipeline(config: PipelineConfig | None = None, elided_dir: Path | None = None) -> Pipeline:
     """Stages in order: tools are pruned first (decided once per session), then results compressed."""
     from lynkr_cli.pipeline.compress import CompressToolResults
+    from lynkr_cli.pipeline.prune import PruneTools
 
     config = config or PipelineConfig()
-    stages = [CompressToolResults(config.compress)]
+    stages = [PruneTools(config.prune), CompressToolResults(config.compress)]
     return Pipeline(stages, disabled=config.disabled_stages(), elided_dir=elided_dir)

@@ -1,7 +1,8 @@
 """Pipeline configuration: which stages run and how (the ``pipeline`` section of the settings).
 
 Defaults are lossless and cache-safe: tool results are compressed losslessly, lossy elision is
-off, tool pruning is off (it stalled sessions elsewhere; see DESIGN.md, optimization rule 3).
+off, tool pruning is off (it stalled sessions elsewhere; see DESIGN.md, optimization rule 3);
+``--stage prune=on`` turns it on with ``auto`` rules plus any ``drop`` patterns.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ class PruneConfig(BaseModel):
     """Session-stable tool pruning (stage ``prune``)."""
 
     drop: list[str] = Field(default_factory=list, description="Tool-name patterns (fnmatch) removed per session")
-    auto: bool = Field(default=False, description="Also drop tools the first request gives no reason to need")
-    tool_search: bool = Field(default=False, description="Claude Code: set ENABLE_TOOL_SEARCH=true (Anthropic upstream)")
+    auto: bool = Field(default=True, description="Drop tools the session's first request gives no reason to need")
 
 
 class PipelineConfig(BaseModel):

@@ -58,3 +58,27 @@ def test_no_optimize_sends_what_claude_sent(lynkr_home, user_home, tmp_path):
     assert result.returncode == 0, result.stderr
     (received,) = seen
     assert json.loads(received) == grep_result() and received.startswith("[\n  {")
+
+
+def test_tool_search_flag_makes_claude_defer_its_tools_and_the_report_says_so(lynkr_home, user_home, tmp_path):
+    agent_binary("claude")
+    tool_lists: list[list[str]] = []
+
+    def respond(request: Received, body: dict) -> Reply:
+        if body.get("tools"):
+            tool_lists.append([t["name"] for t in body["tools"]])
+        return reply_for(Turn(text="ok"), request)
+
+    with FakeUpstream(messages_handler(respond)) as upstream:
+        env = base_env(lynkr_home, user_home, ANTHROPIC_BASE_URL=upstream.url, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
+        plain = run_lynkr(["run", "--stage", "prune=on", "claude", "-p", "hi"], env, cwd=tmp_path)
+        searched = run_lynkr(["run", "--tool-search", "--stage", "prune=on", "claude", "-p", "hi"], env, cwd=tmp_path)
+    assert plain.returncode == 0 and searched.returncode == 0, searched.stderr
+    plain_tools, searched_tools = tool_lists[0], tool_lists[-1]
+    assert "ToolSearch" not in plain_tools and "ToolSearch" in searched_tools
+    assert len(searched_tools) < len(plain_tools)
+    _, requests = ledger_rows(lynkr_home)
+    decisions = [s["decision"] for r in requests for s in r["details"].get("pipeline", {}).get("stages", [])
+                 if s["stage"] == "prune"]
+    assert any(d.startswith("dropped") for d in decisions)  # lynkr's own pruning in the plain run
+    assert any(d.startswith("client tool search") for d in decisions)
