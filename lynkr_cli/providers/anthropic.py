@@ -30,7 +30,6 @@ class AnthropicProvider(HttpProvider):
         if inbound == "anthropic":
             headers = [(k, v) for k, v in client_headers.items() if k not in _NOT_FORWARDED]
             if self.config.api_key and not self.uses_client_credentials(inbound, client_headers):
-                headers = [(k, v) for k, v in headers if k not in ("x-api-key", "authorization")]
                 headers.append(("x-api-key", self.config.api_key))
             if "anthropic-version" not in client_headers:
                 headers.append(("anthropic-version", ANTHROPIC_VERSION))

@@ -141,8 +141,9 @@ class HttpProvider:
         return inbound if inbound in self.wire_formats else self.wire_formats[0]  # type: ignore[return-value]
 
     def uses_client_credentials(self, inbound: str, client_headers: Mapping[str, str]) -> bool:
-        """True when no key is configured and the client brought credentials of this family."""
-        if self.config.api_key or inbound not in self.client_auth_formats:
+        """True when the client brought credentials of this family: they win over a configured key,
+        so a subscription login or a per-project key keeps working exactly as without lynkr."""
+        if inbound not in self.client_auth_formats:
             return False
         return any(h in client_headers for h in ("authorization", "x-api-key"))
 
@@ -239,14 +240,15 @@ class ProviderPreset:
         if not base_url:
             names = " or ".join(self.base_url_env) or f"base_url under [providers.{self.id}]"
             raise MissingCredential(f"provider {self.id!r} needs a base URL: set {names}")
-        api_key = over.get("api_key") or _first(env, self.key_env)
+        key_names = ((over["api_key_env"],) if over.get("api_key_env") else ()) + self.key_env
+        api_key = over.get("api_key") or _first(env, key_names)
         options = {name: value for name, names in self.options_env.items() if (value := _first(env, names))}
         options.update({k: str(v) for k, v in (over.get("options") or {}).items()})
         config = ProviderConfig(
             id=self.id,
             base_url=_normalize_base_url(base_url),
             api_key=api_key or None,
-            key_env=self.key_env[0] if self.key_required and self.key_env else None,
+            key_env=key_names[0] if self.key_required and key_names else None,
             headers=dict(over.get("headers") or {}),
             options=options,
         )
@@ -303,3 +305,25 @@ def resolve_provider(
     if preset is None:
         raise UnknownProvider(f"unknown provider {provider_id!r}; known providers: {', '.join(sorted(registry))}")
     return preset.resolve(env, (overrides or {}).get(provider_id))
+
+
+class ProviderSet:
+    """The providers of one proxy, resolved on first use from one environment snapshot and config.
+
+    Resolution errors (unknown id, missing base URL) are raised per request, so they reach the client
+    in its own format and the request is still recorded.
+    """
+
+    def __init__(self, env: Mapping[str, str], overrides: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.env = dict(env)
+        self.overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+        self._resolved: dict[str, HttpProvider] = {}
+
+    def get(self, provider_id: str) -> HttpProvider:
+        found = self._resolved.get(provider_id)
+        if found is None:
+            found = self._resolved[provider_id] = resolve_provider(provider_id, self.env, self.overrides)
+        return found
+
+    def known(self) -> set[str]:
+        return set(get_registry()) | {k for k, v in self.overrides.items() if v.get("base_url")}

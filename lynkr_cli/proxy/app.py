@@ -15,13 +15,12 @@ from starlette.routing import Route
 
 from lynkr_cli import __version__
 from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge, UsageError
-from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.ledger import RequestRecord
-from lynkr_cli.pipeline.hook import run_pipeline
 from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
+from lynkr_cli.proxy.flow import model_call
+from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
-from lynkr_cli.proxy.usage import AnthropicResponseScanner
 
 
 class _NullScanner:
@@ -71,19 +70,17 @@ async def health(request: Request) -> Response:
 
 async def messages(request: Request) -> Response | RelayResponse:
     """``POST /v1/messages``: the agent's model calls, streamed or not."""
-    ctx = _ctx(request)
-    record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route="/v1/messages")
-    try:
-        body = await read_body(request, ctx.max_body_bytes)
-        payload = _parse_json_object(body)
-    except LynkrError as error:
-        return _reject(ctx, record, error)
-    record.request_bytes = len(body)
-    record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
-    record.streamed = payload.get("stream") is True
-    body = run_pipeline(ctx, ModelRequest(payload, raw=body), request.headers, record).wire_bytes()
-    url = join_url(ctx.anthropic_upstream, request.url.path, request.url.query)
-    return relay(ctx, request, body, url, record, AnthropicResponseScanner())
+    return await model_call(request, "anthropic")
+
+
+async def chat_completions(request: Request) -> Response | RelayResponse:
+    """``POST /v1/chat/completions``: OpenAI Chat Completions clients (Cursor, Continue, SDKs)."""
+    return await model_call(request, "openai-chat")
+
+
+async def responses(request: Request) -> Response | RelayResponse:
+    """``POST /v1/responses``: OpenAI Responses clients (Codex)."""
+    return await model_call(request, "openai-responses")
 
 
 async def passthrough(request: Request) -> Response | RelayResponse:
@@ -145,6 +142,11 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
         routes=[
             Route("/", health, methods=["GET", "HEAD"]),
             Route("/v1/messages", messages, methods=["POST"]),
+            Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+            Route("/chat/completions", chat_completions, methods=["POST"]),
+            Route("/v1/responses", responses, methods=["POST"]),
+            Route("/responses", responses, methods=["POST"]),
+            Route("/v1/models", list_models, methods=["GET"]),
             Route("/{path:path}", passthrough, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]),
         ],
         lifespan=lifespan,

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+from lynkr_cli.proxy.components import NoCache, SessionState, StaticRouter
 
 if TYPE_CHECKING:
     import httpx
 
     from lynkr_cli.ledger import Ledger, RequestRecord
     from lynkr_cli.pipeline import Pipeline
+    from lynkr_cli.providers.base import ProviderSet
+    from lynkr_cli.proxy.components import ResponseCache, Router
 
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # the Anthropic Messages API's own request limit
@@ -29,6 +33,32 @@ class ProxyContext:
     client: httpx.AsyncClient | None = None
     listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
     pipeline: Pipeline | None = None  # issue 5: optimization stages; None forwards requests unchanged
+    # The request path's parts (proxy/components.py); the defaults change nothing.
+    providers: ProviderSet | None = None  # None: built from os.environ at first use
+    router: Router = field(default_factory=StaticRouter)
+    cache: ResponseCache = field(default_factory=NoCache)
+    sessions: dict[str, SessionState] = field(default_factory=dict)
+
+    def session_state(self, key: str | None = None) -> SessionState:
+        """The state of the session a request belongs to (one per proxy under ``lynkr run``)."""
+        key = key or self.session_id
+        state = self.sessions.get(key)
+        if state is None:
+            state = self.sessions[key] = SessionState(key)
+        return state
+
+    def provider_set(self) -> ProviderSet:
+        """The providers; ``anthropic`` defaults to this proxy's Anthropic upstream."""
+        if self.providers is None:
+            import os
+
+            from lynkr_cli.providers.base import ProviderSet
+
+            self.providers = ProviderSet(os.environ, {"anthropic": {"base_url": self.anthropic_upstream}})
+        return self.providers
+
+    def details_of(self, value: Any) -> Any:
+        return value.as_dict() if hasattr(value, "as_dict") else value
 
     def record(self, record: RequestRecord) -> None:
         """Send a finished request to the ledger and to any live listener (status line, tests)."""

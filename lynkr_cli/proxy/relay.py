@@ -23,7 +23,9 @@ from lynkr_cli.redact import redact_text
 
 if TYPE_CHECKING:
     from lynkr_cli.ledger import RequestRecord
+    from lynkr_cli.providers.base import UpstreamCall
     from lynkr_cli.proxy.context import ProxyContext
+    from lynkr_cli.proxy.translate import ResponseTranslator
 
 ErrorBody = Callable[[str, str], bytes]
 
@@ -79,6 +81,21 @@ def relay(
     return RelayResponse(ctx, upstream_request, record, scanner, error_body)
 
 
+def relay_call(
+    ctx: ProxyContext,
+    call: UpstreamCall,
+    record: RequestRecord,
+    scanner: ResponseScanner,
+    error_body: ErrorBody = anthropic_error_body,
+    translator: ResponseTranslator | None = None,
+) -> "RelayResponse":
+    """Like ``relay`` for a request a provider adapter built; ``translator`` (also the scanner then)
+    turns the answer into the client's format, otherwise the bytes pass through untouched."""
+    assert ctx.client is not None, "proxy client not started"
+    upstream_request = ctx.client.build_request(call.method, call.url, headers=call.headers, content=call.body)
+    return RelayResponse(ctx, upstream_request, record, translator or scanner, error_body, translator)
+
+
 class RelayResponse:
     """Streams one upstream response to the client; records it in the ledger exactly once."""
 
@@ -89,7 +106,12 @@ class RelayResponse:
         record: RequestRecord,
         scanner: ResponseScanner,
         error_body: ErrorBody,
+        translator: ResponseTranslator | None = None,
     ) -> None:
+        self.translator = translator
+        # Set by the caller: translates an HTML page (or other non-API answer) into the client's error.
+        self.html_translator: ResponseTranslator | None = None
+        self.on_finish: Callable[[], None] | None = None  # after the body ended (e.g. the cache's store)
         self.ctx = ctx
         self.upstream_request = upstream_request
         self.record = record
@@ -112,6 +134,8 @@ class RelayResponse:
         finally:
             watcher.cancel()
             _finish(self.ctx, self.record, self.scanner, t0)
+            if self.on_finish is not None:
+                self.on_finish()
 
     async def _watch_disconnect(self, receive, task) -> None:  # type: ignore[no-untyped-def]
         while True:
@@ -134,6 +158,14 @@ class RelayResponse:
         except httpx.HTTPError as exc:
             await _send_error(send, record, UpstreamError(_describe(exc, url)), self.error_body)
             return
+        if self.translator is None and self.html_translator is not None and _not_an_api_answer(upstream):
+            self.translator = self.scanner = self.html_translator  # type: ignore[assignment]
+        if self.translator is not None:
+            try:
+                await self._translate(send, upstream, t0)
+            finally:
+                await upstream.aclose()
+            return
         try:
             record.status = upstream.status_code
             scanner.begin(upstream.status_code, upstream.headers.get("content-type"))
@@ -150,10 +182,46 @@ class RelayResponse:
                 record.error = f"upstream stream broke: {_describe(exc, url)}"
                 if getattr(scanner, "streaming", False):
                     # The client has a 200 and part of a stream: end it with an event it understands.
-                    await send({"type": "http.response.body", "body": _sse_error(record.error), "more_body": True})
+                    tail_for = getattr(scanner, "broken_tail", None)
+                    tail = tail_for(record.error) if tail_for is not None else _sse_error(record.error)
+                    await send({"type": "http.response.body", "body": tail, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await upstream.aclose()
+
+
+    async def _translate(self, send, upstream: httpx.Response, t0: float) -> None:  # type: ignore[no-untyped-def]
+        """The answer decoded and re-encoded event by event; head deferred when it needs the body."""
+        record, translator = self.record, self.translator
+        assert translator is not None
+        translator.begin(upstream.status_code, upstream.headers.get("content-type"), upstream.headers.raw)
+        head = translator.head()
+        if head is not None:
+            record.status = head[0]
+            await send({"type": "http.response.start", "status": head[0], "headers": head[1]})
+        broken: str | None = None
+        try:
+            async for chunk in upstream.aiter_raw():
+                if record.ttfb_ms is None:
+                    record.ttfb_ms = (time.perf_counter() - t0) * 1000
+                record.response_bytes += len(chunk)
+                out = translator.feed(chunk)
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+        except httpx.HTTPError as exc:
+            broken = f"upstream stream broke: {_describe(exc, str(self.upstream_request.url))}"
+            record.error = broken
+        tail = translator.end(broken)
+        if head is None:
+            status, headers = translator.final_head()
+            record.status = status
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+
+def _not_an_api_answer(upstream: httpx.Response) -> bool:
+    """An HTML page where an API answer belongs (a wrong base URL, a gateway's error page)."""
+    return upstream.headers.get("content-type", "").startswith("text/html")
 
 
 async def _send_error(send, record: RequestRecord, error: LynkrError, error_body: ErrorBody) -> None:  # type: ignore[no-untyped-def]

@@ -56,7 +56,8 @@ class Served:
 
 def test_sdks_through_serve_one_session_per_client(upstream, tmp_path: Path) -> None:
     home = tmp_path / "lh"
-    served = Served(["--port", "0", "--upstream", upstream.url], base_env(home))
+    # Chat Completions clients go to the OpenAI upstream (OPENAI_BASE_URL), Anthropic ones to --upstream.
+    served = Served(["--port", "0", "--upstream", upstream.url], base_env(home, OPENAI_BASE_URL=f"{upstream.url}/v1"))
     try:
         alice = anthropic.Anthropic(base_url=served.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0,
                                     default_headers={"X-Claude-Code-Session-Id": "alice"})

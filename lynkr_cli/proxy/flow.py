@@ -1,0 +1,160 @@
+"""One model call through the proxy: inbound adapter -> pipeline -> router -> cache -> provider.
+
+Whatever the client's API (Anthropic Messages, OpenAI Chat Completions or Responses), the request
+becomes one canonical ``ModelRequest``; the pipeline may rewrite it, the router picks
+``provider:model``, the cache may answer it, and otherwise the provider adapter sends it.
+
+When the upstream speaks the client's format and nothing changed the request, the client's original
+bytes go out and the answer's bytes come back untouched (only scanned for usage): Claude Code to
+Anthropic costs what it cost before lynkr. Otherwise the answer is translated event by event.
+
+Every call ends as exactly one ledger row, with the provider and model actually used, also when the
+input is bad or the configuration is: the error then reaches the client in its own format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from lynkr_cli.errors import LynkrError, UsageError, anthropic_error_body, openai_error_body
+from lynkr_cli.formats import codec
+from lynkr_cli.ledger import RequestRecord
+from lynkr_cli.proxy.components import RouteDecision, StaticRouter
+from lynkr_cli.proxy.relay import error_response, relay_call
+from lynkr_cli.proxy.translate import ResponseTranslator
+from lynkr_cli.proxy.usage import AnthropicResponseScanner
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from lynkr_cli.canonical import ApiFormat, ModelRequest
+    from lynkr_cli.proxy.context import ProxyContext
+    from lynkr_cli.proxy.relay import RelayResponse
+
+log = logging.getLogger("lynkr.proxy")
+
+
+def error_body_for(inbound: str):  # type: ignore[no-untyped-def]
+    return anthropic_error_body if inbound == "anthropic" else openai_error_body
+
+
+async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayResponse:
+    """Handle ``POST /v1/messages``, ``/v1/chat/completions`` or ``/v1/responses``."""
+    from lynkr_cli.proxy.app import _parse_json_object, read_body
+
+    ctx: ProxyContext = request.app.state.ctx
+    record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route=request.url.path,
+                           inbound_format=inbound)
+    error_body = error_body_for(inbound)
+    try:
+        body = await read_body(request, ctx.max_body_bytes)
+        record.request_bytes = len(body)
+        payload = _parse_json_object(body)
+        record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
+        record.streamed = payload.get("stream") is True
+        canonical = codec(inbound).decode_request(payload, body)
+        canonical = _run_pipeline(ctx, canonical, request.headers, record)
+        session = ctx.session_state(request.headers.get("x-claude-code-session-id"))
+        decision = _route(ctx, canonical, session, record)
+        provider = ctx.provider_set().get(decision.provider)
+        record.provider = provider.id
+        record.model_used = decision.model
+        if ctx.cache.enabled:
+            hit = ctx.cache.lookup(canonical, decision)
+            if hit is not None:
+                return _serve_hit(ctx, record, canonical, hit)
+        call = provider.build_call(canonical, decision.model, dict(request.headers), request.url.query)
+    except LynkrError as error:
+        return reject(ctx, record, error, error_body)
+    translated = call.wire_format != inbound or call.body is not canonical.raw
+    record.details["provider"] = {"id": provider.id, "model": decision.model, "wire": call.wire_format,
+                                  "translated": call.wire_format != inbound, "original_bytes": not translated}
+    if call.wire_format == inbound:
+        # Same format: the answer's bytes go back untouched; a scanner only reads usage (and, for the
+        # cache, the message) on the side.
+        if inbound == "anthropic" and not ctx.cache.enabled:
+            scanner: Any = AnthropicResponseScanner()
+        else:
+            scanner = ResponseTranslator(provider, call.wire_format, canonical, scan_only=True)
+        response = relay_call(ctx, call, record, scanner, error_body)
+        response.html_translator = ResponseTranslator(provider, call.wire_format, canonical)
+    else:
+        translator = ResponseTranslator(provider, call.wire_format, canonical, keep_message=ctx.cache.enabled)
+        response = relay_call(ctx, call, record, translator, error_body, translator=translator)
+    if ctx.cache.enabled:
+        response.on_finish = lambda: _store(ctx, canonical, decision, response)
+    return response
+
+
+def _run_pipeline(ctx: ProxyContext, request: ModelRequest, headers: Any, record: RequestRecord) -> ModelRequest:
+    """The pipeline (``pipeline/hook.py``) is fail-open: an exception forwards the request unchanged."""
+    if ctx.pipeline is None:
+        return request
+    from lynkr_cli.pipeline.hook import run_pipeline
+
+    try:
+        return run_pipeline(ctx, request, headers, record)
+    except Exception as exc:  # the fail-open boundary (DESIGN: stages never break a request)
+        log.warning("pipeline failed, forwarding unchanged: %s", exc)
+        record.details["pipeline"] = {"error": f"{type(exc).__name__}: {exc}"}
+        return request
+
+
+def _route(ctx: ProxyContext, request: ModelRequest, session: Any, record: RequestRecord) -> RouteDecision:
+    try:
+        decision = ctx.router.route(request, session)
+    except LynkrError:
+        raise
+    except Exception as exc:  # a router bug must not take the session down: use the client's upstream
+        log.warning("router failed, using the default route: %s", exc)
+        decision = StaticRouter().route(request, session)
+        decision = RouteDecision(decision.provider, decision.model, reason=f"router error: {exc}")
+    if not decision.model:
+        raise UsageError("the request names no model and none is configured (use --model PROVIDER:MODEL)")
+    record.details["route"] = decision.as_dict()
+    return decision
+
+
+def reject(ctx: ProxyContext, record: RequestRecord, error: LynkrError, error_body: Any) -> Response:
+    """A request that never reached an upstream: the client's error format, one ledger row."""
+    record.status = error.http_status
+    record.error = str(error)
+    record.latency_ms = (time.time() - record.started_at) * 1000
+    ctx.record(record)
+    return error_response(error, error_body)
+
+
+def _serve_hit(ctx: ProxyContext, record: RequestRecord, request: ModelRequest, message: dict[str, Any]) -> Response:
+    """A cached answer, rendered in the client's format (a stream if it asked for one)."""
+    from lynkr_cli.formats.events import message_events
+
+    client = codec(request.inbound)
+    if request.stream:
+        encoder = client.stream_encoder(request)
+        body = b"".join(encoder.encode(e) for e in message_events(message))
+        media = encoder.media_type
+    else:
+        body = json.dumps(client.encode_message(message, request), ensure_ascii=False).encode()
+        media = "application/json"
+    record.status = 200
+    record.model_used = message.get("model") or record.model_used
+    record.response_bytes = len(body)
+    record.latency_ms = (time.time() - record.started_at) * 1000
+    record.details.setdefault("cache", {"hit": True})
+    ctx.record(record)
+    return Response(body, status_code=200, media_type=media)
+
+
+def _store(ctx: ProxyContext, request: ModelRequest, decision: RouteDecision, response: RelayResponse) -> None:
+    scanner = response.scanner
+    message = getattr(scanner, "message", None)
+    if message is not None and (response.record.status or 0) < 300:
+        try:
+            ctx.cache.store(request, decision, message)
+        except Exception as exc:  # a cache failure must not fail the request it tried to store
+            log.warning("cache store failed: %s", exc)

@@ -1,0 +1,202 @@
+"""Turning an upstream's answer into the client's format while it streams through the relay.
+
+A ``ResponseTranslator`` sits where the pass-through relay forwards bytes unchanged: each chunk from
+the upstream is decoded into canonical events and each event is encoded for the client at once, so a
+streamed answer is never held back. A JSON answer (one object) is translated when complete. It also
+plays the relay's scanner: model, usage and error are read from the canonical events.
+
+Upstream errors (a JSON error of any provider, an HTML page, plain text) become an error in the
+client's own format with the upstream's status (502 when a 2xx carried no API response).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from lynkr_cli.formats import codec
+from lynkr_cli.formats.events import MessageBuilder, message_events
+from lynkr_cli.formats.errors import anthropic_type, openai_type
+from lynkr_cli.proxy.usage import Usage
+
+if TYPE_CHECKING:
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.formats.base import Event
+    from lynkr_cli.providers.base import HttpProvider, WireFormat
+
+_MAX_BUFFER = 32 * 1024 * 1024
+_KEEP_HEADERS = ("retry-after", "request-id", "x-request-id", "openai-processing-ms")
+_STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+class ResponseTranslator:
+    """Upstream answer in ``wire`` format -> client answer in ``request.inbound`` format."""
+
+    def __init__(
+        self,
+        provider: HttpProvider,
+        wire: WireFormat,
+        request: ModelRequest,
+        keep_message: bool = False,
+        scan_only: bool = False,
+    ):
+        """``scan_only``: the bytes pass through unchanged elsewhere; only read model, usage, errors
+        and the message from them (for a same-format answer in an OpenAI format, or the cache)."""
+        self.scan_only = scan_only
+        self.provider = provider
+        self.wire = wire
+        self.request = request
+        self.client = codec(request.inbound)
+        self.client_stream = request.stream
+        self.keep_message = keep_message or scan_only or not request.stream
+        self.usage = Usage()
+        self.model: str | None = None
+        self.stop_reason: str | None = None
+        self.error: str | None = None
+        self.streaming = False  # the relay's scanner flag: the client is getting a stream
+        self.builder = MessageBuilder() if self.keep_message else None
+        self._mode = "json"
+        self._status = 200
+        self._content_type: str | None = None
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._buffer: list[bytes] = []
+        self._size = 0
+        self._decoder: Any = None
+        self._encoder: Any = None
+        self._ended = False
+
+    # -- the relay's side -------------------------------------------------------------------------
+    def begin(self, status: int, content_type: str | None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        self._status = status
+        self._content_type = content_type
+        self._headers = [(k, v) for k, v in headers or [] if k.decode().lower() in _KEEP_HEADERS]
+        kind = (content_type or "").split(";")[0].strip().lower()
+        if status >= 300:
+            self._mode = "error"
+        elif kind in _STREAM_TYPES or (self.wire == "ollama" and self.request.stream and kind != "application/json"):
+            self._mode = "stream"
+            self.streaming = self.client_stream
+            self._decoder = self.provider.stream_decoder(self.wire)
+            if self.client_stream and not self.scan_only:
+                self._encoder = self.client.stream_encoder(self.request)
+        elif kind.endswith("json"):
+            self._mode = "json"
+        else:
+            self._mode = "error"  # an HTML page or text where an API answer belongs
+
+    def head(self) -> tuple[int, list[tuple[bytes, bytes]]] | None:
+        """Status and headers to send now, or None when they depend on the whole body."""
+        if self._mode == "stream" and self.client_stream:
+            return 200, [(b"content-type", self._encoder.media_type.encode()), (b"cache-control", b"no-cache"),
+                         *self._headers]
+        return None
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._mode != "stream":
+            if self._size <= _MAX_BUFFER:
+                self._buffer.append(chunk)
+                self._size += len(chunk)
+            return b""
+        return self._emit(self._decoder.feed(chunk))
+
+    def end(self, broken: str | None = None) -> bytes:
+        """The rest of the client's body once the upstream's has ended (or ``broken`` said why not)."""
+        self._ended = True
+        if self._mode == "stream":
+            out = self._emit(self._decoder.finish())
+            if self.client_stream or self.scan_only:
+                return out
+            return self._final_json()
+        if self._mode == "error" or broken:
+            return self._error_body(broken)
+        try:
+            upstream = json.loads(b"".join(self._buffer))
+        except ValueError:
+            self._mode = "error"
+            return self._error_body("the upstream's JSON answer could not be parsed")
+        message = self.provider.decode_message(self.wire, upstream)
+        if self.client_stream and not self.scan_only:
+            self._encoder = self.client.stream_encoder(self.request)
+            return self._emit(message_events(message))
+        self._observe_message(message)
+        if self.builder is not None:
+            self.builder.message, self.builder.complete = message, True
+        return json.dumps(self.client.encode_message(message, self.request), ensure_ascii=False).encode()
+
+    def final_head(self) -> tuple[int, list[tuple[bytes, bytes]]]:
+        """Status and headers once ``end`` has run (for answers whose ``head`` was deferred)."""
+        if self._mode == "error":
+            status = self._status if self._status >= 400 else 502
+            return status, [(b"content-type", b"application/json"), *self._headers]
+        if self.client_stream:
+            return 200, [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), *self._headers]
+        return 200, [(b"content-type", b"application/json"), *self._headers]
+
+    def finish(self) -> None:
+        """Scanner interface: a scan-only translator reads the end of the body here."""
+        if self.scan_only and not self._ended:
+            self.end()
+
+    def broken_tail(self, message: str) -> bytes:
+        """For a pass-through stream that broke: an error event in the client's format."""
+        if not self.client_stream:
+            return b""
+        encoder = self._encoder or self.client.stream_encoder(self.request)
+        return encoder.encode({"type": "error", "error": {"type": "api_error", "message": f"lynkr: {message}"}})
+
+    @property
+    def message(self) -> dict[str, Any] | None:
+        """The complete canonical answer, when it was kept (non-streaming clients, the cache)."""
+        if self.builder is not None and self.builder.complete and self.error is None:
+            return self.builder.message
+        return None
+
+    # -- internals --------------------------------------------------------------------------------
+    def _emit(self, events: list[Event]) -> bytes:
+        out = []
+        for event in events:
+            self._observe(event)
+            if self.builder is not None:
+                self.builder.add(event)
+            if self._encoder is not None and self.client_stream:
+                out.append(self._encoder.encode(event))
+        return b"".join(out)
+
+    def _observe(self, event: Event) -> None:
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message") or {}
+            self.model = message.get("model") or self.model
+            self.usage.update_from_anthropic(message.get("usage") or {})
+        elif kind == "message_delta":
+            self.usage.update_from_anthropic(event.get("usage") or {})
+            self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
+        elif kind == "error":
+            error = event.get("error") or {}
+            self.error = f"{error.get('type', 'error')}: {error.get('message', '')}"
+
+    def _observe_message(self, message: dict[str, Any]) -> None:
+        self.model = message.get("model") or self.model
+        self.usage.update_from_anthropic(message.get("usage") or {})
+        self.stop_reason = message.get("stop_reason")
+
+    def _final_json(self) -> bytes:
+        message = self.message
+        if message is None:
+            self._mode = "error"
+            return self._error_body(self.error or "the upstream stream ended before the response was complete")
+        return json.dumps(self.client.encode_message(message, self.request), ensure_ascii=False).encode()
+
+    def _error_body(self, broken: str | None) -> bytes:
+        body = b"".join(self._buffer)
+        if broken and self._status < 300:
+            detail = f"upstream {self.provider.id}: {broken}"
+            status = 502
+        else:
+            detail = self.provider.error_message(self.wire, self._status, body, self._content_type)
+            status = self._status if self._status >= 400 else 502
+        self._status = status
+        self._mode = "error"
+        self.error = self.error or detail
+        kind = anthropic_type(status) if self.request.inbound == "anthropic" else openai_type(status)
+        return self.client.error_body(f"lynkr: {detail}", kind)
