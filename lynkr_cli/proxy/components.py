@@ -8,7 +8,9 @@ Contracts (what the proxy relies on):
 - ``ctx.pipeline`` (``lynkr_cli/pipeline``) is called through ``pipeline/hook.py:run_pipeline``; an
   unchanged request is the same object, so its ``raw`` bytes are forwarded. Exceptions are caught by
   the proxy (fail-open).
-- ``Router.route(request, session)`` returns a ``RouteDecision``; stored under ``details["route"]``.
+- ``Router.route(request, session)`` (``session``: Claude Code's session id, else lynkr's) returns a
+  ``RouteDecision`` (or the tier router's shape, see ``flow.as_route_decision``); stored under
+  ``details["route"]``.
   A ``LynkrError`` (e.g. a spent budget) is sent to the client in its own format.
 - ``ResponseCache.lookup(request, decision)`` returns a canonical (Anthropic) message to serve, or
   None; ``store(request, decision, message)`` receives each complete successful answer. Only called
@@ -24,17 +26,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
-
-
-@dataclass
-class SessionState:
-    """Per-session memory the components share (router stickiness, pruning decisions, …).
-
-    ``data`` is keyed by component name (``data["router"]``); each component owns its own entry.
-    """
-
-    session_id: str
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,7 +51,7 @@ class RouteDecision:
 
 
 class Router(Protocol):
-    def route(self, request: ModelRequest, session: SessionState) -> RouteDecision: ...
+    def route(self, request: ModelRequest, session: str) -> RouteDecision: ...
 
 
 class ResponseCache(Protocol):
@@ -96,7 +87,7 @@ class StaticRouter:
     default_provider: str | None = None
     default_model: str | None = None
 
-    def route(self, request: ModelRequest, session: SessionState) -> RouteDecision:
+    def route(self, request: ModelRequest, session: str) -> RouteDecision:
         if self.provider and self.model:
             return RouteDecision(self.provider, self.model, reason="--model")
         requested = request.model or ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from lynkr_cli.proxy.components import NoCache, SessionState, StaticRouter
+from lynkr_cli.proxy.components import NoCache, StaticRouter
 
 if TYPE_CHECKING:
     import httpx
@@ -37,16 +37,6 @@ class ProxyContext:
     providers: ProviderSet | None = None  # None: built from os.environ at first use
     router: Router = field(default_factory=StaticRouter)
     cache: ResponseCache = field(default_factory=NoCache)
-    sessions: dict[str, SessionState] = field(default_factory=dict)
-
-    def session_state(self, key: str | None = None) -> SessionState:
-        """The state of the session a request belongs to (one per proxy under ``lynkr run``)."""
-        key = key or self.session_id
-        state = self.sessions.get(key)
-        if state is None:
-            state = self.sessions[key] = SessionState(key)
-        return state
-
     def provider_set(self) -> ProviderSet:
         """The providers; ``anthropic`` defaults to this proxy's Anthropic upstream."""
         if self.providers is None:

@@ -59,7 +59,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
         record.streamed = payload.get("stream") is True
         canonical = codec(inbound).decode_request(payload, body)
         canonical = _run_pipeline(ctx, canonical, request.headers, record)
-        session = ctx.session_state(request.headers.get("x-claude-code-session-id"))
+        session = request.headers.get("x-claude-code-session-id") or ctx.session_id
         decision = _route(ctx, canonical, session, record)
         provider = ctx.provider_set().get(decision.provider)
         record.provider = provider.id
@@ -105,19 +105,38 @@ def _run_pipeline(ctx: ProxyContext, request: ModelRequest, headers: Any, record
         return request
 
 
-def _route(ctx: ProxyContext, request: ModelRequest, session: Any, record: RequestRecord) -> RouteDecision:
+def _route(ctx: ProxyContext, request: ModelRequest, session: str, record: RequestRecord) -> RouteDecision:
     try:
-        decision = ctx.router.route(request, session)
+        decision = as_route_decision(ctx.router.route(request, session), request, session)
     except LynkrError:
         raise
     except Exception as exc:  # a router bug must not take the session down: use the client's upstream
         log.warning("router failed, using the default route: %s", exc)
-        decision = StaticRouter().route(request, session)
-        decision = RouteDecision(decision.provider, decision.model, reason=f"router error: {exc}")
+        default = StaticRouter().route(request, session)
+        decision = RouteDecision(default.provider, default.model, reason=f"router error: {exc}")
     if not decision.model:
         raise UsageError("the request names no model and none is configured (use --model PROVIDER:MODEL)")
     record.details["route"] = decision.as_dict()
     return decision
+
+
+def as_route_decision(decision: Any, request: ModelRequest, session: str) -> RouteDecision:
+    """Accept the tier router's decision shape too (``target`` None = the client's own upstream)."""
+    if isinstance(decision, RouteDecision):
+        return decision
+    stop = getattr(decision, "stop", None)
+    if isinstance(stop, LynkrError):
+        raise stop
+    details = decision.details() if callable(getattr(decision, "details", None)) else {}
+    tier = getattr(decision, "tier", None)
+    target = getattr(decision, "target", None)
+    if target is None:
+        default = StaticRouter().route(request, session)
+        provider, model = default.provider, default.model
+    else:
+        provider, model = target.provider, target.model
+    return RouteDecision(provider, model, tier=getattr(tier, "name", tier), score=getattr(decision, "score", None),
+                         reason=getattr(decision, "reason", ""), details=details)
 
 
 def reject(ctx: ProxyContext, record: RequestRecord, error: LynkrError, error_body: Any) -> Response:
