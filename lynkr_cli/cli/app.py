@@ -8,6 +8,7 @@ import typer
 
 from lynkr_cli import __version__
 from lynkr_cli.cli import config as config_cmd
+from lynkr_cli.cli import doctor as doctor_cmd
 from lynkr_cli.cli import explain as explain_cmd
 from lynkr_cli.cli import init as init_cmd
 from lynkr_cli.cli import optimize as optimize_cmd
@@ -51,3 +52,4 @@ app.command("serve")(serve_cmd.serve)
 app.command("explain")(explain_cmd.explain)
 app.command("init")(init_cmd.init)
 app.command("optimize")(optimize_cmd.optimize)
+app.command("doctor")(doctor_cmd.doctor)
