@@ -51,7 +51,34 @@ def short_report(summary: SessionSummary) -> str:
         body += f"\n  {t.usage_missing} request(s) returned no usage figures"
     if summary.by_tier:
         body += "\n" + tier_line(summary)
+    if summary.optimization:
+        body += "\n" + optimization_lines(summary.optimization)
     return f"{head}\n{body}"
+
+
+def optimization_lines(opt: dict) -> str:
+    """What the pipeline saved: tokens per stage, tool-result representations, cost with and without."""
+    k = opt.get("calibration_factor")
+    scale = f"o200k x{k:.2f} calibrated on {opt['calibration_samples']} request(s)" if k else "o200k estimate"
+    stages = ", ".join(f"{s['stage']} {fmt_signed(s['tokens_saved'])}" for s in opt["stages"]) or "nothing to do"
+    line = (f"  optimized {opt['requests_optimized']} request(s): saved {fmt_signed(opt['tokens_saved'])} tokens"
+            f" ({stages}; {scale})")
+    if opt["actual_usd"] or opt["without_lynkr_usd"]:
+        line += (f" · without lynkr ${opt['without_lynkr_usd']:.4f}, actual ${opt['actual_usd']:.4f}"
+                 f" (saved ${opt['usd_saved']:.4f}, cache reads/writes priced)")
+    reps = opt.get("representations") or {}
+    extra = []
+    if reps:
+        extra.append("tool results: " + ", ".join(f"{n} {name}" for name, n in sorted(reps.items())))
+    if opt.get("tool_path") and opt["tool_path"] != "none":
+        extra.append(f"tools: {opt['tool_path']}")
+    if opt.get("stage_errors"):
+        extra.append(f"{opt['stage_errors']} stage failure(s), requests forwarded unchanged")
+    return line + ("\n  " + " · ".join(extra) if extra else "")
+
+
+def fmt_signed(n: float) -> str:
+    return f"-{fmt_tokens(int(-n))}" if n < 0 else fmt_tokens(int(n))
 
 
 def tier_line(summary: SessionSummary) -> str:
@@ -92,6 +119,8 @@ def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> No
     console.print(table)
     if summary.by_tier:
         console.print(tier_line(summary))
+    if summary.optimization:
+        _print_optimization(console, summary.optimization)
     notes = [f"costs at list prices as of {summary.prices_as_of}, cache reads and writes included"]
     if summary.other_calls:
         notes.append(f"{summary.other_calls} other API call(s) (token counting, model lists) not billed")
@@ -99,3 +128,19 @@ def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> No
         notes.append(f"{t.usage_missing} request(s) returned no usage figures")
     for note in notes:
         console.print(f"  {note}", style="dim")
+
+
+def _print_optimization(console, opt: dict) -> None:  # type: ignore[no-untyped-def]
+    """Per-stage savings table (tokens o200k and calibrated, dollars), then the summary lines."""
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column in ("stage", "requests changed", "tokens saved (o200k)", "calibrated", "$ saved"):
+        table.add_column(column, justify="left" if column == "stage" else "right")
+    for line in opt["stages"]:
+        table.add_row(line["stage"], str(line["requests_changed"]), fmt_signed(line["tokens_saved"]),
+                      fmt_signed(line["tokens_saved_calibrated"]), f"${line['usd_saved']:.4f}")
+    if opt["stages"]:
+        console.print(table)
+    console.print(optimization_lines(opt))
+

@@ -71,6 +71,7 @@ class SessionSummary:
     by_model: list[ModelLine] = field(default_factory=list)
     by_tier: list[TierLine] = field(default_factory=list)
     prices_as_of: str = PRICES_AS_OF
+    optimization: dict[str, Any] | None = None  # ledger/savings.py: what the pipeline saved
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +79,7 @@ class SessionSummary:
 
 def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> SessionSummary:
     """The figures of one session from its ledger rows."""
+    requests = list(requests)
     totals = Totals()
     by_model: dict[tuple[str, str], ModelLine] = {}
     by_tier: dict[str, TierLine] = {}
@@ -105,7 +107,15 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
         other_calls=other,
         by_model=sorted(by_model.values(), key=lambda line: -line.requests),
         by_tier=[by_tier[t] for t in TIER_ORDER if t in by_tier],
+        optimization=_optimization(requests),
     )
+
+
+def _optimization(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    from lynkr_cli.ledger.savings import compute_savings
+
+    savings = compute_savings(r for r in requests if r["route"] in MODEL_ROUTES)
+    return savings.to_dict() if savings is not None else None
 
 
 TIER_ORDER = ("SIMPLE", "MEDIUM", "COMPLEX", "REASONING")

@@ -2,7 +2,8 @@
 
 Picks the session state (Claude Code's ``X-Claude-Code-Session-Id`` when present, so several
 sessions behind one ``lynkr serve`` keep separate decisions), runs the stages, records their reports
-in ``record.details["pipeline"]``, and stores the full text of any lossy elision where
+in ``record.details["pipeline"]`` (with, on a few sampled requests, the o200k count of the whole
+forwarded request, which the report calibrates against the provider's usage), and stores the full text of any lossy elision where
 ``lynkr optimize --show-elided`` finds it.
 """
 
@@ -34,7 +35,8 @@ def run_pipeline(ctx: "ProxyContext", request: "ModelRequest", headers: Mapping[
     pipeline = ctx.pipeline
     if pipeline is None or not pipeline.active:
         return request
-    result, reports = pipeline.run(request, pipeline.session(session_key(headers, ctx.session_id)))
+    state = pipeline.session(session_key(headers, ctx.session_id))
+    result, reports = pipeline.run(request, state)
     details = summarize_reports(reports)
     for report in reports:
         for ref, text in report.artifacts.items():
@@ -45,5 +47,10 @@ def run_pipeline(ctx: "ProxyContext", request: "ModelRequest", headers: Mapping[
     if result is not request:
         details["bytes_before"] = len(request.wire_bytes())
         details["bytes_after"] = len(result.wire_bytes())
+        if state.calibration_due():
+            from lynkr_cli.tokens import count_request
+
+            # The report divides the provider's billed input by this to calibrate o200k savings.
+            details["forwarded_tokens_o200k"] = count_request(result.body)
     record.details["pipeline"] = details
     return result

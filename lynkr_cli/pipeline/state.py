@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
 MEMO_ENTRIES = 4096
+# Whole-request o200k counts for calibration cost ~40 ms for a 100 KB Claude Code body, so only the
+# first few optimized requests of a session and then one in CALIBRATION_EVERY are counted.
+CALIBRATION_FIRST = 2
+CALIBRATION_EVERY = 50
 MAX_SESSIONS = 256
 
 
@@ -23,6 +27,7 @@ class SessionState:
 
     key: str
     decisions: dict[str, Any] = field(default_factory=dict)
+    optimized_requests: int = 0
     _memo: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -34,6 +39,13 @@ class SessionState:
             decision = decide()
             self.decisions[key] = decision
             return decision, True
+
+    def calibration_due(self) -> bool:
+        """Count this optimized request for calibration? (Call once per optimized request.)"""
+        with self._lock:
+            n = self.optimized_requests
+            self.optimized_requests += 1
+        return n < CALIBRATION_FIRST or n % CALIBRATION_EVERY == 0
 
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         """``compute()`` cached under ``key`` (LRU, bounded); ``compute`` must be a pure function of key."""

@@ -1,0 +1,138 @@
+"""What the optimization pipeline saved in a session, in tokens and dollars, counted honestly.
+
+Sources, all from the ledger rows: each stage's o200k token counts before and after (the pipeline's
+``details``), the provider's own ``usage`` and the dated price table.
+
+- Calibration: o200k is exact for OpenAI models and only an estimate for Claude. On a few sampled
+  requests the pipeline also counts the whole forwarded request in o200k; the provider's billed
+  input (uncached + cache reads + cache writes) divided by that count is the session's factor, and
+  token savings are multiplied by it. Without samples the factor is 1 and the figure says so.
+- Dollars: a saved token is priced where the provider would have billed it. Tokens saved in the
+  newest message would have been uncached input (or a cache write, when the request wrote the cache);
+  tokens saved in earlier messages or in the tool list sit in the cached prefix and would mostly have
+  been cache reads (0.1x) when the request read the cache. So the counterfactual "without lynkr" cost
+  is the actual cost plus those amounts, never the raw token count times the input price.
+- A stage whose output was larger than its input counts negative: a loss, not a saving.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from lynkr_cli.ledger.pricing import price_for
+
+
+@dataclass
+class StageSavings:
+    stage: str
+    requests_changed: int = 0
+    tokens_saved: int = 0  # o200k, as counted by the stage
+    tokens_saved_calibrated: float = 0.0  # in the provider's tokens
+    usd_saved: float = 0.0
+
+
+@dataclass
+class Savings:
+    """The ``optimization`` part of a session report."""
+
+    requests_optimized: int = 0
+    stages: list[StageSavings] = field(default_factory=list)
+    representations: dict[str, int] = field(default_factory=dict)  # tool results by what they became
+    tool_path: str = "none"  # none | lynkr pruning | client tool search
+    calibration_factor: float | None = None  # provider tokens per o200k token; None: not measured
+    calibration_samples: int = 0
+    actual_usd: float = 0.0
+    without_lynkr_usd: float = 0.0
+    unpriced_requests: int = 0
+    stage_errors: int = 0
+
+    @property
+    def tokens_saved(self) -> int:
+        return sum(s.tokens_saved for s in self.stages)
+
+    @property
+    def usd_saved(self) -> float:
+        return self.without_lynkr_usd - self.actual_usd
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(tokens_saved=self.tokens_saved, usd_saved=self.usd_saved)
+        return data
+
+
+def _calibration(rows: list[dict[str, Any]]) -> tuple[float | None, int]:
+    billed = counted = samples = 0
+    for row in rows:
+        pipeline = (row.get("details") or {}).get("pipeline") or {}
+        estimate = pipeline.get("forwarded_tokens_o200k")
+        if not estimate or row.get("input_tokens") is None:
+            continue
+        billed += (row.get("input_tokens") or 0) + (row.get("cache_read_tokens") or 0) + (row.get("cache_write_tokens") or 0)
+        counted += estimate
+        samples += 1
+    return (billed / counted if counted else None), samples
+
+
+def compute_savings(rows: Iterable[dict[str, Any]]) -> Savings | None:
+    """The session's savings from its model-request rows; None when the pipeline never ran."""
+    rows = [r for r in rows if (r.get("details") or {}).get("pipeline")]
+    if not rows:
+        return None
+    out = Savings()
+    factor, out.calibration_samples = _calibration(rows)
+    out.calibration_factor = factor
+    k = factor or 1.0
+    stages: dict[str, StageSavings] = {}
+    for row in rows:
+        pipeline = row["details"]["pipeline"]
+        cost = row.get("cost_usd")
+        price = price_for(row.get("model_used") or row.get("model_requested"), row.get("provider"))
+        extra_usd = 0.0
+        if pipeline.get("changed"):
+            out.requests_optimized += 1
+        for report in pipeline.get("stages") or []:
+            if report.get("error"):
+                out.stage_errors += 1
+            decision = report.get("decision") or ""
+            if report["stage"] == "prune":
+                if decision.startswith("client tool search"):
+                    out.tool_path = "client tool search"
+                elif decision.startswith(("dropped", "all")) and out.tool_path == "none":
+                    out.tool_path = "lynkr pruning"
+            for item in report.get("items") or []:
+                if report["stage"] == "compress" and "representation" in item:
+                    out.representations[item["representation"]] = out.representations.get(item["representation"], 0) + 1
+            if not report.get("changed"):
+                continue
+            line = stages.setdefault(report["stage"], StageSavings(report["stage"]))
+            saved = int(report.get("tokens_before") or 0) - int(report.get("tokens_after") or 0)
+            line.requests_changed += 1
+            line.tokens_saved += saved
+            line.tokens_saved_calibrated += saved * k
+            if price is None or cost is None:
+                continue
+            usd = _priced(report, saved, row, price) * k / 1_000_000
+            line.usd_saved += usd
+            extra_usd += usd
+        if cost is None:
+            if row.get("status") and row["status"] < 400:
+                out.unpriced_requests += 1
+            continue
+        out.actual_usd += cost
+        out.without_lynkr_usd += cost + extra_usd
+    out.stages = sorted(stages.values(), key=lambda s: -s.tokens_saved)
+    return out
+
+
+def _priced(report: dict[str, Any], saved: int, row: dict[str, Any], price: Any) -> float:
+    """Token-dollars (per million) of ``saved`` tokens, at the rate the provider would have billed."""
+    read_cache = (row.get("cache_read_tokens") or 0) > 0
+    wrote_cache = (row.get("cache_write_tokens") or 0) > 0
+    prefix_rate = price.cache_read if read_cache else (price.cache_write if wrote_cache else price.input)
+    new_rate = price.cache_write if wrote_cache else price.input
+    if report["stage"] == "compress":
+        history = int((report.get("metrics") or {}).get("history_tokens_saved") or 0)
+        history = max(0, min(history, saved)) if saved > 0 else history
+        return history * prefix_rate + (saved - history) * new_rate
+    return saved * prefix_rate  # tool list: the very start of the cached prefix
