@@ -84,6 +84,7 @@ def run(options: RunOptions) -> int:
             parse_stage_switch(str(switch))  # a typo fails here, before the agent starts
     agent = agent_for(options.command[0], generic=options.generic)
     binary = resolve_binary(options.command[0], options.agent_bin, agent.install_hint)
+    model_ref = _model_ref(options, agent.name)  # a bad --model fails here, before the agent starts
 
     # The upstream is whatever the user's environment pointed at before lynkr replaced it.
     upstream = os.environ.get("ANTHROPIC_BASE_URL") or None
@@ -97,7 +98,9 @@ def run(options: RunOptions) -> int:
     token = new_token()
     session_id = new_session_id()
     host, port = sock.getsockname()[:2]
-    endpoint = ProxyEndpoint(base_url=f"http://{host}:{port}/s/{token}")
+    endpoint = ProxyEndpoint(base_url=f"http://{host}:{port}/s/{token}",
+                             provider=model_ref.provider if model_ref else None,
+                             model=model_ref.model if model_ref else None)
     agent_env = dict(os.environ)
     if options.extra.get("tool_search") and agent.name == "claude":
         agent_env["ENABLE_TOOL_SEARCH"] = "true"  # Claude Code's own deferred tool loading (issue 5)
@@ -119,7 +122,7 @@ def run(options: RunOptions) -> int:
             started_at=started_at,
             pid=os.getpid(),
             lynkr_version=__version__,
-            upstream=upstream or "",
+            upstream=str(model_ref) if model_ref else upstream or "",
         )
     )
     server = ProxyServer(
@@ -141,6 +144,41 @@ def run(options: RunOptions) -> int:
     return exit_code
 
 
+def _model_ref(options: RunOptions, agent: str):  # type: ignore[no-untyped-def]
+    """``--model provider:model``, checked now: unknown provider, malformed ref, missing key."""
+    text = options.extra.get("model")
+    if not text:
+        return None
+    from lynkr_cli.errors import MissingCredential
+    from lynkr_cli.providers.base import parse_model_ref, resolve_provider
+
+    ref = parse_model_ref(str(text))
+    inbound = "openai-responses" if agent == "codex" else "anthropic"
+    try:
+        resolve_provider(ref.provider, os.environ).check_credentials(inbound)
+    except MissingCredential:
+        # The config file may hold what the environment lacks (read only on this slow path).
+        resolve_provider(ref.provider, os.environ, provider_overrides(_settings_providers())).check_credentials(inbound)
+    return ref
+
+
+def _settings_providers():  # type: ignore[no-untyped-def]
+    from lynkr_cli.settings import load_settings
+
+    return load_settings().providers
+
+
+def provider_overrides(providers) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    """``[providers.<id>]`` settings as the provider registry reads them (secrets unwrapped)."""
+    out: dict[str, dict[str, object]] = {}
+    for provider_id, entry in providers.items():
+        values = {k: v for k, v in entry.model_dump().items() if v is not None and k != "model"}
+        if entry.api_key is not None:
+            values["api_key"] = entry.api_key.get_secret_value()
+        out[provider_id] = values
+    return out
+
+
 def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no-untyped-def]
     from lynkr_cli.proxy.app import create_app
     from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM, ProxyContext
@@ -160,7 +198,29 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
         max_body_bytes=settings.max_body_bytes,
         pipeline=build_pipeline(pipeline_config),
     )
+    ctx.providers, ctx.router = _providers_and_router(settings, ctx.anthropic_upstream, extra.get("model"))
     return create_app(ctx)
+
+
+def _providers_and_router(settings, anthropic_upstream: str, model: object):  # type: ignore[no-untyped-def]
+    """The providers (environment + ``[providers.*]``; ``anthropic`` defaults to the session's upstream)
+    and the router: ``--model`` for everything, else Lynkr's ``MODEL_PROVIDER``, else the client's own."""
+    from lynkr_cli.providers.base import ProviderSet, parse_model_ref
+    from lynkr_cli.proxy.components import StaticRouter
+
+    overrides = provider_overrides(settings.providers)
+    from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM
+
+    anthropic = overrides.setdefault("anthropic", {})
+    if anthropic_upstream != DEFAULT_ANTHROPIC_UPSTREAM or not anthropic.get("base_url"):
+        anthropic["base_url"] = anthropic_upstream  # ANTHROPIC_BASE_URL / --upstream win over the file
+    providers = ProviderSet(os.environ, overrides)
+    if model:
+        ref = parse_model_ref(str(model))
+        return providers, StaticRouter(ref.provider, ref.model)
+    default = settings.model_provider
+    default_model = settings.providers[default].model if default and default in settings.providers else None
+    return providers, StaticRouter(default_provider=default, default_model=default_model)
 
 
 def _report(session_id: str, options: RunOptions, ledger_path: Path, failure: BaseException | None) -> None:

@@ -6,9 +6,10 @@ import os
 
 from lynkr_cli.agents.base import Agent, Launch, with_no_proxy
 from lynkr_cli.agents.claude import ClaudeAgent
+from lynkr_cli.agents.codex import CodexAgent
 from lynkr_cli.agents.generic import GenericAgent
 
-KNOWN_AGENTS: dict[str, Agent] = {"claude": ClaudeAgent()}
+KNOWN_AGENTS: dict[str, Agent] = {"claude": ClaudeAgent(), "codex": CodexAgent()}
 
 
 def agent_for(command: str, generic: bool = False) -> Agent:

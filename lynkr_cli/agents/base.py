@@ -21,6 +21,9 @@ class ProxyEndpoint:
     """Where the agent should send its API calls: ``base_url`` already includes the session token."""
 
     base_url: str  # e.g. http://127.0.0.1:PORT/s/TOKEN
+    # ``lynkr run --model provider:model``: where every request goes (None: the agent's own upstream).
+    provider: str | None = None
+    model: str | None = None
 
 
 class Agent(Protocol):

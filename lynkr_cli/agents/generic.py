@@ -18,4 +18,6 @@ class GenericAgent:
         child_env = dict(env)
         child_env.update(loopback_env(env))
         child_env["ANTHROPIC_BASE_URL"] = endpoint.base_url
+        # OpenAI SDKs (and tools built on them) read OPENAI_BASE_URL; older ones OPENAI_API_BASE.
+        child_env["OPENAI_BASE_URL"] = child_env["OPENAI_API_BASE"] = f"{endpoint.base_url}/v1"
         return Launch([binary, *args], child_env)

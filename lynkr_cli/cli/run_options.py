@@ -46,6 +46,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         choices=("none", "short", "full"),
     ),
     RunOption(("--report-json",), "report_json", "Also write the session report as JSON to FILE.", "FILE"),
+    RunOption(("--model",), "model", "Send every request of this run to one model (e.g. ollama:qwen2.5-coder).",
+              "PROVIDER:MODEL"),
     RunOption(("--no-optimize",), "no_optimize", "Forward every request unchanged (no optimization stages).",
               default=False),
     RunOption(("--tool-search",), "tool_search",

@@ -1,0 +1,45 @@
+"""How ``lynkr run codex`` configures Codex: per-run ``-c`` overrides, always a model, user args kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lynkr_cli.agents import agent_for
+from lynkr_cli.agents.base import ProxyEndpoint
+from lynkr_cli.agents.codex import DEFAULT_MODEL
+
+BASE = "http://127.0.0.1:5000/s/tok"
+
+
+def launch(args, env, provider=None, model=None):  # type: ignore[no-untyped-def]
+    return agent_for("codex").launch("/bin/codex", args, ProxyEndpoint(BASE, provider, model), env)
+
+
+def test_openai_key_users_keep_their_key_and_their_arguments():
+    result = launch(["exec", "-m", "gpt-5", "fix it"], {"OPENAI_API_KEY": "sk-x", "HOME": "/nonexistent"})
+    assert result.argv[:5] == ["/bin/codex", "-c", "model_provider=lynkr", "-c",
+                               f'model_providers.lynkr={{name="lynkr", base_url="{BASE}/v1", wire_api="responses", '
+                               'env_key="OPENAI_API_KEY"}']
+    assert result.argv[5:] == ["exec", "-m", "gpt-5", "fix it"]  # the user's -m: no second one
+    assert "127.0.0.1" in result.env["NO_PROXY"]
+
+
+def test_codex_login_is_used_when_no_key_is_set(tmp_path: Path):
+    (tmp_path / "config.toml").write_text('model = "gpt-5.1-codex"\n')
+    result = launch(["exec", "hi"], {"CODEX_HOME": str(tmp_path)})
+    assert "requires_openai_auth=true" in result.argv[4]
+    assert result.argv[5:7] == ["-m", "gpt-5.1-codex"]  # the user's configured model, read not edited
+    assert (tmp_path / "config.toml").read_text() == 'model = "gpt-5.1-codex"\n'
+
+
+def test_other_providers_get_the_model_and_no_openai_credentials():
+    result = launch(["exec", "hi"], {"OPENAI_API_KEY": "sk-x", "HOME": "/nonexistent"}, "anthropic", "claude-x")
+    assert 'env_key="LYNKR_API_KEY"' in result.argv[4] and result.env["LYNKR_API_KEY"]
+    assert result.argv[5:7] == ["-m", "claude-x"]
+    assert launch(["hi"], {"HOME": "/nonexistent"}).argv[5:7] == ["-m", DEFAULT_MODEL]
+
+
+def test_generic_commands_get_openai_and_anthropic_base_urls():
+    env = agent_for("aider", generic=True).launch("/bin/aider", ["--yes"], ProxyEndpoint(BASE), {}).env
+    assert env["OPENAI_BASE_URL"] == env["OPENAI_API_BASE"] == f"{BASE}/v1"
+    assert env["ANTHROPIC_BASE_URL"] == BASE
