@@ -127,7 +127,10 @@ def run_optimize(raw: bytes, fmt: str | None, *, no_optimize: bool = False, swit
     if out is request:
         body = raw
     else:
-        body = codec.encode_request(out, out.model or "")
+        from lynkr_cli.pipeline.patch import keep_client_format
+
+        out = keep_client_format(request, out)
+        body = out.raw if out.raw is not None and fmt != "anthropic" else codec.encode_request(out, out.model or "")
     summary = summarize_reports(reports)
     summary.update(
         format=fmt,

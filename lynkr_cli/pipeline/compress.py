@@ -136,6 +136,27 @@ def elide(text: str, config: CompressConfig) -> Outcome | None:
     return Outcome("text-elided", short, tokens, count_text(short), elided_ref=ref, elided_text=text)
 
 
+HEADER_MAX_CHARS = 600
+
+
+def _json_after_header(text: str, config: CompressConfig) -> tuple[str, str, Any] | None:
+    """(header, json text, value) when ``text`` is a few header lines followed by a JSON document,
+    e.g. Codex's exec output (``Chunk ID: …\nProcess exited with code 0\nOutput:\n{…}``)."""
+    if len(text) < config.json_floor_chars:
+        return None
+    start = 0
+    for _ in range(12):
+        newline = text.find("\n", start, HEADER_MAX_CHARS)
+        if newline < 0:
+            return None
+        start = newline + 1
+        if text[start:start + 1] in ("{", "["):
+            value = parse_json(text[start:])
+            if value is not None:
+                return text[:start], text[start:], value
+    return None
+
+
 def compress_text(text: str, config: CompressConfig) -> Outcome:
     """The rewrite of one tool-result text (pure; idempotent)."""
     from lynkr_cli.tokens import count_text
@@ -143,6 +164,14 @@ def compress_text(text: str, config: CompressConfig) -> Outcome:
     value = parse_json(text) if len(text) >= config.json_floor_chars else None
     if value is not None:
         return compress_json(text, value, config)
+    split = _json_after_header(text, config)
+    if split is not None:
+        header, body, value = split
+        outcome = compress_json(body, value, config)
+        if outcome.text is not None:
+            before = count_text(text)
+            rewritten = header + outcome.text
+            return Outcome(outcome.representation, rewritten, before, count_text(rewritten))
     cleaned = clean_text(text, config.repeat_min)
     if cleaned != text and len(cleaned) >= config.json_floor_chars:
         value = parse_json(cleaned)

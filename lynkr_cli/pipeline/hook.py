@@ -45,8 +45,13 @@ def run_pipeline(ctx: "ProxyContext", request: "ModelRequest", headers: Mapping[
             except OSError as exc:
                 details.setdefault("warnings", []).append(f"could not save elided text {ref}: {exc}")
     if result is not request:
-        details["bytes_before"] = len(request.wire_bytes())
-        details["bytes_after"] = len(result.wire_bytes())
+        from lynkr_cli.pipeline.patch import keep_client_format
+
+        result = keep_client_format(request, result)
+        details["bytes_before"] = len(request.raw) if request.raw is not None else len(request.wire_bytes())
+        details["bytes_after"] = len(result.raw) if result.raw is not None else len(result.wire_bytes())
+        if result.raw is not None and request.inbound != "anthropic":
+            details["edited_in_client_format"] = True
         if state.calibration_due():
             from lynkr_cli.tokens import count_request
 

@@ -240,3 +240,17 @@ def test_memo_does_not_change_results(tmp_path: Path) -> None:
     second, _ = stage.apply(request, state)
     fresh, _ = stage.apply(request, SessionState("other"))
     assert first.wire_bytes() == second.wire_bytes() == fresh.wire_bytes()
+
+
+def test_json_after_a_short_header_is_compressed_and_the_header_kept() -> None:
+    """Codex wraps command output in a header (``Chunk ID: …\\nOutput:\\n``) before the JSON."""
+    header = "Chunk ID: b0570a\nWall time: 0.0000 seconds\nProcess exited with code 0\nOutput:\n"
+    text = header + pretty(grep_result())
+    outcome = compress_text(text, CompressConfig())
+    assert outcome.representation == "toon"
+    assert outcome.text.startswith(header)
+    assert toon_format.decode(outcome.text[len(header):]) == grep_result()
+    assert compress_text(outcome.text, CompressConfig()).text is None
+    # A long prose preamble is not a header: nothing is guessed.
+    prose = ("word " * 200 + "\n") + pretty(grep_result())
+    assert compress_text(prose, CompressConfig()).representation in ("as-is", "text-clean")

@@ -1,0 +1,136 @@
+"""Apply the pipeline's edits to an OpenAI client's own body instead of re-encoding it.
+
+The stages work on the canonical (Anthropic-shaped) request. For an OpenAI client talking to an
+OpenAI-format upstream, encoding the canonical request back would rebuild the whole body from the
+canonical model: item ids, ``developer`` messages, non-function tools and fields the canonical model
+does not carry would change or disappear, and the prompt-cache prefix with them. The stages only
+ever change two things (tool-result texts and the tool list), so those two edits are applied to the
+client's own JSON, everything else stays as the client sent it. The edit is used only after checking
+that applying it to the canonical input gives exactly the canonical output; otherwise the caller
+falls back to the codec.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from lynkr_cli.canonical import ModelRequest
+
+PATCHABLE = ("openai-chat", "openai-responses")
+
+
+def _result_texts(body: Mapping[str, Any]) -> dict[str, Any]:
+    texts: dict[str, Any] = {}
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if isinstance(content, list):
+            for block in content:
+                if isinstance(block, Mapping) and block.get("type") == "tool_result":
+                    texts[str(block.get("tool_use_id"))] = block.get("content")
+    return texts
+
+
+def _edit_canonical(body: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict[str, Any]:
+    messages = []
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [
+                {**b, "content": replace[str(b.get("tool_use_id"))]}
+                if isinstance(b, Mapping) and b.get("type") == "tool_result" and str(b.get("tool_use_id")) in replace
+                else b
+                for b in content
+            ]
+            message = {**message, "content": content}
+        messages.append(message)
+    out = {**body, "messages": messages}
+    if removed and "tools" in body:
+        out["tools"] = [t for t in body["tools"] if t.get("name") not in removed]
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True, ensure_ascii=False) == json.dumps(b, sort_keys=True, ensure_ascii=False)
+
+
+def patch_original(payload: Mapping[str, Any], before: "ModelRequest", after: "ModelRequest") -> bytes | None:
+    """The client's body with the stages' edits applied, or None when they cannot be applied in place."""
+    from lynkr_cli.canonical import canonical_json
+
+    if before.inbound not in PATCHABLE or after is before:
+        return None
+    old, new = _result_texts(before.body), _result_texts(after.body)
+    replace = {k: v for k, v in new.items() if old.get(k) != v}
+    if any(not isinstance(v, str) for v in replace.values()):
+        return None
+    removed = {t.get("name") for t in before.tools} - {t.get("name") for t in after.tools}
+    if not _same(_edit_canonical(before.body, replace, removed), after.body):
+        return None  # a stage changed something else: only the codec can encode that
+    edit = _edit_responses if before.inbound == "openai-responses" else _edit_chat
+    patched = edit(payload, replace, removed)
+    return None if patched is None else canonical_json(patched)
+
+
+def _edit_responses(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict | None:
+    items = []
+    done = set()
+    for item in payload.get("input") or []:
+        call_id = str(item.get("call_id")) if isinstance(item, Mapping) else None
+        if isinstance(item, Mapping) and item.get("type") == "function_call_output" and call_id in replace:
+            output = item.get("output")
+            if isinstance(output, list):
+                if len(output) != 1 or not isinstance(output[0], Mapping) or "text" not in output[0]:
+                    return None
+                item = {**item, "output": [{**output[0], "text": replace[call_id]}]}
+            else:
+                item = {**item, "output": replace[call_id]}
+            done.add(call_id)
+        items.append(item)
+    if done != set(replace):
+        return None
+    out = {**payload, "input": items}
+    if removed:
+        out["tools"] = [t for t in payload.get("tools") or [] if not (t.get("type") == "function" and t.get("name") in removed)]
+    return out
+
+
+def _edit_chat(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict | None:
+    messages = []
+    done = set()
+    for message in payload.get("messages") or []:
+        call_id = str(message.get("tool_call_id")) if isinstance(message, Mapping) else None
+        if isinstance(message, Mapping) and message.get("role") == "tool" and call_id in replace:
+            content = message.get("content")
+            if isinstance(content, list):
+                if len(content) != 1 or not isinstance(content[0], Mapping) or "text" not in content[0]:
+                    return None
+                message = {**message, "content": [{**content[0], "text": replace[call_id]}]}
+            else:
+                message = {**message, "content": replace[call_id]}
+            done.add(call_id)
+        messages.append(message)
+    if done != set(replace):
+        return None
+    out = {**payload, "messages": messages}
+    if removed:
+        out["tools"] = [t for t in payload.get("tools") or []
+                        if not (t.get("type") == "function" and (t.get("function") or {}).get("name") in removed)]
+    return out
+
+
+def keep_client_format(before: "ModelRequest", after: "ModelRequest") -> "ModelRequest":
+    """``after``, carrying as ``raw`` the client's own bytes with the stages' edits applied when that is
+    possible (OpenAI inbound formats), so a same-format upstream receives the client's body, not a
+    re-encoding of it. Anthropic requests need nothing: canonical is their own format."""
+    from dataclasses import replace
+
+    if after is before or before.inbound not in PATCHABLE or before.raw is None:
+        return after
+    try:
+        payload = json.loads(before.raw)
+    except ValueError:
+        return after
+    patched = patch_original(payload, before, after) if isinstance(payload, dict) else None
+    return after if patched is None else replace(after, raw=patched)
