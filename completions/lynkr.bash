@@ -49,7 +49,7 @@ _lynkr_options() {
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
         "report") echo "--all --csv --help --json --last --session --since -n -s" ;;
-        "run") echo "--agent-bin --help --no-optimize --report --report-json --stage --tool-search" ;;
+        "run") echo "--agent-bin --help --model --no-optimize --report --report-json --stage --tool-search" ;;
         "serve") echo "--help --host --port --profile --quiet --token --upstream -p -q" ;;
     esac
 }
@@ -85,6 +85,7 @@ _lynkr_takes_value() {
         "run --agent-bin") return 0 ;;
         "run --report") return 0 ;;
         "run --report-json") return 0 ;;
+        "run --model") return 0 ;;
         "run --stage") return 0 ;;
         "serve --host") return 0 ;;
         "serve --port") return 0 ;;
@@ -127,6 +128,7 @@ _lynkr_values() {
         "run --agent-bin") echo "@files" ;;
         "run --report") echo "none short full" ;;
         "run --report-json") echo "@files" ;;
+        "run --model") echo "@files" ;;
         "run --stage") echo "NAME=on off" ;;
         "serve --host") echo "@files" ;;
         "serve --port") echo "@files" ;;

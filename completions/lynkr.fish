@@ -80,6 +80,7 @@ complete -c lynkr -n '__fish_seen_subcommand_from run' -l tool-search
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l agent-bin -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l report -x -a 'none short full'
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l report-json -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from run' -l model -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l stage -x -a 'NAME=on off'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l quiet
