@@ -121,11 +121,12 @@ class PruneTools:
         from lynkr_cli.tokens import count_json
 
         removed = [t for t in tools if t.get("name") in dropped]
+        counts = state.memo(("prune-tokens", fingerprint, tuple(dropped)), lambda: [count_json(t) for t in removed])
         report.changed = True
-        report.tokens_before = sum(count_json(t) for t in removed)
+        report.tokens_before = sum(counts)
         report.tokens_after = 0
         report.decision = f"dropped {len(removed)} of {len(tools)} tools ({when}): {', '.join(dropped)}"
-        report.items = [{"name": t["name"], "representation": "dropped", "tokens_before": count_json(t),
-                         "tokens_after": 0} for t in removed] if first else []
+        report.items = [{"name": t["name"], "representation": "dropped", "tokens_before": n, "tokens_after": 0}
+                        for t, n in zip(removed, counts)] if first else []
         kept = [t for t in tools if t.get("name") not in dropped]
         return request.with_body({**request.body, "tools": kept}), report
