@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from lynkr_cli.pipeline.switches import STAGE_NAMES, parse_stage_switch
 
@@ -17,6 +17,8 @@ from lynkr_cli.pipeline.switches import STAGE_NAMES, parse_stage_switch
 
 class CompressConfig(BaseModel):
     """Tool-result compression (stage ``compress``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     json_floor_chars: int = Field(default=400, ge=0, description="JSON tool results shorter than this stay as sent")
     repeat_min: int = Field(default=3, ge=2, description="Identical consecutive lines collapsed from this many")
@@ -29,6 +31,8 @@ class CompressConfig(BaseModel):
 class PruneConfig(BaseModel):
     """Session-stable tool pruning (stage ``prune``)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     drop: list[str] = Field(default_factory=list, description="Tool-name patterns (fnmatch) removed per session")
     auto: bool = Field(default=True, description="Drop tools the session's first request gives no reason to need")
 
@@ -40,6 +44,16 @@ class PipelineConfig(BaseModel):
     stages: dict[str, bool] = Field(default_factory=lambda: {"compress": True, "prune": False})
     compress: CompressConfig = Field(default_factory=CompressConfig)
     prune: PruneConfig = Field(default_factory=PruneConfig)
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, value: dict[str, bool]) -> dict[str, bool]:
+        unknown = sorted(set(value) - set(STAGE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown stage {', '.join(unknown)} (stages: {', '.join(STAGE_NAMES)})")
+        return value
 
     def disabled_stages(self) -> list[str]:
         if not self.enabled:

@@ -51,6 +51,9 @@ def test_claude_tool_round_trip_gets_a_lossless_toon_result(lynkr_home, user_hom
     _, requests = ledger_rows(lynkr_home)
     stages = [s for r in requests for s in r["details"].get("pipeline", {}).get("stages", []) if s["changed"]]
     assert stages and stages[-1]["items"][0]["representation"] == "toon"
+    # The exit report (stderr) says what was saved and how the tool result was sent.
+    assert "optimized 1 request(s)" in result.stderr and "tool results: 1 toon" in result.stderr
+    assert "without lynkr $" in result.stderr
 
 
 def test_no_optimize_sends_what_claude_sent(lynkr_home, user_home, tmp_path):
