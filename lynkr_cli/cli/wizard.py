@@ -20,12 +20,27 @@ TIER_HELP = {
     "reasoning": "hard debugging, architecture",
 }
 
-# Optional feature questions: (dotted setting, question, choices). Asked only when the setting exists
-# in this version of lynkr (each feature adds its own section to Settings).
-FEATURE_QUESTIONS: list[tuple[str, str, list[str]]] = [
-    ("cache.mode", "Response cache (exact is safe for agents; semantic may answer similar prompts)",
-     ["off", "exact", "semantic"]),
+# Optional feature questions: (dotted setting, question, [(answer, value), …]), the first answer is the
+# default. Asked only when the setting exists in this version of lynkr (each feature adds its own
+# section to Settings); an answer equal to the built-in default is not written.
+FEATURE_QUESTIONS: list[tuple[str, str, list[tuple[str, object]]]] = [
+    ("pipeline.enabled", "Optional: optimize requests (lossless tool-result compression)?",
+     [("yes", True), ("no", False)]),
+    ("pipeline.compress.lossy", "Optional: elide the middle of huge command outputs (marked, recoverable)?",
+     [("no", False), ("yes", True)]),
+    ("cache.mode", "Optional: response cache?",
+     [("exact: identical requests only", "exact"), ("off", "off"), ("semantic: also similar prompts", "semantic")]),
 ]
+
+
+def default_of(path: str) -> object:
+    """The built-in default of a dotted setting."""
+    from lynkr_cli.settings import Settings
+
+    value: object = Settings.model_validate({})
+    for part in path.split("."):
+        value = getattr(value, part, None)
+    return value
 
 
 def setting_exists(path: str) -> bool:
@@ -178,10 +193,13 @@ class Wizard:
     def _features(self) -> None:
         import questionary
 
-        for path, question, choices in FEATURE_QUESTIONS:
+        for path, question, answers in FEATURE_QUESTIONS:
             if path in self.answers.extra or not setting_exists(path):
                 continue
-            self.answers.extra[path] = questionary.select(question, choices=choices).unsafe_ask()
+            choices = [questionary.Choice(title, value=index) for index, (title, _value) in enumerate(answers)]
+            picked = answers[questionary.select(question, choices=choices).unsafe_ask()][1]
+            if picked != default_of(path):
+                self.answers.extra[path] = picked
 
     # -- writing -----------------------------------------------------------------------------------
     def confirm_write(self, text: str, target: Path) -> bool:

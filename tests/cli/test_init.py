@@ -60,6 +60,7 @@ class Terminal:
                 raise AssertionError(f"{pattern!r} not seen; screen:\n{self.screen[-3000:]}")
 
     def type(self, *keys: str) -> None:
+        time.sleep(0.3)  # a prompt is drawn a moment before the terminal is switched to raw mode
         for key in keys:
             os.write(self.fd, key.encode())
             time.sleep(0.05)
@@ -119,10 +120,10 @@ def test_wizard_through_a_pty_writes_the_answers(tmp_path: Path, init_env: dict[
         term.expect(r"Budget per day")
         term.type(ENTER)
         while True:  # optional features offered by this version of lynkr: take their defaults
-            match = term.expect(r"Write .*config\.toml\?|Response cache")
+            match = term.expect(r"Write .*config\.toml\?|Optional: [^?]*\? \(Use arrow keys\)")
             if match.group(0).startswith("Write"):
                 break
-            term.type(ENTER)
+            term.type(*((DOWN, ENTER) if "elide" in match.group(0) else (ENTER,)))  # opt in to lossy elision
         assert 'profile = "hybrid-local-cloud"' in term.screen
         term.type("y")
         term.expect(r"wrote .*config\.toml")
@@ -135,6 +136,7 @@ def test_wizard_through_a_pty_writes_the_answers(tmp_path: Path, init_env: dict[
     assert data["agents"] == ["claude", "codex"]
     assert data["tiers"] == {"simple": "ollama:qwen2.5-coder:1.5b", "complex": "anthropic:claude-opus-4-1"}
     assert data["budget"] == {"session_usd": 2.5}
+    assert data.get("pipeline") == {"compress": {"lossy": True}}, term.screen[-3000:]  # defaults elsewhere not written
     assert oct(written.stat().st_mode & 0o777) == "0o600"
     settings = load_settings(env={"LYNKR_CONFIG_HOME": str(tmp_path / "lh" / "config")}, cwd=tmp_path)
     assert settings.tiers.medium == "ollama:qwen2.5-coder:7b"  # from the profile
