@@ -13,7 +13,7 @@ from typing import Any
 from lynkr_cli.canonical import ModelRequest, canonical_json
 from lynkr_cli.errors import UsageError
 from lynkr_cli.formats.base import Event, load_json, new_id, parse_arguments
-from lynkr_cli.formats.openai_chat import system_text, thinking_budget, tool_result_text
+from lynkr_cli.formats.openai_chat import result_text, system_text, thinking_budget
 
 
 def _images(blocks: list[dict[str, Any]]) -> list[str]:
@@ -47,7 +47,7 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         for b in blocks:
             if b.get("type") == "tool_result":
-                out.append({"role": "tool", "content": tool_result_text(b.get("content")),
+                out.append({"role": "tool", "content": result_text(b),
                             "tool_name": names.get(b.get("tool_use_id", ""), "")})
         text = "\n".join(b.get("text", "") for b in blocks if b.get("type") == "text")
         images = _images(blocks)

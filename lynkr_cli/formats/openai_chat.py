@@ -131,6 +131,12 @@ def tool_result_text(content: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
+def result_text(block: dict[str, Any]) -> str:
+    """A tool result as the text OpenAI-style formats carry; an error result says so (no flag there)."""
+    text = tool_result_text(block.get("content"))
+    return f"Error: {text}" if block.get("is_error") else text
+
+
 def _tool_result_images(content: Any) -> list[dict[str, Any]]:
     return [b for b in content if isinstance(b, dict) and b.get("type") == "image"] if isinstance(content, list) else []
 
@@ -329,7 +335,7 @@ def _chat_messages(message: dict[str, Any]) -> list[dict[str, Any]]:
         kind = block.get("type")
         if kind == "tool_result":
             out_messages.append({"role": "tool", "tool_call_id": block.get("tool_use_id", ""),
-                                 "content": tool_result_text(block.get("content"))})
+                                 "content": result_text(block)})
             parts.extend({"type": "image_url", "image_url": {"url": image_url(i)}}
                          for i in _tool_result_images(block.get("content")))
         elif kind == "text":

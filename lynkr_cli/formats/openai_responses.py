@@ -32,7 +32,7 @@ from lynkr_cli.formats.openai_chat import (
     system_text,
     thinking_budget,
     tool_choice_from_canonical,
-    tool_result_text,
+    result_text,
     usage_from_openai,
 )
 
@@ -239,7 +239,7 @@ def _items(message: dict[str, Any]) -> list[dict[str, Any]]:
                           "arguments": canonical_json(block.get("input") or {}).decode()})
         elif kind == "tool_result":
             items.append({"type": "function_call_output", "call_id": block.get("tool_use_id", ""),
-                          "output": tool_result_text(block.get("content"))})
+                          "output": result_text(block)})
     if pending:
         items.append(_message_item(role, pending))
     return items

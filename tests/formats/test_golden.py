@@ -1,0 +1,110 @@
+"""Golden request bodies: what each adapter sends upstream for the same rich conversation.
+
+The conversation has a system prompt, an image, parallel tool calls with ids, their results (one an
+error), thinking, a tool schema with ``anyOf``/``const``, tool_choice and stop sequences. A change
+in any adapter's output shows up as a diff of a file in ``tests/fixtures/golden``; regenerate with
+``LYNKR_UPDATE_GOLDEN=1`` after checking the diff is intended.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from lynkr_cli.canonical import ModelRequest
+from lynkr_cli.formats import codec
+from lynkr_cli.providers import resolve_provider
+
+GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+SCHEMA = {"type": "object", "properties": {
+    "path": {"type": "string", "description": "File to read; a long description that must never be truncated " * 3},
+    "mode": {"anyOf": [{"const": "text"}, {"const": "binary"}]}}, "required": ["path"]}
+
+CONVERSATION = {
+    "model": "client-model",
+    "system": [{"type": "text", "text": "You are a coding agent.", "cache_control": {"type": "ephemeral"}}],
+    "max_tokens": 2048,
+    "temperature": 0.2,
+    "stop_sequences": ["</done>"],
+    "stream": True,
+    "tools": [{"name": "read_file", "description": "Read a file", "input_schema": SCHEMA},
+              {"type": "web_search_20250305", "name": "web_search"}],
+    "tool_choice": {"type": "auto", "disable_parallel_tool_use": False},
+    "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "What is in a.txt and b.txt?"},
+                                     {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                                                                  "data": PNG}}]},
+        {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "Read both.", "signature": "sig-abc"},
+            {"type": "text", "text": "Reading both files."},
+            {"type": "tool_use", "id": "toolu_01", "name": "read_file", "input": {"path": "a.txt"}},
+            {"type": "tool_use", "id": "toolu_02", "name": "read_file", "input": {"path": "b.txt", "mode": "text"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_01", "content": "alpha"},
+            {"type": "tool_result", "tool_use_id": "toolu_02", "content": [{"type": "text", "text": "no such file"}],
+             "is_error": True},
+            {"type": "text", "text": "Summarize."}]},
+    ],
+}
+
+ENV = {"ANTHROPIC_API_KEY": "sk-ant-test", "OPENAI_API_KEY": "sk-test", "OPENROUTER_API_KEY": "sk-or-test"}
+CASES = {  # golden file -> (provider, inbound format)
+    "anthropic_from_chat.json": ("anthropic", "openai-chat"),
+    "openai_responses.json": ("openai", "anthropic"),
+    "openrouter_chat.json": ("openrouter", "anthropic"),
+    "ollama_chat.json": ("ollama", "anthropic"),
+}
+
+
+def _check(name: str, value: object) -> None:
+    path = GOLDEN / name
+    text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    if os.environ.get("LYNKR_UPDATE_GOLDEN") or not path.exists():
+        path.write_text(text)
+    assert json.loads(path.read_text()) == value, f"{name} differs from the golden file"
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_golden_upstream_bodies(name):
+    provider_id, inbound = CASES[name]
+    request = ModelRequest(body=CONVERSATION, inbound=inbound)
+    call = resolve_provider(provider_id, ENV).build_call(request, "upstream-model", {})
+    body = json.loads(call.body)
+    _check(name, {"url": call.url, "headers": dict(call.headers), "body": body})
+
+
+def test_same_format_pass_through_keeps_unknown_fields_and_bytes():
+    raw = b'{"model":"gpt-x", "messages":[{"role":"user","content":"hi"}], "vendor_flag":{"a":1}, "seed":7}'
+    request = codec("openai-chat").decode_request(json.loads(raw), raw)
+    call = resolve_provider("openrouter", ENV).build_call(request, "gpt-x", {})
+    assert call.body == raw
+    # Re-encoded (another model), the unknown fields still go out.
+    rerouted = json.loads(resolve_provider("openrouter", ENV).build_call(request, "other", {}).body)
+    assert rerouted["vendor_flag"] == {"a": 1} and rerouted["seed"] == 7 and rerouted["model"] == "other"
+
+
+def test_chat_and_responses_requests_decode_to_the_same_canonical_conversation():
+    chat = {"model": "m", "max_tokens": 50, "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "read a"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": '{"path":"a"}'}},
+            {"id": "call_2", "type": "function", "function": {"name": "read_file", "arguments": '{"path":"b"}'}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "A"},
+        {"role": "tool", "tool_call_id": "call_2", "content": "B"}],
+        "tools": [{"type": "function", "function": {"name": "read_file", "parameters": SCHEMA}}]}
+    responses = {"model": "m", "max_output_tokens": 50, "instructions": "Be brief.", "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "read a"}]},
+        {"type": "function_call", "call_id": "call_1", "name": "read_file", "arguments": '{"path":"a"}'},
+        {"type": "function_call", "call_id": "call_2", "name": "read_file", "arguments": '{"path":"b"}'},
+        {"type": "function_call_output", "call_id": "call_1", "output": "A"},
+        {"type": "function_call_output", "call_id": "call_2", "output": "B"}],
+        "tools": [{"type": "function", "name": "read_file", "parameters": SCHEMA}]}
+    a = codec("openai-chat").decode_request(chat, b"").body
+    b = codec("openai-responses").decode_request(responses, b"").body
+    assert a == b
+    _check("canonical_from_openai.json", dict(a))
