@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 _MAX_BUFFER = 32 * 1024 * 1024
 _KEEP_HEADERS = ("retry-after", "request-id", "x-request-id", "openai-processing-ms")
-_STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/ndjson", "application/jsonl")
+_STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/ndjson", "application/jsonl",
+                 "application/vnd.amazon.eventstream")  # Bedrock ConverseStream
 
 
 class ResponseTranslator:

@@ -1,0 +1,76 @@
+"""The real Claude Code binary through lynkr's proxy to Amazon Bedrock (a fake one on loopback).
+
+Claude Code speaks Anthropic Messages; the proxy sends Converse/ConverseStream, signed with SigV4,
+and translates Bedrock's binary event stream back. The fake Bedrock rejects any request whose
+signature does not verify, and runs a real tool round trip: Claude Code executes ``Bash`` and the
+tool's output comes back to Bedrock as a ``toolResult`` with the id Bedrock gave the call.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from lynkr_cli.providers.base import ProviderSet
+from lynkr_cli.proxy.components import StaticRouter
+from tests.conftest import FAKE_ANTHROPIC_KEY, agent_binary, base_env, running_proxy
+from tests.fakes import bedrock as fake_bedrock
+from tests.fakes.anthropic import Turn
+from tests.fakes.server import FakeUpstream, Received, Reply
+from tests.proxy.test_cloud_providers import AWS, sigv4_valid
+
+pytestmark = pytest.mark.e2e
+MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def test_claude_code_tool_round_trip_on_bedrock(lynkr_home, user_home, tmp_path) -> None:
+    claude = agent_binary("claude")
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    (workdir / "bedrock-marker.txt").write_text("x")
+    tool_results: list[dict] = []
+    base: list[str] = []
+
+    def respond(request: Received, body: dict) -> Reply:
+        if not sigv4_valid(request, base[0]):
+            return fake_bedrock.error_reply(403, "InvalidSignatureException", "signature mismatch")
+        if "toolConfig" not in body:  # Claude Code's side requests (title, checks) carry no tools
+            return fake_bedrock.reply_for(Turn(text="Side answer"), request)
+        last = body["messages"][-1]["content"]
+        results = [b["toolResult"] for b in last if "toolResult" in b]
+        if results:
+            tool_results.extend(results)
+            return fake_bedrock.reply_for(Turn(text="I listed the files.", input_tokens=900, output_tokens=12,
+                                               cache_read_tokens=5000), request)
+        return fake_bedrock.reply_for(Turn(tool_calls=[("Bash", {"command": "ls", "description": "List files"})]), request)
+
+    with FakeUpstream(fake_bedrock.bedrock_handler(respond)) as upstream:
+        base.append(upstream.url)
+        providers = ProviderSet(dict(AWS, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=upstream.url))
+        with running_proxy(upstream.url, tmp_path / "ledger.db", providers=providers,
+                           router=StaticRouter("bedrock", MODEL)) as (proxy_url, ctx, ledger):
+            rows: list = []
+            ctx.listeners.append(rows.append)
+            env = base_env(lynkr_home, user_home, ANTHROPIC_BASE_URL=proxy_url, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
+            result = subprocess.run([claude, "-p", "list the files", "--output-format", "json", "--allowedTools", "Bash"],
+                                    env=env, cwd=workdir, capture_output=True, text=True, timeout=120)
+        received = list(upstream.received)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert json.loads(result.stdout)["result"] == "I listed the files."
+    # The tool really ran, and its output went back under the id Bedrock gave the call.
+    assert tool_results and "bedrock-marker.txt" in json.dumps(tool_results[0]["content"])
+    assert tool_results[0]["toolUseId"].startswith("tooluse_")
+    first_call = next(r for r in received if "toolConfig" in (r.json or {}) and not any(
+        "toolResult" in b for b in r.json["messages"][-1]["content"]))
+    assert first_call.path == "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream"
+    converse = first_call.json
+    names = [t["toolSpec"]["name"] for t in converse["toolConfig"]["tools"] if "toolSpec" in t]
+    assert "Bash" in names and len(names) >= 10  # Claude Code's tools went out whole
+    assert any("cachePoint" in b for b in converse["system"])  # its cache breakpoints became cachePoints
+    assert "thinking" not in converse.get("additionalModelRequestFields", {})  # adaptive is not forwarded
+    assert all(FAKE_ANTHROPIC_KEY not in json.dumps(r.headers) for r in received)
+    main_rows = [r for r in rows if r.provider == "bedrock" and r.status == 200]
+    assert len(main_rows) >= 2 and all(r.model_used == MODEL for r in main_rows)
+    assert any(r.cache_read_tokens == 5000 for r in main_rows)
