@@ -199,6 +199,9 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
         pipeline=build_pipeline(pipeline_config),
     )
     ctx.providers, ctx.router = _providers_and_router(settings, ctx.anthropic_upstream, extra.get("model"))
+    from lynkr_cli.cache.service import cache_from_settings
+
+    ctx.cache = cache_from_settings(settings.cache, extra.get("cache"))  # type: ignore[arg-type]
     return create_app(ctx)
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lynkr_cli.pipeline.config import PipelineConfig
+from lynkr_cli.cache.config import CacheConfig, CacheSetting
 from lynkr_cli.proxy.context import DEFAULT_MAX_BODY_BYTES
 from lynkr_cli.routing.config import RoutingConfig
 
@@ -106,6 +107,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, gt=0, description="Largest request body accepted")
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Optimization stages")
     routing: RoutingConfig = Field(default_factory=RoutingConfig, description="Tier routing, fallback, budgets")
+    cache: CacheSetting = Field(default_factory=CacheConfig, description="Response cache (LYNKR_CACHE=off|exact|semantic)")
 
 
 def load_settings(

@@ -54,6 +54,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               "Claude Code: let it defer tools behind its own tool search (ENABLE_TOOL_SEARCH=true).", default=False),
     RunOption(("--stage",), "stage", "Switch one optimization stage on or off (compress, prune); repeatable.",
               "NAME=on|off", repeat=True),
+    RunOption(("--cache",), "cache", "Response cache: off, exact or semantic (default: LYNKR_CACHE, else off).",
+              "off|exact|semantic", choices=("off", "exact", "semantic")),
 )
 
 

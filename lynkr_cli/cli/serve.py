@@ -19,6 +19,9 @@ def serve(
         None, "--upstream", metavar="URL", help="Anthropic upstream [default: ANTHROPIC_BASE_URL or api.anthropic.com]."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No status line or per-request log."),
+    cache: Optional[str] = typer.Option(
+        None, "--cache", metavar="off|exact|semantic", help="Response cache mode [default: LYNKR_CACHE, else off]."
+    ),
 ) -> None:
     """Serve the lynkr proxy for Cursor, Cline, Continue, SDKs: Anthropic and OpenAI routes under /v1."""
     import os
@@ -33,6 +36,10 @@ def serve(
 
     if profile:
         os.environ["LYNKR_PROFILE"] = profile  # the proxy's own settings read it too
+    if cache is not None:
+        if cache not in ("off", "exact", "semantic"):
+            raise UsageError(f"--cache must be one of off, exact, semantic, not {cache!r}")
+        os.environ["LYNKR_CACHE"] = cache  # read by the proxy's settings, like the profile
     settings = load_settings(flags={"serve.host": host, "serve.port": port})
     host, port = settings.serve.host, settings.serve.port
     secret = token or (settings.serve.token.get_secret_value() if settings.serve.token else None)

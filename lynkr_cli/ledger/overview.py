@@ -105,7 +105,9 @@ def _cache_hit(details: dict[str, Any]) -> bool | None:
         return None
     if "hit" in cache:
         return bool(cache["hit"])
-    status = cache.get("status") or cache.get("result")
+    if cache.get("decision") == "skip":  # not cacheable: no lookup happened
+        return None
+    status = cache.get("decision") or cache.get("status") or cache.get("result")
     return None if status is None else str(status).startswith("hit")
 
 

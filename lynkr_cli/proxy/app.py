@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lynkr_cli import __version__
+from lynkr_cli.cache.proxy import CacheHeaderMiddleware
 from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge, UsageError
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.auth import SessionTokenMiddleware
@@ -153,4 +154,4 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
         exception_handlers={ClientDisconnect: _client_disconnect},
     )
     app.state.ctx = ctx
-    return SessionTokenMiddleware(app, ctx.token) if ctx.token else app
+    return CacheHeaderMiddleware(SessionTokenMiddleware(app, ctx.token) if ctx.token else app)

@@ -12,9 +12,10 @@ Contracts (what the proxy relies on):
   ``RouteDecision`` (or the tier router's shape, see ``flow.as_route_decision``); stored under
   ``details["route"]``.
   A ``LynkrError`` (e.g. a spent budget) is sent to the client in its own format.
-- ``ResponseCache.lookup(request, decision)`` returns a canonical (Anthropic) message to serve, or
-  None; ``store(request, decision, message)`` receives each complete successful answer. Only called
-  when ``enabled``.
+- ``await ResponseCache.lookup(request, target, record)`` (``target``: ``cache.proxy.cache_target``)
+  returns a canonical (Anthropic) message to serve, or None, and records its decision in
+  ``details["cache"]``; ``store(request, target, message)`` receives each complete successful
+  answer. Only called when ``enabled`` (``lynkr_cli/cache/service.py``).
 
 Only the standard library is imported here: this module is loaded with the proxy context.
 """
@@ -57,17 +58,17 @@ class Router(Protocol):
 class ResponseCache(Protocol):
     enabled: bool
 
-    def lookup(self, request: ModelRequest, decision: RouteDecision) -> dict[str, Any] | None: ...
-    def store(self, request: ModelRequest, decision: RouteDecision, message: dict[str, Any]) -> None: ...
+    async def lookup(self, request: ModelRequest, target: Any, record: Any) -> dict[str, Any] | None: ...
+    def store(self, request: ModelRequest, target: Any, message: dict[str, Any]) -> None: ...
 
 
 class NoCache:
     enabled = False
 
-    def lookup(self, request: ModelRequest, decision: RouteDecision) -> dict[str, Any] | None:
+    async def lookup(self, request: ModelRequest, target: Any, record: Any) -> dict[str, Any] | None:
         return None
 
-    def store(self, request: ModelRequest, decision: RouteDecision, message: dict[str, Any]) -> None:
+    def store(self, request: ModelRequest, target: Any, message: dict[str, Any]) -> None:
         pass
 
 

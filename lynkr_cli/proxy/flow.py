@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
+from lynkr_cli.cache.proxy import cache_target, mark_decision
 from lynkr_cli.errors import LynkrError, UsageError, anthropic_error_body, openai_error_body
 from lynkr_cli.formats import codec
 from lynkr_cli.ledger import RequestRecord
@@ -65,9 +66,13 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
         record.provider = provider.id
         record.model_used = decision.model
         if ctx.cache.enabled:
-            hit = ctx.cache.lookup(canonical, decision)
+            target = cache_target(provider, decision.model, request.headers)
+            hit = await ctx.cache.lookup(canonical, target, record)
+            mark_decision(request, record)
             if hit is not None:
                 return _serve_hit(ctx, record, canonical, hit)
+        else:
+            record.details["cache"] = {"decision": "skip", "reason": "cache off"}
         call = provider.build_call(canonical, decision.model, dict(request.headers), request.url.query)
     except LynkrError as error:
         return reject(ctx, record, error, error_body)
@@ -87,7 +92,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
         translator = ResponseTranslator(provider, call.wire_format, canonical, keep_message=ctx.cache.enabled)
         response = relay_call(ctx, call, record, translator, error_body, translator=translator)
     if ctx.cache.enabled:
-        response.on_finish = lambda: _store(ctx, canonical, decision, response)
+        response.on_finish = lambda: _store(ctx, canonical, target, response)
     return response
 
 
@@ -169,11 +174,11 @@ def _serve_hit(ctx: ProxyContext, record: RequestRecord, request: ModelRequest, 
     return Response(body, status_code=200, media_type=media)
 
 
-def _store(ctx: ProxyContext, request: ModelRequest, decision: RouteDecision, response: RelayResponse) -> None:
+def _store(ctx: ProxyContext, request: ModelRequest, target: Any, response: RelayResponse) -> None:
     scanner = response.scanner
     message = getattr(scanner, "message", None)
-    if message is not None and (response.record.status or 0) < 300:
+    if message is not None and (response.record.status or 0) < 300 and not response.record.error:
         try:
-            ctx.cache.store(request, decision, message)
+            ctx.cache.store(request, target, message)
         except Exception as exc:  # a cache failure must not fail the request it tried to store
             log.warning("cache store failed: %s", exc)

@@ -1,0 +1,37 @@
+"""Cache settings: the ``cache`` section of lynkr's ``Settings`` (``[cache]`` in lynkr.toml,
+``LYNKR_CACHE=exact``, ``LYNKR_CACHE__TTL_SECONDS=3600``, ``--cache`` on run and serve)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_settings import NoDecode
+
+CacheMode = Literal["off", "exact", "semantic"]
+
+
+class CacheConfig(BaseModel):
+    """How the response cache behaves.
+
+    ``off`` by default: an agent's user who rewinds and re-asks expects a fresh answer, and a benchmark
+    that repeats a request expects the model to be called, so caching is something to switch on.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: CacheMode = Field(default="off", description="off | exact | semantic (semantic includes exact)")
+    ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0, description="How long an answer may be reused")
+    max_mb: float = Field(default=256.0, gt=0, description="Size bound of the cache file's entries")
+    semantic_threshold: float = Field(
+        default=0.92, ge=0.5, le=1.0, description="Least cosine similarity for a semantic hit (after guard rails)"
+    )
+
+
+
+def _coerce(value: Any) -> Any:
+    """``LYNKR_CACHE=exact`` names the mode (pydantic-settings would otherwise expect JSON here)."""
+    return {"mode": value.strip().lower()} if isinstance(value, str) else value
+
+
+CacheSetting = Annotated[CacheConfig, NoDecode, BeforeValidator(_coerce)]

@@ -1,0 +1,67 @@
+"""Where the cache meets the proxy: the ``x-lynkr-cache`` header and the cache's view of a request.
+
+``CacheHeaderMiddleware`` puts ``x-lynkr-cache`` on every response the proxy sends (``skip`` unless
+the request flow decided otherwise), so users and scripts can always see what happened.
+``cache_target`` names where a request goes (provider, upstream, model, feature flags): the same
+question sent elsewhere is another question.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping
+
+from lynkr_cli.cache.key import Target
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from lynkr_cli.ledger import RequestRecord
+
+HEADER = b"x-lynkr-cache"
+_SCOPE_KEY = "lynkr.cache"
+_VARIANT_HEADERS = ("anthropic-version", "anthropic-beta", "openai-beta")
+
+
+class _Mark:
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = "skip"
+
+
+class CacheHeaderMiddleware:
+    """ASGI middleware: add ``x-lynkr-cache`` to every HTTP response (default ``skip``)."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        mark = _Mark()
+        scope[_SCOPE_KEY] = mark  # shared by the copies of scope that inner middleware make
+
+        async def send_with_header(message) -> None:  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != HEADER]
+                headers.append((HEADER, mark.value.encode()))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def mark_decision(request: Request, record: RequestRecord) -> None:
+    """Show the cache's decision for this request in its response header."""
+    holder = request.scope.get(_SCOPE_KEY)
+    decision = (record.details.get("cache") or {}).get("decision")
+    if holder is not None and decision:
+        holder.value = decision
+
+
+def cache_target(provider: Any, model: str, headers: Mapping[str, str]) -> Target:
+    """The exact upstream, model and feature-flag headers a request is sent with."""
+    variant = "|".join(f"{name}={headers.get(name, '')}" for name in _VARIANT_HEADERS)
+    return Target(provider=str(getattr(provider, "id", provider)), upstream=str(getattr(provider, "base_url", "")),
+                  model=model, variant=variant)

@@ -1,0 +1,225 @@
+"""The cache's decision for each request: serve a stored answer, or let it go upstream and keep it.
+
+Every model request the cache sees gets exactly one decision with a reason, recorded in
+``record.details["cache"]`` and shown as the ``x-lynkr-cache`` header: ``hit-exact``,
+``hit-semantic``, ``miss`` (the answer is stored if it completes) or ``skip`` (not cacheable, and
+why). A hit also carries what it saved: the tokens and list-price dollars the stored answer cost.
+
+All file access and embedding run on one worker thread per process, in order: a lookup queued after
+a store sees it, and the event loop never waits on SQLite locks held by another lynkr process.
+Failures are fail-open: a broken cache file turns into ``skip``, never into a failed request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lynkr_cli.cache import guard
+from lynkr_cli.cache.key import SemanticSplit, Target, exact_key, semantic_split, server_tools
+from lynkr_cli.cache.render import hit_message, storable
+from lynkr_cli.cache.store import CacheStore, Entry
+
+if TYPE_CHECKING:
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.ledger import RequestRecord
+
+log = logging.getLogger("lynkr.cache")
+
+
+@dataclass
+class Lookup:
+    """The cache's decision for one request."""
+
+    decision: str  # hit-exact | hit-semantic | miss | skip
+    reason: str
+    key: str | None = None
+    split: SemanticSplit | None = None
+    entry: Entry | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_details(self) -> dict[str, Any]:
+        return {"decision": self.decision, "reason": self.reason, **self.details}
+
+
+class ResponseCache:
+    """Exact (and, in ``semantic`` mode, guarded semantic) answers kept in one SQLite file."""
+
+    enabled = True
+
+    def __init__(self, mode: str = "exact", path: Path | None = None, ttl_seconds: float = 7 * 24 * 3600,
+                 max_bytes: int = 256 << 20, threshold: float = 0.92) -> None:
+        self.mode = mode
+        self.threshold = threshold
+        self.lookups = 0  # requests looked up by this process (tests wait for their answers to be stored)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lynkr-cache")
+        self._store_future = self._worker.submit(CacheStore, path, ttl_seconds, max_bytes)
+        if mode == "semantic":
+            from lynkr_cli.cache.embed import load_model, model_available
+
+            if model_available():
+                self._worker.submit(load_model)  # warm up off the request path
+
+    @property
+    def file(self) -> CacheStore:
+        return self._store_future.result()
+
+    # -- the request flow's two calls ------------------------------------------------------------
+    async def lookup(self, request: ModelRequest, target: Target, record: RequestRecord) -> dict[str, Any] | None:
+        """The stored answer to serve (a new message with zero usage), or None. Records the decision."""
+        self._loop = asyncio.get_running_loop()
+        self.lookups += 1
+        lookup = self._prepare(request, target)
+        if lookup.key is not None:
+            try:
+                lookup = await self._loop.run_in_executor(self._worker, self._find, lookup)
+            except Exception as exc:  # fail open: a broken cache file must not break the session
+                log.warning("cache lookup failed: %s", exc)
+                lookup = Lookup("skip", f"cache unavailable: {exc}")
+        record.details["cache"] = lookup.as_details()
+        if lookup.entry is None:
+            return None
+        entry = lookup.entry
+        record.input_tokens = record.output_tokens = record.cache_read_tokens = record.cache_write_tokens = 0
+        record.cost_usd = 0.0
+        record.details["cache"].update(
+            saved_input_tokens=(entry.input_tokens or 0) + (entry.cache_read_tokens or 0)
+            + (entry.cache_write_tokens or 0),
+            saved_output_tokens=entry.output_tokens or 0,
+            saved_usd=entry.cost_usd,
+        )
+        return hit_message(json.loads(entry.response), request.model)
+
+    def store(self, request: ModelRequest, target: Target, message: dict[str, Any]) -> None:
+        """Keep a complete, successful upstream answer (called once the relay has finished)."""
+        if not storable(message):
+            return
+        lookup = self._prepare(request, target)
+        if lookup.key is None:
+            return
+        usage = message.get("usage") or {}
+        model = message.get("model") or target.model
+        entry = Entry(
+            key=lookup.key,
+            provider=target.provider,
+            model=model,
+            response=json.dumps({k: message.get(k) for k in ("model", "content", "stop_reason", "stop_sequence")},
+                                ensure_ascii=False, separators=(",", ":")),
+            prefix=lookup.split.prefix_key if lookup.split else None,
+            question=lookup.split.question if lookup.split else None,
+            input_tokens=usage.get("input_tokens"),
+            output_tokens=usage.get("output_tokens"),
+            cache_read_tokens=usage.get("cache_read_input_tokens"),
+            cache_write_tokens=usage.get("cache_creation_input_tokens"),
+            cost_usd=_cost(model, target.provider, usage),
+        )
+        self._worker.submit(self._put, entry)
+
+    # -- internals --------------------------------------------------------------------------------
+    def _prepare(self, request: ModelRequest, target: Target) -> Lookup:
+        body = request.body
+        tools = server_tools(body)
+        if tools:
+            return Lookup("skip", f"server tools with live results ({', '.join(tools[:3])})")
+        split = semantic_split(body, target, request.extras)
+        lookup = Lookup("miss", "no stored answer", key=exact_key(body, target, request.extras),
+                        split=split if isinstance(split, SemanticSplit) else None)
+        if self.mode == "semantic" and not isinstance(split, SemanticSplit):
+            lookup.details["semantic"] = f"not eligible: {split}"
+        return lookup
+
+    def _find(self, lookup: Lookup) -> Lookup:
+        store = self.file
+        assert lookup.key is not None
+        entry = store.get(lookup.key)
+        if entry is not None:
+            lookup.decision, lookup.reason, lookup.entry = "hit-exact", "identical request", entry
+            return lookup
+        if self.mode == "semantic" and lookup.split is not None:
+            self._find_semantic(store, lookup, lookup.split)
+        return lookup
+
+    def _find_semantic(self, store: CacheStore, lookup: Lookup, split: SemanticSplit) -> None:
+        candidates = store.candidates(split.prefix_key)
+        if not candidates:
+            lookup.details["semantic"] = "no earlier question in this context"
+            return
+        passed, vetoes = [], {}
+        for entry in candidates:
+            veto = guard.same_question(split.question, entry.question or "")
+            if veto is None:
+                passed.append(entry)
+            else:
+                vetoes[veto] = vetoes.get(veto, 0) + 1
+        if not passed:
+            lookup.details["semantic"] = f"guard rails: {max(vetoes, key=vetoes.__getitem__)}"
+            return
+        from lynkr_cli.cache.embed import cosine, embed, model_available
+
+        if not model_available():
+            lookup.details["semantic"] = "embedding model missing from the package"
+            return
+        query = embed(split.question)
+        scored = [(cosine(query, entry.embedding or embed(entry.question or "")), entry) for entry in passed]
+        similarity, best = max(scored, key=lambda pair: pair[0])
+        lookup.details["similarity"] = round(similarity, 4)
+        if similarity < self.threshold:
+            lookup.details["semantic"] = f"similarity {similarity:.3f} below {self.threshold}"
+            return
+        store.touch(best.key)
+        lookup.decision, lookup.entry = "hit-semantic", best
+        lookup.reason = f"same context, facts and words; similarity {similarity:.3f}"
+
+    def _put(self, entry: Entry) -> None:
+        try:
+            if self.mode == "semantic" and entry.question:
+                from lynkr_cli.cache.embed import embed, model_available
+
+                if model_available():
+                    entry.embedding = embed(entry.question)
+            self.file.put(entry)
+        except Exception as exc:  # fail open, as above
+            log.warning("cache store failed: %s", exc)
+
+    def flush(self) -> None:
+        """Wait until every answer handed over so far is written (tests, shutdown).
+
+        A no-op turn of the proxy's event loop first: the relay hands an answer over right after
+        recording it, in the same step of the loop, so after this barrier it is queued here."""
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(10)
+        self._worker.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self.flush()
+        self.file.close()
+        self._worker.shutdown()
+
+
+def _cost(model: str | None, provider: str, usage: dict[str, Any]) -> float | None:
+    from lynkr_cli.ledger.pricing import cost_usd
+
+    return cost_usd(model, provider, usage.get("input_tokens"), usage.get("output_tokens"),
+                    usage.get("cache_read_input_tokens"), usage.get("cache_creation_input_tokens"))
+
+
+def build_cache(mode: str, path: Path | None = None, ttl_seconds: float = 7 * 24 * 3600, max_mb: float = 256.0,
+                threshold: float = 0.92) -> Any:
+    """The cache for a proxy: the flow's do-nothing ``NoCache`` when off."""
+    if mode == "off":
+        from lynkr_cli.proxy.components import NoCache
+
+        return NoCache()
+    return ResponseCache(mode, path, ttl_seconds, int(max_mb * 1024 * 1024), threshold)
+
+
+def cache_from_settings(config: Any, mode_override: str | None = None) -> Any:
+    """The cache a ``CacheConfig`` describes; ``mode_override`` is the ``--cache`` flag."""
+    return build_cache(mode_override or config.mode, None, config.ttl_seconds, config.max_mb, config.semantic_threshold)

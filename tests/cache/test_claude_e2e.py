@@ -1,0 +1,49 @@
+"""The real Claude Code binary through ``lynkr run --cache exact``: a repeated question is answered
+from the cache as a stream Claude Code accepts, and the upstream is not called again."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import FAKE_ANTHROPIC_KEY, agent_binary, base_env, ledger_rows, run_lynkr
+from tests.fakes.anthropic import Turn, messages_handler, reply_for
+from tests.fakes.server import FakeUpstream
+
+pytestmark = pytest.mark.e2e
+
+
+def test_second_claude_run_is_answered_from_the_cache(lynkr_home, user_home, tmp_path):
+    agent_binary("claude")
+    calls = []
+
+    def respond(request, body):  # type: ignore[no-untyped-def]
+        calls.append(body)
+        return reply_for(Turn(text=f"Fresh answer {len(calls)}", input_tokens=2000, output_tokens=30), request)
+
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    with FakeUpstream(messages_handler(respond)) as upstream:
+        env = base_env(lynkr_home, user_home, ANTHROPIC_BASE_URL=upstream.url, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
+        args = ["run", "--cache", "exact", "claude", "-p", "what is 2+2?", "--output-format", "json"]
+        first = run_lynkr(args, env, cwd=workdir)
+        second = run_lynkr(args, env, cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert json.loads(first.stdout)["result"] == "Fresh answer 1"
+    assert json.loads(second.stdout)["result"] == "Fresh answer 1"
+    assert len(calls) == 1
+    _, rows = ledger_rows(lynkr_home)
+    requests = sorted(rows, key=lambda r: r["started_at"])
+    decisions = [r["details"]["cache"]["decision"] for r in requests if r["route"] == "/v1/messages"]
+    assert decisions == ["miss", "hit-exact"]
+    hit = [r for r in requests if r["route"] == "/v1/messages"][1]
+    assert hit["streamed"] and hit["input_tokens"] == 0 and hit["cost_usd"] == 0.0
+
+
+def test_unknown_cache_mode_is_a_clear_error(lynkr_home):
+    result = run_lynkr(["run", "--cache", "sometimes", "--", "true"], base_env(lynkr_home))
+    assert result.returncode == 2
+    assert "--cache must be one of off, exact, semantic" in result.stderr
+    assert "Traceback" not in result.stderr
