@@ -82,6 +82,7 @@ complete -c lynkr -n '__fish_seen_subcommand_from run' -l report -x -a 'none sho
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l report-json -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l model -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l stage -x -a 'NAME=on off'
+complete -c lynkr -n '__fish_seen_subcommand_from run' -l cache -x -a 'off exact semantic'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l quiet
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -s q
@@ -91,3 +92,4 @@ complete -c lynkr -n '__fish_seen_subcommand_from serve' -l token -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l profile -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -s p -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l upstream -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from serve' -l cache -x -a 'off exact semantic'

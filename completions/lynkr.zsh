@@ -51,8 +51,8 @@ _lynkr_options() {
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
         "report") echo "--all --csv --help --json --last --session --since -n -s" ;;
-        "run") echo "--agent-bin --help --model --no-optimize --report --report-json --stage --tool-search" ;;
-        "serve") echo "--help --host --port --profile --quiet --token --upstream -p -q" ;;
+        "run") echo "--agent-bin --cache --help --model --no-optimize --report --report-json --stage --tool-search" ;;
+        "serve") echo "--cache --help --host --port --profile --quiet --token --upstream -p -q" ;;
     esac
 }
 _lynkr_takes_value() {
@@ -89,12 +89,14 @@ _lynkr_takes_value() {
         "run --report-json") return 0 ;;
         "run --model") return 0 ;;
         "run --stage") return 0 ;;
+        "run --cache") return 0 ;;
         "serve --host") return 0 ;;
         "serve --port") return 0 ;;
         "serve --token") return 0 ;;
         "serve --profile") return 0 ;;
         "serve -p") return 0 ;;
         "serve --upstream") return 0 ;;
+        "serve --cache") return 0 ;;
     esac
     return 1
 }
@@ -132,12 +134,14 @@ _lynkr_values() {
         "run --report-json") echo "@files" ;;
         "run --model") echo "@files" ;;
         "run --stage") echo "NAME=on off" ;;
+        "run --cache") echo "off exact semantic" ;;
         "serve --host") echo "@files" ;;
         "serve --port") echo "@files" ;;
         "serve --token") echo "@files" ;;
         "serve --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "serve -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "serve --upstream") echo "@files" ;;
+        "serve --cache") echo "off exact semantic" ;;
         *) return 1 ;;
     esac
 }
