@@ -4,9 +4,9 @@ Sources, all from the ledger rows: each stage's o200k token counts before and af
 ``details``), the provider's own ``usage`` and the dated price table.
 
 - Calibration: o200k is exact for OpenAI models and only an estimate for Claude. On a few sampled
-  requests the pipeline also counts the whole forwarded request in o200k; the provider's billed
-  input (uncached + cache reads + cache writes) divided by that count is the session's factor, and
-  token savings are multiplied by it. Without samples the factor is 1 and the figure says so.
+  requests the whole forwarded request is also counted in o200k (``pipeline/calibrate.py``); the
+  provider's billed input (uncached + cache reads + cache writes) divided by that count, summed over
+  the samples, is the session's factor, and token savings are multiplied by it. Without samples the factor is 1 and the figure says so.
 - Dollars: a saved token is priced where the provider would have billed it. Tokens saved in the
   newest message would have been uncached input (or a cache write, when the request wrote the cache);
   tokens saved in earlier messages or in the tool list sit in the cached prefix and would mostly have
@@ -64,13 +64,11 @@ class Savings:
 def _calibration(rows: list[dict[str, Any]]) -> tuple[float | None, int]:
     billed = counted = samples = 0
     for row in rows:
-        pipeline = (row.get("details") or {}).get("pipeline") or {}
-        estimate = pipeline.get("forwarded_tokens_o200k")
-        if not estimate or row.get("input_tokens") is None:
-            continue
-        billed += (row.get("input_tokens") or 0) + (row.get("cache_read_tokens") or 0) + (row.get("cache_write_tokens") or 0)
-        counted += estimate
-        samples += 1
+        for sample in ((row.get("details") or {}).get("pipeline") or {}).get("calibration") or []:
+            if sample.get("o200k"):
+                billed += int(sample.get("billed") or 0)
+                counted += int(sample["o200k"])
+                samples += 1
     return (billed / counted if counted else None), samples
 
 

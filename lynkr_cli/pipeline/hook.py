@@ -2,8 +2,8 @@
 
 Picks the session state (Claude Code's ``X-Claude-Code-Session-Id`` when present, so several
 sessions behind one ``lynkr serve`` keep separate decisions), runs the stages, records their reports
-in ``record.details["pipeline"]`` (with, on a few sampled requests, the o200k count of the whole
-forwarded request, which the report calibrates against the provider's usage), and stores the full text of any lossy elision where
+in ``record.details["pipeline"]`` (plus any calibration samples finished since the last request,
+``pipeline/calibrate.py``), and stores the full text of any lossy elision where
 ``lynkr optimize --show-elided`` finds it.
 """
 
@@ -53,9 +53,9 @@ def run_pipeline(ctx: "ProxyContext", request: "ModelRequest", headers: Mapping[
         if result.raw is not None and request.inbound != "anthropic":
             details["edited_in_client_format"] = True
         if state.calibration_due():
-            from lynkr_cli.tokens import count_request
-
-            # The report divides the provider's billed input by this to calibrate o200k savings.
-            details["forwarded_tokens_o200k"] = count_request(result.body)
+            state.calibration.start(record, result.body)  # counted in a background thread
+    samples = state.calibration.ready()
+    if samples:
+        details["calibration"] = samples
     record.details["pipeline"] = details
     return result

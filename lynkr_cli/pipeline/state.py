@@ -13,9 +13,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
+from lynkr_cli.pipeline.calibrate import Calibration
+
 MEMO_ENTRIES = 4096
-# Whole-request o200k counts for calibration cost ~40 ms for a 100 KB Claude Code body, so only the
-# first few optimized requests of a session and then one in CALIBRATION_EVERY are counted.
+# Calibration samples (pipeline/calibrate.py): the first few optimized requests of a session, then
+# one in CALIBRATION_EVERY.
 CALIBRATION_FIRST = 2
 CALIBRATION_EVERY = 50
 MAX_SESSIONS = 256
@@ -28,6 +30,7 @@ class SessionState:
     key: str
     decisions: dict[str, Any] = field(default_factory=dict)
     optimized_requests: int = 0
+    calibration: Calibration = field(default_factory=Calibration, repr=False)
     _memo: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -25,7 +25,7 @@ MODEL = "claude-sonnet-4-5"
 def row(stages, *, cache_read=0, cache_write=0, input_tokens=1000, cost=0.01, sample=None, model=MODEL):
     pipeline = {"changed": any(s.get("changed") for s in stages), "stages": stages}
     if sample is not None:
-        pipeline["forwarded_tokens_o200k"] = sample
+        pipeline["calibration"] = [{"billed": input_tokens + cache_read + cache_write, "o200k": sample}]
     return {"route": "/v1/messages", "status": 200, "model_requested": model, "provider": "anthropic",
             "input_tokens": input_tokens, "output_tokens": 10, "cache_read_tokens": cache_read,
             "cache_write_tokens": cache_write, "cost_usd": cost, "details": {"pipeline": pipeline}}
@@ -72,6 +72,14 @@ def test_no_pipeline_no_section():
     assert compute_savings([plain]) is None
 
 
+def reader_rows(tmp_path):
+    reader = LedgerReader(tmp_path / "l.db")
+    try:
+        return reader.requests("test-session")
+    finally:
+        reader.close()
+
+
 def test_replayed_claude_code_session_report(tmp_path):
     """The captured session through the real proxy: the report's figures follow from the ledger."""
 
@@ -86,6 +94,7 @@ def test_replayed_claude_code_session_report(tmp_path):
                 response = httpx.post(f"{base_url}/v1/messages", content=path.read_bytes(),
                                       headers={"x-api-key": FAKE_ANTHROPIC_KEY, "x-claude-code-session-id": "cc-1"})
                 assert response.status_code == 200
+                pipeline.session("cc-1").calibration.wait()  # a real turn takes seconds; the fake, ms
     reader = LedgerReader(tmp_path / "l.db")
     try:
         summary = summarize(reader.session("test-session"), reader.requests("test-session"))
@@ -94,7 +103,12 @@ def test_replayed_claude_code_session_report(tmp_path):
     opt = summary.optimization
     assert opt["requests_optimized"] == len(SESSION)  # prune changes every request, compress from turn 2
     assert {s["stage"] for s in opt["stages"]} == {"prune", "compress"}
-    assert opt["calibration_samples"] == 2 and opt["calibration_factor"] > 0
+    assert opt["calibration_samples"] == 2  # turns 1 and 2, reported on turns 2 and 3
+    rows = [r for r in reader_rows(tmp_path) if r["details"]["pipeline"].get("calibration")]
+    billed = 50 + 20000 + 3000
+    assert [r["details"]["pipeline"]["calibration"][0]["billed"] for r in rows] == [billed, billed]
+    o200k = sum(r["details"]["pipeline"]["calibration"][0]["o200k"] for r in rows)
+    assert opt["calibration_factor"] == pytest.approx(2 * billed / o200k)
     assert opt["representations"]["toon"] == 1 and opt["representations"]["text-clean"] >= 1
     assert opt["tool_path"] == "lynkr pruning"
     assert opt["without_lynkr_usd"] > opt["actual_usd"] == pytest.approx(summary.totals.cost_usd)
