@@ -81,6 +81,7 @@ complete -c lynkr -n '__fish_seen_subcommand_from run' -l agent-bin -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l report -x -a 'none short full'
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l report-json -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l model -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from run' -l profile -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l stage -x -a 'NAME=on off'
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l cache -x -a 'off exact semantic'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l help

@@ -51,7 +51,7 @@ _lynkr_options() {
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
         "report") echo "--all --csv --help --json --last --session --since -n -s" ;;
-        "run") echo "--agent-bin --cache --help --model --no-optimize --report --report-json --stage --tool-search" ;;
+        "run") echo "--agent-bin --cache --help --model --no-optimize --profile --report --report-json --stage --tool-search" ;;
         "serve") echo "--cache --help --host --port --profile --quiet --token --upstream -p -q" ;;
     esac
 }
@@ -88,6 +88,7 @@ _lynkr_takes_value() {
         "run --report") return 0 ;;
         "run --report-json") return 0 ;;
         "run --model") return 0 ;;
+        "run --profile") return 0 ;;
         "run --stage") return 0 ;;
         "run --cache") return 0 ;;
         "serve --host") return 0 ;;
@@ -133,6 +134,7 @@ _lynkr_values() {
         "run --report") echo "none short full" ;;
         "run --report-json") echo "@files" ;;
         "run --model") echo "@files" ;;
+        "run --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "run --stage") echo "NAME=on off" ;;
         "run --cache") echo "off exact semantic" ;;
         "serve --host") echo "@files" ;;

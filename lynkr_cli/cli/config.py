@@ -133,4 +133,4 @@ def profiles(
         table.add_row(p.name + ("" if p.shipped else " (yours)"), p.summary)
     console = Console(highlight=False)
     console.print(table)
-    console.print("use: lynkr init --profile NAME, lynkr serve --profile NAME, or LYNKR_PROFILE=NAME lynkr run …", style="dim")
+    console.print("use: lynkr run --profile NAME claude, lynkr serve --profile NAME, lynkr init --profile NAME", style="dim")

@@ -52,6 +52,7 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
               default=False),
     RunOption(("--tool-search",), "tool_search",
               "Claude Code: let it defer tools behind its own tool search (ENABLE_TOOL_SEARCH=true).", default=False),
+    RunOption(("--profile",), "profile", "Apply a config profile for this run (see `lynkr profiles`).", "NAME"),
     RunOption(("--stage",), "stage", "Switch one optimization stage on or off (compress, prune); repeatable.",
               "NAME=on|off", repeat=True),
     RunOption(("--cache",), "cache", "Response cache: off, exact or semantic (default: LYNKR_CACHE, else off).",
@@ -127,4 +128,12 @@ def start(parsed: ParsedRun) -> int:
     """Run the session described by parsed ``lynkr run`` arguments; returns the exit code."""
     from lynkr_cli.session import RunOptions, run
 
+    profile = parsed.values.get("profile")
+    if profile:
+        import os
+
+        from lynkr_cli.config.profiles import find_profile
+
+        find_profile(str(profile))  # an unknown name is exit 2 here, before the agent starts
+        os.environ["LYNKR_PROFILE"] = str(profile)  # read by the proxy's settings
     return run(RunOptions.from_values(parsed.values, parsed.command, parsed.generic))
