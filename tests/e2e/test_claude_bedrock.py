@@ -1,4 +1,4 @@
-"""The real Claude Code binary through lynkr's proxy to Amazon Bedrock (a fake one on loopback).
+"""`lynkr run --model bedrock:… claude`: the real Claude Code binary to Amazon Bedrock (a fake one on loopback).
 
 Claude Code speaks Anthropic Messages; the proxy sends Converse/ConverseStream, signed with SigV4,
 and translates Bedrock's binary event stream back. The fake Bedrock rejects any request whose
@@ -9,13 +9,10 @@ tool's output comes back to Bedrock as a ``toolResult`` with the id Bedrock gave
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
-from lynkr_cli.providers.base import ProviderSet
-from lynkr_cli.proxy.components import StaticRouter
-from tests.conftest import FAKE_ANTHROPIC_KEY, agent_binary, base_env, running_proxy
+from tests.conftest import FAKE_ANTHROPIC_KEY, agent_binary, base_env, ledger_rows, run_lynkr
 from tests.fakes import bedrock as fake_bedrock
 from tests.fakes.anthropic import Turn
 from tests.fakes.server import FakeUpstream, Received, Reply
@@ -26,7 +23,7 @@ MODEL = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 
 
 def test_claude_code_tool_round_trip_on_bedrock(lynkr_home, user_home, tmp_path) -> None:
-    claude = agent_binary("claude")
+    agent_binary("claude")
     workdir = tmp_path / "project"
     workdir.mkdir()
     (workdir / "bedrock-marker.txt").write_text("x")
@@ -48,14 +45,11 @@ def test_claude_code_tool_round_trip_on_bedrock(lynkr_home, user_home, tmp_path)
 
     with FakeUpstream(fake_bedrock.bedrock_handler(respond)) as upstream:
         base.append(upstream.url)
-        providers = ProviderSet(dict(AWS, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=upstream.url))
-        with running_proxy(upstream.url, tmp_path / "ledger.db", providers=providers,
-                           router=StaticRouter("bedrock", MODEL)) as (proxy_url, ctx, ledger):
-            rows: list = []
-            ctx.listeners.append(rows.append)
-            env = base_env(lynkr_home, user_home, ANTHROPIC_BASE_URL=proxy_url, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
-            result = subprocess.run([claude, "-p", "list the files", "--output-format", "json", "--allowedTools", "Bash"],
-                                    env=env, cwd=workdir, capture_output=True, text=True, timeout=120)
+        aws = {k: v for k, v in AWS.items() if k != "HOME"}
+        env = base_env(lynkr_home, user_home, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY,
+                       AWS_ENDPOINT_URL_BEDROCK_RUNTIME=upstream.url, **aws)
+        result = run_lynkr(["run", "--model", f"bedrock:{MODEL}", "claude", "-p", "list the files",
+                            "--output-format", "json", "--allowedTools", "Bash"], env, cwd=workdir)
         received = list(upstream.received)
     assert result.returncode == 0, result.stderr + result.stdout
     assert json.loads(result.stdout)["result"] == "I listed the files."
@@ -71,6 +65,18 @@ def test_claude_code_tool_round_trip_on_bedrock(lynkr_home, user_home, tmp_path)
     assert any("cachePoint" in b for b in converse["system"])  # its cache breakpoints became cachePoints
     assert "thinking" not in converse.get("additionalModelRequestFields", {})  # adaptive is not forwarded
     assert all(FAKE_ANTHROPIC_KEY not in json.dumps(r.headers) for r in received)
-    main_rows = [r for r in rows if r.provider == "bedrock" and r.status == 200]
-    assert len(main_rows) >= 2 and all(r.model_used == MODEL for r in main_rows)
-    assert any(r.cache_read_tokens == 5000 for r in main_rows)
+    # The ledger names the provider and model actually used for every request.
+    _, requests = ledger_rows(lynkr_home)
+    model_rows = [r for r in requests if r["route"].endswith("/v1/messages")]
+    assert len(model_rows) == len(received) >= 2
+    assert all(r["provider"] == "bedrock" and r["model_used"] == MODEL and r["status"] == 200 for r in model_rows)
+    assert any(r["cache_read_tokens"] == 5000 for r in model_rows)
+
+
+def test_missing_aws_credentials_stop_before_the_agent_starts(lynkr_home, user_home) -> None:
+    agent_binary("claude")
+    env = base_env(lynkr_home, user_home, AWS_REGION="us-east-1")
+    result = run_lynkr(["run", "--model", f"bedrock:{MODEL}", "claude", "-p", "hi"], env)
+    assert result.returncode == 2
+    assert "AWS_ACCESS_KEY_ID" in result.stderr and "AWS_PROFILE" in result.stderr
+    assert "Traceback" not in result.stderr
