@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lynkr_cli.canonical import ModelRequest, canonical_json
+from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import anthropic_error_body
+from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import Event, SSEParser, load_json, sse_event
 
 # Anthropic requires max_tokens; requests translated from OpenAI formats may not carry one.
@@ -66,12 +67,12 @@ class AnthropicCodec:
         if request.inbound == "anthropic":
             if request.raw is not None and model == request.model:
                 return request.raw  # unchanged: the client's own bytes, prompt cache intact
-            return canonical_json({**request.body, "model": model})
+            return dumps({**request.body, "model": model})
         body: dict[str, Any] = {k: request.body[k] for k in _KEYS if k in request.body}
         body["model"] = model
         body.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         body["messages"] = [_without_foreign_thinking(m) for m in body.get("messages", [])]
-        return canonical_json(body)
+        return dumps(body)
 
     def decode_message(self, body: Any) -> dict[str, Any]:
         return body

@@ -8,7 +8,6 @@ turns each event into the client's bytes at once. Neither holds back a complete 
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
@@ -85,14 +84,18 @@ class SSEParser:
 
 def sse_event(name: str | None, data: Any) -> bytes:
     """One SSE event; ``data`` is serialized compactly (the upstream's own style)."""
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    head = f"event: {name}\n" if name else ""
-    return f"{head}data: {payload}\n\n".encode()
+    from lynkr_cli.formats.jsonio import dumps
+
+    payload = data.encode() if isinstance(data, str) else dumps(data)
+    head = f"event: {name}\n".encode() if name else b""
+    return head + b"data: " + payload + b"\n\n"
 
 
-def load_json(text: str) -> Any:
+def load_json(text: str | bytes) -> Any:
+    from lynkr_cli.formats.jsonio import loads
+
     try:
-        return json.loads(text)
+        return loads(text)
     except ValueError:
         return None
 

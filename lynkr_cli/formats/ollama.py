@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lynkr_cli.canonical import ModelRequest, canonical_json
+from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import UsageError
+from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import Event, load_json, new_id, parse_arguments
 from lynkr_cli.formats.openai_chat import result_text, system_text, thinking_budget
 
@@ -96,7 +97,7 @@ class OllamaCodec:
             out["options"] = options
         if thinking_budget(body):
             out["think"] = True
-        return canonical_json(out)
+        return dumps(out)
 
     def decode_message(self, body: Any) -> dict[str, Any]:
         body = body or {}
@@ -189,7 +190,7 @@ class OllamaStreamDecoder:
                 "type": "tool_use", "id": call.get("id") or new_id("toolu_"), "name": fn.get("name", ""), "input": {}}})
             arguments = parse_arguments(fn.get("arguments"))
             events.append(_delta(self._index, {"type": "input_json_delta",
-                                               "partial_json": canonical_json(arguments).decode()}))
+                                               "partial_json": dumps(arguments).decode()}))
             events.append({"type": "content_block_stop", "index": self._index})
         if line.get("done"):
             self._close(events)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lynkr_cli.canonical import ModelRequest, canonical_json
+from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import openai_error_body
+from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import (
     STOP_FROM_OPENAI,
     STOP_TO_OPENAI,
@@ -253,7 +254,7 @@ class ChatCodec:
                     out[key] = value
             if body.get("stream") and isinstance(request.extras.get("stream_options"), dict):
                 out["stream_options"] = {**request.extras["stream_options"], "include_usage": True}
-        return canonical_json(out)
+        return dumps(out)
 
     # -- upstream answer -> canonical ---------------------------------------------------------
     def decode_message(self, body: Any) -> dict[str, Any]:
@@ -281,7 +282,7 @@ class ChatCodec:
         text = "".join(b.get("text", "") for b in message.get("content") or [] if b.get("type") == "text")
         reasoning = "".join(b.get("thinking", "") for b in message.get("content") or [] if b.get("type") == "thinking")
         calls = [{"id": b["id"], "type": "function",
-                  "function": {"name": b["name"], "arguments": canonical_json(b.get("input") or {}).decode()}}
+                  "function": {"name": b["name"], "arguments": dumps(b.get("input") or {}).decode()}}
                  for b in message.get("content") or [] if b.get("type") == "tool_use"]
         out_message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else "")}
         if calls:
@@ -323,7 +324,7 @@ def _chat_messages(message: dict[str, Any]) -> list[dict[str, Any]]:
     if message["role"] == "assistant":
         text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
         calls = [{"id": b["id"], "type": "function",
-                  "function": {"name": b["name"], "arguments": canonical_json(b.get("input") or {}).decode()}}
+                  "function": {"name": b["name"], "arguments": dumps(b.get("input") or {}).decode()}}
                  for b in blocks if b.get("type") == "tool_use"]
         out: dict[str, Any] = {"role": "assistant", "content": text or None}
         if calls:

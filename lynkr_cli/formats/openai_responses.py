@@ -19,8 +19,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from lynkr_cli.canonical import ModelRequest, canonical_json
+from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import openai_error_body
+from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import Event, SSEParser, load_json, new_id, parse_arguments, sse_event, text_of
 from lynkr_cli.formats.errors import error_detail
 from lynkr_cli.formats.openai_chat import (
@@ -180,7 +181,7 @@ class ResponsesCodec:
             for key, value in request.extras.items():
                 if key not in out:
                     out[key] = value
-        return canonical_json(out)
+        return dumps(out)
 
     # -- upstream answer -> canonical ---------------------------------------------------------
     def decode_message(self, body: Any) -> dict[str, Any]:
@@ -236,7 +237,7 @@ def _items(message: dict[str, Any]) -> list[dict[str, Any]]:
             pending = []
         if kind == "tool_use":
             items.append({"type": "function_call", "call_id": block.get("id", ""), "name": block.get("name", ""),
-                          "arguments": canonical_json(block.get("input") or {}).decode()})
+                          "arguments": dumps(block.get("input") or {}).decode()})
         elif kind == "tool_result":
             items.append({"type": "function_call_output", "call_id": block.get("tool_use_id", ""),
                           "output": result_text(block)})
@@ -272,7 +273,7 @@ def _output_item(block: dict[str, Any], item_id: str | None = None) -> dict[str,
     if kind == "tool_use":
         return {"id": item_id or new_id("fc_"), "type": "function_call", "status": "completed",
                 "call_id": block.get("id", ""), "name": block.get("name", ""),
-                "arguments": block["partial"] if "partial" in block else canonical_json(block.get("input") or {}).decode()}
+                "arguments": block["partial"] if "partial" in block else dumps(block.get("input") or {}).decode()}
     if kind == "thinking":
         return {"id": item_id or new_id("rs_"), "type": "reasoning",
                 "summary": [{"type": "summary_text", "text": block.get("thinking", "")}]}

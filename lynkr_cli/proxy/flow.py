@@ -24,6 +24,7 @@ from starlette.responses import Response
 from lynkr_cli.cache.proxy import cache_target, mark_decision
 from lynkr_cli.errors import LynkrError, UsageError, anthropic_error_body, openai_error_body
 from lynkr_cli.formats import codec
+from lynkr_cli.formats.jsonio import loads
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.components import RouteDecision, StaticRouter
 from lynkr_cli.proxy.relay import error_response, relay_call
@@ -46,7 +47,7 @@ def error_body_for(inbound: str):  # type: ignore[no-untyped-def]
 
 async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayResponse:
     """Handle ``POST /v1/messages``, ``/v1/chat/completions`` or ``/v1/responses``."""
-    from lynkr_cli.proxy.app import _parse_json_object, read_body
+    from lynkr_cli.proxy.app import read_body
 
     ctx: ProxyContext = request.app.state.ctx
     record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route=request.url.path,
@@ -55,7 +56,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
     try:
         body = await read_body(request, ctx.max_body_bytes)
         record.request_bytes = len(body)
-        payload = _parse_json_object(body)
+        payload = parse_json_object(body)
         record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
         record.streamed = payload.get("stream") is True
         canonical = codec(inbound).decode_request(payload, body)
@@ -94,6 +95,16 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
     if ctx.cache.enabled:
         response.on_finish = lambda: _store(ctx, canonical, target, response)
     return response
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        payload = loads(body)
+    except ValueError as exc:
+        raise UsageError(f"the request body is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise UsageError("the request body must be a JSON object")
+    return payload
 
 
 def _run_pipeline(ctx: ProxyContext, request: ModelRequest, headers: Any, record: RequestRecord) -> ModelRequest:

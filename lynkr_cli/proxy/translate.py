@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.formats import codec
 from lynkr_cli.formats.events import MessageBuilder, message_events
+from lynkr_cli.formats.jsonio import dumps, loads
 from lynkr_cli.formats.errors import anthropic_type, openai_type
 from lynkr_cli.proxy.usage import Usage
 
@@ -111,7 +112,7 @@ class ResponseTranslator:
         if self._mode == "error" or broken:
             return self._error_body(broken)
         try:
-            upstream = json.loads(b"".join(self._buffer))
+            upstream = loads(b"".join(self._buffer))
         except ValueError:
             self._mode = "error"
             return self._error_body("the upstream's JSON answer could not be parsed")
@@ -122,7 +123,7 @@ class ResponseTranslator:
         self._observe_message(message)
         if self.builder is not None:
             self.builder.message, self.builder.complete = message, True
-        return json.dumps(self.client.encode_message(message, self.request), ensure_ascii=False).encode()
+        return dumps(self.client.encode_message(message, self.request))
 
     def final_head(self) -> tuple[int, list[tuple[bytes, bytes]]]:
         """Status and headers once ``end`` has run (for answers whose ``head`` was deferred)."""
@@ -186,7 +187,7 @@ class ResponseTranslator:
         if message is None:
             self._mode = "error"
             return self._error_body(self.error or "the upstream stream ended before the response was complete")
-        return json.dumps(self.client.encode_message(message, self.request), ensure_ascii=False).encode()
+        return dumps(self.client.encode_message(message, self.request))
 
     def _error_body(self, broken: str | None) -> bytes:
         body = b"".join(self._buffer)
