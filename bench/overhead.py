@@ -45,6 +45,7 @@ BODY_FILE = BENCH / "data" / "claude_code_request.json"
 LITELLM_BIN = BENCH / ".venv-litellm" / "bin" / "litellm"
 API_KEY = "sk-ant-api03-BENCH-0123456789abcdefghij"
 CONCURRENCY = (1, 8, 32)
+LOAD_AT_START = 0.0  # the machine is shared: the 1-minute load average is printed with each result
 
 
 # -- a minimal HTTP/1.1 client ------------------------------------------------------------------
@@ -173,13 +174,14 @@ def start_upstream():
 
 
 @contextlib.contextmanager
-def start_lynkr(upstream: str, name: str = "lynkr pass-through", extra_env: dict[str, str] | None = None):
+def start_lynkr(upstream: str, name: str, run_flags: tuple[str, ...] = ()):
     """``lynkr run`` wrapping a child that prints the proxy URL it was given and waits on stdin."""
     home = tempfile.mkdtemp(prefix="lynkr-bench-")
     env = dict(os.environ, ANTHROPIC_BASE_URL=upstream, LYNKR_HOME=home, LYNKR_CONFIG_HOME=f"{home}/config",
-               PYTHONPATH=str(ROOT), **(extra_env or {}))
+               PYTHONPATH=str(ROOT))
     child = "import os,sys; print(os.environ['ANTHROPIC_BASE_URL'], flush=True); sys.stdin.read()"
-    proc = subprocess.Popen([sys.executable, "-m", "lynkr_cli", "run", "--report", "none", "--", sys.executable,
+    proc = subprocess.Popen([sys.executable, "-m", "lynkr_cli", "run", "--report", "none", *run_flags, "--",
+                             sys.executable,
                              "-c", child], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
         url = _wait_line(proc, "lynkr run")
@@ -205,13 +207,18 @@ def start_litellm(upstream: str):
     workdir = tempfile.mkdtemp(prefix="litellm-bench-")
     config = Path(workdir) / "config.yaml"
     config.write_text("model_list: []\ngeneral_settings: {}\nlitellm_settings:\n  telemetry: false\n")
-    env = dict(os.environ, ANTHROPIC_API_BASE=upstream, ANTHROPIC_API_KEY=API_KEY, LITELLM_LOG="ERROR",
+    env = dict(os.environ, ANTHROPIC_API_BASE=upstream, ANTHROPIC_API_KEY=API_KEY, LITELLM_MASTER_KEY=API_KEY, LITELLM_LOG="ERROR",
+               LITELLM_LOCAL_MODEL_COST_MAP="True",
                LITELLM_TELEMETRY="False", NO_DOCS="True", DISABLE_ADMIN_UI="True")
     proc = subprocess.Popen([str(LITELLM_BIN), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
                              "--num_workers", "1"], env=env, cwd=workdir, stdout=subprocess.DEVNULL,
                             stderr=open(Path(workdir) / "stderr.log", "wb"), start_new_session=True)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/health/liveliness", timeout=180)
+        try:
+            _wait_http(f"http://127.0.0.1:{port}/health/liveliness", timeout=300)
+        except RuntimeError:
+            sys.stderr.write((Path(workdir) / "stderr.log").read_text()[-3000:])
+            raise
         yield Target("litellm pass-through", f"http://127.0.0.1:{port}/anthropic", [proc.pid])
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -264,16 +271,17 @@ async def throughput(target: Target, body: bytes, concurrency: int, seconds: flo
 
 
 def run(args: argparse.Namespace) -> str:
-    if not BODY_FILE.exists():
-        sys.exit(f"{BODY_FILE} missing: run python bench/capture_claude_body.py")
-    payload = json.loads(BODY_FILE.read_bytes())
+    if not args.body.exists():
+        sys.exit(f"{args.body} missing: run python bench/capture_claude_body.py")
+    payload = json.loads(args.body.read_bytes())
     bodies = {
         "streaming": json.dumps(dict(payload, stream=True), separators=(",", ":")).encode(),
         "non-streaming": json.dumps(dict(payload, stream=False), separators=(",", ":")).encode(),
     }
     with contextlib.ExitStack() as stack:
         direct = stack.enter_context(start_upstream())
-        targets = [direct, stack.enter_context(start_lynkr(direct.url))]
+        targets = [direct, stack.enter_context(start_lynkr(direct.url, "lynkr pass-through", ("--no-optimize",))),
+                   stack.enter_context(start_lynkr(direct.url, "lynkr full pipeline"))]
         if args.litellm:
             if LITELLM_BIN.exists():
                 targets.append(stack.enter_context(start_litellm(direct.url)))
@@ -287,7 +295,7 @@ def run(args: argparse.Namespace) -> str:
 
 
 def render(targets, lat, rps, rss, body_size, args) -> str:  # type: ignore[no-untyped-def]
-    lines = [f"body: {body_size} bytes (real Claude Code request, {BODY_FILE.name}); "
+    lines = [f"body: {body_size} bytes (real Claude Code request, {args.body.relative_to(ROOT)}); "
              f"{args.requests} sequential requests per target and mode, interleaved; "
              f"throughput {args.seconds:g} s per cell (streaming)", ""]
     lines.append("| target | mode | p50 ms | p99 ms | added p50 ms | added p99 ms | TTFB p50 ms | added TTFB p50 ms |")
@@ -315,21 +323,36 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--body", type=Path, default=BODY_FILE, help="the request body (a Claude Code capture)")
     parser.add_argument("--no-litellm", dest="litellm", action="store_false")
     parser.add_argument("--record", action="store_true", help="append the table to bench/RESULTS.md")
     args = parser.parse_args()
+    global LOAD_AT_START
+    LOAD_AT_START = os.getloadavg()[0]
     if args.quick:
         args.requests, args.warmup, args.seconds = 60, 10, 1.0
     table = run(args)
     print(table)
     if args.record:
-        header = (f"\n### overhead.py — {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
-                  f"`python bench/overhead.py {' '.join(sys.argv[1:])}` on {platform.machine()}, "
-                  f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} "
-                  f"{platform.release()}\n\n")
-        with open(BENCH / "RESULTS.md", "a") as f:
-            f.write(header + table + "\n")
+        record(table)
 
+
+def record(table: str) -> None:
+    """Add this run to the ``## Overhead`` section of bench/RESULTS.md (created at the end if missing)."""
+    run = (f"### {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
+           f"`python bench/overhead.py {' '.join(sys.argv[1:])}` on {platform.machine()}, {os.cpu_count()} cores, "
+           f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+           f"load average {LOAD_AT_START:.1f} at the start\n\n{table}\n\n")
+    path = BENCH / "RESULTS.md"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    heading = "\n## Overhead\n"
+    if heading not in text:
+        text = text.rstrip("\n") + "\n" + heading + "\n"
+    start = text.index(heading) + len(heading)
+    end = text.find("\n## ", start)
+    end = len(text) if end < 0 else end + 1
+    text = text[:end].rstrip("\n") + "\n\n" + run + text[end:]
+    path.write_text(text.rstrip("\n") + "\n")
 
 if __name__ == "__main__":
     main()

@@ -171,15 +171,22 @@ class RelayResponse:
             scanner.begin(upstream.status_code, upstream.headers.get("content-type"))
             headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in _DROP_RESPONSE_HEADERS]
             await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
+            events = _EventAligner() if getattr(scanner, "streaming", False) else None
             try:
                 async for chunk in upstream.aiter_raw():
                     if record.ttfb_ms is None:
                         record.ttfb_ms = (time.perf_counter() - t0) * 1000
                     record.response_bytes += len(chunk)
                     scanner.feed(chunk)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    out = events.whole(chunk) if events is not None else chunk
+                    if out:
+                        await send({"type": "http.response.body", "body": out, "more_body": True})
+                if events is not None and events.pending:  # the upstream ended cleanly: its bytes, as sent
+                    await send({"type": "http.response.body", "body": events.pending, "more_body": True})
             except httpx.HTTPError as exc:
                 record.error = f"upstream stream broke: {_describe(exc, url)}"
+                if events is not None and events.pending:
+                    record.error += f" (an unfinished event of {len(events.pending)} bytes was dropped)"
                 if getattr(scanner, "streaming", False):
                     # The client has a 200 and part of a stream: end it with an event it understands.
                     tail_for = getattr(scanner, "broken_tail", None)
@@ -217,6 +224,33 @@ class RelayResponse:
             record.status = status
             await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+
+class _EventAligner:
+    """Passes an SSE stream on in whole events only.
+
+    Upstreams send whole events, so nothing waits in practice; but when a stream breaks in the middle
+    of an event, the half event must not reach the client glued to lynkr's closing ``error`` event (the
+    client would parse one garbled event and miss the error). The unfinished tail is kept in
+    ``pending`` until the blank line that ends it arrives.
+    """
+
+    __slots__ = ("pending",)
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def whole(self, chunk: bytes) -> bytes:
+        data = self.pending + chunk if self.pending else chunk
+        end = data.rfind(b"\n\n") + 2
+        if end == 1:  # not found; CRLF or CR line endings are allowed by the SSE spec too
+            end = max(data.rfind(b"\r\n\r\n") + 4, data.rfind(b"\r\r") + 2, 0) if b"\r" in data else 0
+            end = 0 if end in (1, 3) else end
+        if end == len(data):
+            self.pending = b""
+            return data
+        self.pending = data[end:]
+        return data[:end]
 
 
 def _not_an_api_answer(upstream: httpx.Response) -> bool:

@@ -103,6 +103,9 @@ class ProxyServer:
         from hypercorn.asyncio import serve
         from hypercorn.config import Config
 
+        from lynkr_cli.proxy import hypercorn_fixes
+
+        hypercorn_fixes.apply()
         app = self._app_factory()
         config = Config()
         # Hypercorn takes ownership of (and closes) the fd it is given: give it a duplicate, so the two
