@@ -29,7 +29,8 @@ FEATURE_QUESTIONS: list[tuple[str, str, list[tuple[str, object]]]] = [
     ("pipeline.compress.lossy", "Optional: elide the middle of huge command outputs (marked, recoverable)?",
      [("no", False), ("yes", True)]),
     ("cache.mode", "Optional: response cache?",
-     [("exact: identical requests only", "exact"), ("off", "off"), ("semantic: also similar prompts", "semantic")]),
+     [("off: every request reaches the model", "off"), ("exact: identical requests only", "exact"),
+      ("semantic: also near-identical prompts (guarded)", "semantic")]),
 ]
 
 

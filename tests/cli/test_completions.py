@@ -62,3 +62,42 @@ def test_fish_completes_run_c_to_the_agents() -> None:
     agents, reports = result.stdout.split("SEP\n")
     assert [line.split("\t")[0] for line in agents.splitlines()] == ["claude", "codex"]
     assert sorted(reports.split()) == ["full", "none", "short"]
+
+
+def _shell(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} not installed: run scripts/install-test-deps"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_tab_in_an_interactive_shell_offers_the_agents(shell: str, tmp_path) -> None:
+    """The user's view: type `lynkr run c`, press TAB twice, see both agents listed."""
+    from tests.terminal import Terminal
+
+    binary = _shell(shell)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "lynkr").write_text("#!/bin/sh\nexit 0\n")
+    (bindir / "lynkr").chmod(0o755)
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "TERM": "xterm", "HOME": str(tmp_path), "ZDOTDIR": str(tmp_path)}
+    if shell == "bash":
+        rc = tmp_path / ".bashrc"
+        rc.write_text(f"PS1='READY> '\nsource {COMPLETIONS / 'lynkr.bash'}\n")
+        argv = [binary, "--noprofile", "--rcfile", str(rc), "-i"]
+    else:
+        (tmp_path / ".zshrc").write_text(
+            f"autoload -U compinit && compinit -u\nsource {COMPLETIONS / 'lynkr.zsh'}\nPS1='READY> '\n")
+        argv = [binary, "-i"]
+    term = Terminal(argv, env, tmp_path)
+    try:
+        term.expect("READY> ")
+        term.type("lynkr run c\t\t")
+        term.expect(r"claude\s+codex")
+    finally:
+        term.type("\x03", "exit\r")
+        term.wait()
