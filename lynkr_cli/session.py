@@ -202,6 +202,7 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
     from lynkr_cli.cache.service import cache_from_settings
 
     ctx.cache = cache_from_settings(settings.cache, extra.get("cache"))  # type: ignore[arg-type]
+    _use_tier_router(ctx, settings, ledger)
     return create_app(ctx)
 
 
@@ -224,6 +225,16 @@ def _providers_and_router(settings, anthropic_upstream: str, model: object):  # 
     default = settings.model_provider
     default_model = settings.providers[default].model if default and default in settings.providers else None
     return providers, StaticRouter(default_provider=default, default_model=default_model)
+
+
+def _use_tier_router(ctx, settings, ledger) -> None:  # type: ignore[no-untyped-def]
+    """Tiers or a fallback chain configured: the tier router wraps the default route (issue 7)."""
+    from lynkr_cli.routing.proxy import build_tier_router
+
+    router = build_tier_router(settings, getattr(ledger, "path", None), default=ctx.router)
+    if router.router.enabled or router.router.config.fallback:
+        ctx.router = router
+        ctx.listeners.append(router.observe)
 
 
 def _report(session_id: str, options: RunOptions, ledger_path: Path, failure: BaseException | None) -> None:

@@ -80,18 +80,13 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
     translated = call.wire_format != inbound or call.body is not canonical.raw
     record.details["provider"] = {"id": provider.id, "model": decision.model, "wire": call.wire_format,
                                   "translated": call.wire_format != inbound, "original_bytes": not translated}
-    if call.wire_format == inbound:
-        # Same format: the answer's bytes go back untouched; a scanner only reads usage (and, for the
-        # cache, the message) on the side.
-        if inbound == "anthropic" and not ctx.cache.enabled:
-            scanner: Any = AnthropicResponseScanner()
-        else:
-            scanner = ResponseTranslator(provider, call.wire_format, canonical, scan_only=True)
-        response = relay_call(ctx, call, record, scanner, error_body)
-        response.html_translator = ResponseTranslator(provider, call.wire_format, canonical)
-    else:
-        translator = ResponseTranslator(provider, call.wire_format, canonical, keep_message=ctx.cache.enabled)
-        response = relay_call(ctx, call, record, translator, error_body, translator=translator)
+    scanner, translator, html_translator = response_handlers(ctx, provider, call, canonical)
+    response = relay_call(ctx, call, record, scanner, error_body, translator=translator)
+    response.html_translator = html_translator
+    if hasattr(ctx.router, "chain"):  # the tier router: retries, failover, x-lynkr-* headers
+        from lynkr_cli.routing.send import attach_fallback
+
+        attach_fallback(ctx, response, decision, canonical, dict(request.headers), request.url.query)
     if ctx.cache.enabled:
         response.on_finish = lambda: _store(ctx, canonical, target, response)
     return response
@@ -105,6 +100,20 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise UsageError("the request body must be a JSON object")
     return payload
+
+
+def response_handlers(ctx: ProxyContext, provider: Any, call: Any, canonical: ModelRequest) -> tuple[Any, Any, Any]:
+    """(scanner, translator, html_translator) for an answer from ``provider`` to ``call``."""
+    if call.wire_format == canonical.inbound:
+        # Same format: the answer's bytes go back untouched; a scanner only reads usage (and, for the
+        # cache, the message) on the side.
+        if canonical.inbound == "anthropic" and not ctx.cache.enabled:
+            scanner: Any = AnthropicResponseScanner()
+        else:
+            scanner = ResponseTranslator(provider, call.wire_format, canonical, scan_only=True)
+        return scanner, None, ResponseTranslator(provider, call.wire_format, canonical)
+    translator = ResponseTranslator(provider, call.wire_format, canonical, keep_message=ctx.cache.enabled)
+    return translator, translator, None
 
 
 def _run_pipeline(ctx: ProxyContext, request: ModelRequest, headers: Any, record: RequestRecord) -> ModelRequest:

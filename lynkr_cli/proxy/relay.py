@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 import httpx
 from starlette.requests import Request
@@ -112,6 +112,9 @@ class RelayResponse:
         # Set by the caller: translates an HTML page (or other non-API answer) into the client's error.
         self.html_translator: ResponseTranslator | None = None
         self.on_finish: Callable[[], None] | None = None  # after the body ended (e.g. the cache's store)
+        # Set by the router (routing/send.py): retries and failover, and headers such as x-lynkr-tier.
+        self.fallback: Any = None
+        self.extra_headers: list[tuple[bytes, bytes]] = []
         self.ctx = ctx
         self.upstream_request = upstream_request
         self.record = record
@@ -122,6 +125,8 @@ class RelayResponse:
     async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         task = asyncio.current_task()
         watcher = asyncio.create_task(self._watch_disconnect(receive, task))
+        if self.extra_headers:
+            send = _with_headers(send, self.extra_headers)
         t0 = time.perf_counter()
         try:
             await self._relay(send, t0)
@@ -148,16 +153,21 @@ class RelayResponse:
     async def _relay(self, send, t0: float) -> None:  # type: ignore[no-untyped-def]
         client = self.ctx.client
         assert client is not None
-        record, scanner = self.record, self.scanner
-        url = str(self.upstream_request.url)
+        record = self.record
         try:
-            upstream = await client.send(self.upstream_request, stream=True)
+            if self.fallback is not None:  # may retry, fail over, and switch request and scanner
+                upstream = await self.fallback.open(self, client)
+            else:
+                upstream = await client.send(self.upstream_request, stream=True)
         except httpx.TimeoutException as exc:
-            await _send_error(send, record, UpstreamTimeout(_describe(exc, url)), self.error_body)
+            await _send_error(send, record, UpstreamTimeout(_describe(exc, str(self.upstream_request.url))),
+                              self.error_body)
             return
         except httpx.HTTPError as exc:
-            await _send_error(send, record, UpstreamError(_describe(exc, url)), self.error_body)
+            await _send_error(send, record, UpstreamError(_describe(exc, str(self.upstream_request.url))),
+                              self.error_body)
             return
+        scanner, url = self.scanner, str(self.upstream_request.url)
         if self.translator is None and self.html_translator is not None and _not_an_api_answer(upstream):
             self.translator = self.scanner = self.html_translator  # type: ignore[assignment]
         if self.translator is not None:
@@ -251,6 +261,17 @@ class _EventAligner:
             return data
         self.pending = data[end:]
         return data[:end]
+
+
+def _with_headers(send, extra: list[tuple[bytes, bytes]]):  # type: ignore[no-untyped-def]
+    """``send`` that adds ``extra`` headers to the response head, whichever path sends it."""
+
+    async def sending(message):  # type: ignore[no-untyped-def]
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *extra]}
+        await send(message)
+
+    return sending
 
 
 def _not_an_api_answer(upstream: httpx.Response) -> bool:
