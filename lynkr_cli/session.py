@@ -202,7 +202,8 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
     from lynkr_cli.cache.service import cache_from_settings
 
     ctx.cache = cache_from_settings(settings.cache, extra.get("cache"))  # type: ignore[arg-type]
-    _use_tier_router(ctx, settings, ledger)
+    if not extra.get("model"):  # --model: one model for everything, no tiers
+        _use_tier_router(ctx, settings, ledger)
     return create_app(ctx)
 
 

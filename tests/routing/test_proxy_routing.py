@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import anthropic
 import pytest
 
@@ -34,6 +36,17 @@ def proxy(cheap: FakeUpstream, strong: FakeUpstream, tmp_path, config=None, budg
                          listeners=listeners)
 
 
+def ledger_requests(tmp_path) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Read after the proxy stopped: a row is written once the response has fully ended."""
+    from lynkr_cli.ledger import LedgerReader
+
+    reader = LedgerReader(tmp_path / "ledger.sqlite3")
+    try:
+        return reader.requests("test-session")
+    finally:
+        reader.close()
+
+
 def client(base_url: str) -> anthropic.Anthropic:
     return anthropic.Anthropic(base_url=base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
 
@@ -48,10 +61,7 @@ def test_routed_requests_carry_headers_and_ledger_details(tmp_path) -> None:
         with proxy(cheap, strong, tmp_path) as (base_url, ctx, ledger):
             easy = ask(client(base_url), "what does git stash do?")
             hard = ask(client(base_url), HARD)
-            ledger.flush()
-            from lynkr_cli.ledger import LedgerReader
-
-            rows = LedgerReader(tmp_path / "ledger.sqlite3").requests("test-session")
+    rows = ledger_requests(tmp_path)
     assert easy.headers["x-lynkr-tier"] == "SIMPLE" and easy.headers["x-lynkr-model"] == "claude-haiku-4-5"
     assert hard.headers["x-lynkr-tier"] == "REASONING" and hard.headers["x-lynkr-model"] == "claude-opus-4-5"
     assert easy.parse().content[0].text == "from cheap" and hard.parse().content[0].text == "from strong"
@@ -66,7 +76,9 @@ def test_a_spent_budget_stops_with_an_anthropic_error(tmp_path) -> None:
     with FakeUpstream(answering("cheap")) as cheap, FakeUpstream(answering("strong")) as strong:
         with proxy(cheap, strong, tmp_path, budget=budget) as (base_url, ctx, ledger):
             ask(client(base_url), HARD)  # spends more than the limit
-            ledger.flush()
+            deadline = time.monotonic() + 10
+            while budget.spent_session == 0 and time.monotonic() < deadline:  # recorded when the body ended
+                time.sleep(0.01)
             with pytest.raises(anthropic.BadRequestError) as refused:
                 ask(client(base_url), HARD)
             assert len(strong.received) == 1
@@ -80,11 +92,8 @@ def test_failover_to_the_next_tier_is_recorded(tmp_path) -> None:
     with FakeUpstream(messages_handler(down)) as cheap, FakeUpstream(answering("strong")) as strong:
         with proxy(cheap, strong, tmp_path, RoutingConfig(retries=1, backoff_s=0.01)) as (base_url, ctx, ledger):
             answer = ask(client(base_url), "what does git stash do?")
-            ledger.flush()
-            from lynkr_cli.ledger import LedgerReader
-
-            row = LedgerReader(tmp_path / "ledger.sqlite3").requests("test-session")[0]
         assert len(cheap.received) == 2
+    row = ledger_requests(tmp_path)[0]
     assert answer.parse().content[0].text == "from strong"
     assert row["status"] == 200 and row["provider"] == "azure-anthropic" and row["model_used"] == "claude-opus-4-5"
     assert row["details"]["route"]["failover"] == {"from": "anthropic:claude-haiku-4-5",
