@@ -73,51 +73,47 @@ def patch_original(payload: Mapping[str, Any], before: "ModelRequest", after: "M
     return None if patched is None else canonical_json(patched)
 
 
-def _edit_responses(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict | None:
-    items = []
-    done = set()
-    for item in payload.get("input") or []:
-        call_id = str(item.get("call_id")) if isinstance(item, Mapping) else None
-        if isinstance(item, Mapping) and item.get("type") == "function_call_output" and call_id in replace:
-            output = item.get("output")
-            if isinstance(output, list):
-                if len(output) != 1 or not isinstance(output[0], Mapping) or "text" not in output[0]:
-                    return None
-                item = {**item, "output": [{**output[0], "text": replace[call_id]}]}
-            else:
-                item = {**item, "output": replace[call_id]}
+def _replaced(value: Any, text: str) -> Any:
+    """``value`` (a string, or a one-part list of text content) with its text replaced; None if neither."""
+    if isinstance(value, list):
+        if len(value) != 1 or not isinstance(value[0], Mapping) or "text" not in value[0]:
+            return None
+        return [{**value[0], "text": text}]
+    return text
+
+
+def _edit(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str], *, items_key: str,
+          is_result: Any, id_key: str, content_key: str, tool_name: Any) -> dict | None:
+    """Replace the texts of the results named in ``replace`` and drop the ``removed`` function tools."""
+    items, done = [], set()
+    for item in payload.get(items_key) or []:
+        call_id = str(item.get(id_key)) if isinstance(item, Mapping) and is_result(item) else None
+        if call_id in replace:
+            content = _replaced(item.get(content_key), replace[call_id])
+            if content is None:
+                return None
+            item = {**item, content_key: content}
             done.add(call_id)
         items.append(item)
     if done != set(replace):
         return None
-    out = {**payload, "input": items}
+    out = {**payload, items_key: items}
     if removed:
-        out["tools"] = [t for t in payload.get("tools") or [] if not (t.get("type") == "function" and t.get("name") in removed)]
+        out["tools"] = [t for t in payload.get("tools") or []
+                        if not (t.get("type") == "function" and tool_name(t) in removed)]
     return out
+
+
+def _edit_responses(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict | None:
+    return _edit(payload, replace, removed, items_key="input", id_key="call_id", content_key="output",
+                 is_result=lambda item: item.get("type") == "function_call_output",
+                 tool_name=lambda tool: tool.get("name"))
 
 
 def _edit_chat(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict | None:
-    messages = []
-    done = set()
-    for message in payload.get("messages") or []:
-        call_id = str(message.get("tool_call_id")) if isinstance(message, Mapping) else None
-        if isinstance(message, Mapping) and message.get("role") == "tool" and call_id in replace:
-            content = message.get("content")
-            if isinstance(content, list):
-                if len(content) != 1 or not isinstance(content[0], Mapping) or "text" not in content[0]:
-                    return None
-                message = {**message, "content": [{**content[0], "text": replace[call_id]}]}
-            else:
-                message = {**message, "content": replace[call_id]}
-            done.add(call_id)
-        messages.append(message)
-    if done != set(replace):
-        return None
-    out = {**payload, "messages": messages}
-    if removed:
-        out["tools"] = [t for t in payload.get("tools") or []
-                        if not (t.get("type") == "function" and (t.get("function") or {}).get("name") in removed)]
-    return out
+    return _edit(payload, replace, removed, items_key="messages", id_key="tool_call_id", content_key="content",
+                 is_result=lambda item: item.get("role") == "tool",
+                 tool_name=lambda tool: (tool.get("function") or {}).get("name"))
 
 
 def keep_client_format(before: "ModelRequest", after: "ModelRequest") -> "ModelRequest":
