@@ -72,6 +72,9 @@ def optimization_lines(opt: dict) -> str:
         extra.append("tool results: " + ", ".join(f"{n} {name}" for name, n in sorted(reps.items())))
     if opt.get("tool_path") and opt["tool_path"] != "none":
         extra.append(f"tools: {opt['tool_path']}")
+    if opt.get("cache_breaks"):
+        extra.append(f"{opt['cache_breaks']} cache re-write(s) after reads began, "
+                     f"-${opt['cache_break_usd']:.4f} counted as a loss")
     if opt.get("stage_errors"):
         extra.append(f"{opt['stage_errors']} stage failure(s), requests forwarded unchanged")
     return line + ("\n  " + " · ".join(extra) if extra else "")

@@ -13,6 +13,9 @@ Sources, all from the ledger rows: each stage's o200k token counts before and af
   been cache reads (0.1x) when the request read the cache. So the counterfactual "without lynkr" cost
   is the actual cost plus those amounts, never the raw token count times the input price.
 - A stage whose output was larger than its input counts negative: a loss, not a saving.
+- Cache breaks count against lynkr: when an optimized request wrote the cache and read nothing while
+  the previous request of the same model had read it, the written tokens are priced as the reads they
+  should have been and that difference is taken off the savings, whatever the real cause was.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Savings:
     without_lynkr_usd: float = 0.0
     unpriced_requests: int = 0
     stage_errors: int = 0
+    cache_breaks: int = 0  # optimized requests that re-wrote the cache after reads had started
+    cache_break_usd: float = 0.0  # their extra cost, charged to the pipeline as a loss
 
     @property
     def tokens_saved(self) -> int:
@@ -82,8 +87,11 @@ def compute_savings(rows: Iterable[dict[str, Any]]) -> Savings | None:
     out.calibration_factor = factor
     k = factor or 1.0
     stages: dict[str, StageSavings] = {}
+    last_read: dict[str, bool] = {}  # per model: did its previous request read the cache?
     for row in rows:
         pipeline = row["details"]["pipeline"]
+        model = row.get("model_used") or row.get("model_requested") or ""
+        read_before, last_read[model] = last_read.get(model, False), (row.get("cache_read_tokens") or 0) > 0
         cost = row.get("cost_usd")
         price = price_for(row.get("model_used") or row.get("model_requested"), row.get("provider"))
         extra_usd = 0.0
@@ -117,6 +125,12 @@ def compute_savings(rows: Iterable[dict[str, Any]]) -> Savings | None:
             if row.get("status") and row["status"] < 400:
                 out.unpriced_requests += 1
             continue
+        if pipeline.get("changed") and read_before and price is not None and not row.get("cache_read_tokens") \
+                and row.get("cache_write_tokens"):
+            loss = row["cache_write_tokens"] * (price.cache_write - price.cache_read) / 1_000_000
+            out.cache_breaks += 1
+            out.cache_break_usd += loss
+            extra_usd -= loss
         out.actual_usd += cost
         out.without_lynkr_usd += cost + extra_usd
     out.stages = sorted(stages.values(), key=lambda s: -s.tokens_saved)

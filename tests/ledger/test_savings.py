@@ -67,6 +67,17 @@ def test_a_stage_that_grew_the_request_counts_as_a_loss():
     assert savings.tokens_saved == -200 and savings.usd_saved < 0
 
 
+def test_a_cache_rewrite_after_reads_is_charged_to_the_pipeline():
+    price = price_for(MODEL)
+    rows = [row([compress(1000, 1000)], cache_read=9000),
+            row([compress(2000, 1000)], cache_read=0, cache_write=9000)]  # optimized, and the cache broke
+    savings = compute_savings(rows)
+    loss = 9000 * (price.cache_write - price.cache_read) / 1e6
+    gain = 1000 * price.cache_write / 1e6
+    assert savings.cache_breaks == 1 and savings.cache_break_usd == pytest.approx(loss)
+    assert savings.usd_saved == pytest.approx(gain - loss) and savings.usd_saved < 0
+
+
 def test_no_pipeline_no_section():
     plain = dict(row([]), details={})
     assert compute_savings([plain]) is None
