@@ -10,7 +10,7 @@ from typing import Any
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import anthropic_error_body
 from lynkr_cli.formats.jsonio import dumps
-from lynkr_cli.formats.base import Event, SSEParser, load_json, sse_event
+from lynkr_cli.formats.base import Event, SSEDecoder, load_json, sse_event
 
 # Anthropic requires max_tokens; requests translated from OpenAI formats may not carry one.
 DEFAULT_MAX_TOKENS = 8192
@@ -19,29 +19,16 @@ _KEYS = ("model", "messages", "system", "max_tokens", "metadata", "stop_sequence
          "context_management")
 
 
-class AnthropicDecoder:
+class AnthropicDecoder(SSEDecoder):
     """Anthropic SSE bytes -> events (already canonical: only parsed)."""
 
-    def __init__(self) -> None:
-        self._sse = SSEParser()
-        self.saw_stop = False
-
-    def feed(self, chunk: bytes) -> list[Event]:
-        return [e for _, data in self._sse.feed(chunk) if (e := self._event(data)) is not None]
-
-    def finish(self) -> list[Event]:
-        events = [e for _, data in self._sse.finish() if (e := self._event(data)) is not None]
-        if not self.saw_stop and not any(e.get("type") == "error" for e in events):
-            events.append(stream_cut_error())
-        return events
-
-    def _event(self, data: str) -> Event | None:
+    def _data(self, data: str, events: list[Event]) -> None:
         event = load_json(data)
         if not isinstance(event, dict) or event.get("type") == "ping":
-            return None
+            return
         if event.get("type") in ("message_stop", "error"):
-            self.saw_stop = True
-        return event
+            self._done = True
+        events.append(event)
 
 
 class AnthropicEncoder:
@@ -49,11 +36,6 @@ class AnthropicEncoder:
 
     def encode(self, event: Event) -> bytes:
         return sse_event(event.get("type"), event)
-
-
-def stream_cut_error() -> Event:
-    return {"type": "error", "error": {"type": "api_error",
-                                       "message": "lynkr: the upstream stream ended before the response was complete"}}
 
 
 class AnthropicCodec:

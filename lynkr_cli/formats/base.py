@@ -82,6 +82,67 @@ class SSEParser:
             self._event = line[6:].decode("utf-8", "replace").strip()
 
 
+STREAM_CUT = "lynkr: the upstream stream ended before the response was complete"
+
+
+def stream_cut_error() -> Event:
+    return {"type": "error", "error": {"type": "api_error", "message": STREAM_CUT}}
+
+
+class SSEDecoder:
+    """Base of the SSE stream decoders: each complete event's data goes to ``_data``; a stream that
+    ends before ``_done`` was set gets an error event (``_incomplete`` may end it properly instead)."""
+
+    def __init__(self) -> None:
+        self._sse = SSEParser()
+        self._done = False
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        events: list[Event] = []
+        for _, data in self._sse.feed(chunk):
+            self._data(data, events)
+        return events
+
+    def finish(self) -> list[Event]:
+        events: list[Event] = []
+        for _, data in self._sse.finish():
+            self._data(data, events)
+        if not self._done:
+            self._incomplete(events)
+        return events
+
+    def _incomplete(self, events: list[Event]) -> None:
+        events.append(stream_cut_error())
+        self._done = True
+
+    def _data(self, data: str, events: list[Event]) -> None:
+        raise NotImplementedError
+
+
+class BlockTracker:
+    """Content-block bookkeeping for upstreams that stream one kind at a time (text, thinking, tool)."""
+
+    _index = -1
+    _open: str | None = None
+
+    def _open_block(self, kind: str, block: dict[str, Any], events: list[Event]) -> None:
+        if self._open == kind:
+            return
+        self._close(events)
+        self._index += 1
+        self._open = kind
+        events.append({"type": "content_block_start", "index": self._index, "content_block": block})
+
+    def _close(self, events: list[Event]) -> None:
+        if self._open is not None:
+            events.append({"type": "content_block_stop", "index": self._index})
+            self._open = None
+
+
+def block_delta(index: int, delta: dict[str, Any]) -> Event:
+    return {"type": "content_block_delta", "index": index, "delta": delta}
+
+
 def sse_event(name: str | None, data: Any) -> bytes:
     """One SSE event; ``data`` is serialized compactly (the upstream's own style)."""
     from lynkr_cli.formats.jsonio import dumps

@@ -13,7 +13,7 @@ from typing import Any
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import UsageError
 from lynkr_cli.formats.jsonio import dumps
-from lynkr_cli.formats.base import Event, load_json, new_id, parse_arguments
+from lynkr_cli.formats.base import BlockTracker, Event, block_delta, load_json, new_id, parse_arguments, stream_cut_error
 from lynkr_cli.formats.openai_chat import result_text, system_text, thinking_budget
 
 
@@ -129,14 +129,12 @@ class OllamaCodec:
         return json.dumps({"error": message}).encode()
 
 
-class OllamaStreamDecoder:
+class OllamaStreamDecoder(BlockTracker):
     """NDJSON lines -> canonical events; a tool call arrives whole and becomes a complete block."""
 
     def __init__(self) -> None:
         self._buffer = b""
         self._started = False
-        self._index = -1
-        self._open: str | None = None
         self._tools = False
         self._done = False
 
@@ -155,8 +153,7 @@ class OllamaStreamDecoder:
             self._line(self._buffer, events)
             self._buffer = b""
         if not self._done:
-            events.append({"type": "error", "error": {
-                "type": "api_error", "message": "lynkr: the upstream stream ended before the response was complete"}})
+            events.append(stream_cut_error())
             self._done = True
         return events
 
@@ -176,11 +173,11 @@ class OllamaStreamDecoder:
                 "usage": {"input_tokens": 0, "output_tokens": 0}}})
         message = line.get("message") or {}
         if message.get("thinking"):
-            self._block("thinking", {"type": "thinking", "thinking": "", "signature": ""}, events)
-            events.append(_delta(self._index, {"type": "thinking_delta", "thinking": message["thinking"]}))
+            self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""}, events)
+            events.append(block_delta(self._index, {"type": "thinking_delta", "thinking": message["thinking"]}))
         if message.get("content"):
-            self._block("text", {"type": "text", "text": ""}, events)
-            events.append(_delta(self._index, {"type": "text_delta", "text": message["content"]}))
+            self._open_block("text", {"type": "text", "text": ""}, events)
+            events.append(block_delta(self._index, {"type": "text_delta", "text": message["content"]}))
         for call in message.get("tool_calls") or []:
             fn = call.get("function") or {}
             self._close(events)
@@ -189,7 +186,7 @@ class OllamaStreamDecoder:
             events.append({"type": "content_block_start", "index": self._index, "content_block": {
                 "type": "tool_use", "id": call.get("id") or new_id("toolu_"), "name": fn.get("name", ""), "input": {}}})
             arguments = parse_arguments(fn.get("arguments"))
-            events.append(_delta(self._index, {"type": "input_json_delta",
+            events.append(block_delta(self._index, {"type": "input_json_delta",
                                                "partial_json": dumps(arguments).decode()}))
             events.append({"type": "content_block_stop", "index": self._index})
         if line.get("done"):
@@ -198,20 +195,3 @@ class OllamaStreamDecoder:
                                                               "stop_sequence": None}, "usage": _usage(line)})
             events.append({"type": "message_stop"})
             self._done = True
-
-    def _block(self, kind: str, block: dict[str, Any], events: list[Event]) -> None:
-        if self._open == kind:
-            return
-        self._close(events)
-        self._index += 1
-        self._open = kind
-        events.append({"type": "content_block_start", "index": self._index, "content_block": block})
-
-    def _close(self, events: list[Event]) -> None:
-        if self._open is not None:
-            events.append({"type": "content_block_stop", "index": self._index})
-            self._open = None
-
-
-def _delta(index: int, delta: dict[str, Any]) -> Event:
-    return {"type": "content_block_delta", "index": index, "delta": delta}

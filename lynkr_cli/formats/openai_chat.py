@@ -20,8 +20,10 @@ from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import (
     STOP_FROM_OPENAI,
     STOP_TO_OPENAI,
+    BlockTracker,
     Event,
-    SSEParser,
+    SSEDecoder,
+    block_delta,
     load_json,
     new_id,
     parse_arguments,
@@ -373,37 +375,22 @@ def usage_to_openai(usage: dict[str, Any]) -> dict[str, Any]:
             "prompt_tokens_details": {"cached_tokens": cached}}
 
 
-class ChatStreamDecoder:
+class ChatStreamDecoder(SSEDecoder, BlockTracker):
     """Chat Completions chunks -> canonical events, block by block, as they arrive."""
 
     def __init__(self) -> None:
-        self._sse = SSEParser()
+        super().__init__()
         self._started = False
-        self._index = -1
-        self._open: str | None = None  # kind of the open block: text | thinking | tool
         self._tools: dict[int, int] = {}  # OpenAI tool_calls index -> block index
         self._stop: str | None = None
         self._usage: dict[str, Any] | None = None
-        self._done = False
 
-    def feed(self, chunk: bytes) -> list[Event]:
-        events: list[Event] = []
-        for _, data in self._sse.feed(chunk):
-            self._data(data, events)
-        return events
-
-    def finish(self) -> list[Event]:
-        events: list[Event] = []
-        for _, data in self._sse.finish():
-            self._data(data, events)
-        if not self._done:
-            if self._stop is None:
-                events.append({"type": "error", "error": {
-                    "type": "api_error", "message": "lynkr: the upstream stream ended before the response was complete"}})
-                self._done = True
-                return events
+    def _incomplete(self, events: list[Event]) -> None:
+        """No ``[DONE]``: fine if a finish reason came (some servers omit it), else the stream was cut."""
+        if self._stop is None:
+            super()._incomplete(events)
+        else:
             self._end(events)
-        return events
 
     def _data(self, data: str, events: list[Event]) -> None:
         if self._done:
@@ -433,27 +420,14 @@ class ChatStreamDecoder:
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if isinstance(reasoning, str) and reasoning:
                 self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""}, events)
-                events.append(_delta(self._index, {"type": "thinking_delta", "thinking": reasoning}))
+                events.append(block_delta(self._index, {"type": "thinking_delta", "thinking": reasoning}))
             if isinstance(delta.get("content"), str) and delta["content"]:
                 self._open_block("text", {"type": "text", "text": ""}, events)
-                events.append(_delta(self._index, {"type": "text_delta", "text": delta["content"]}))
+                events.append(block_delta(self._index, {"type": "text_delta", "text": delta["content"]}))
             for call in delta.get("tool_calls") or []:
                 self._tool_delta(call, events)
             if choice.get("finish_reason"):
                 self._stop = STOP_FROM_OPENAI.get(choice["finish_reason"], "end_turn")
-
-    def _open_block(self, kind: str, block: dict[str, Any], events: list[Event]) -> None:
-        if self._open == kind:
-            return
-        self._close(events)
-        self._index += 1
-        self._open = kind
-        events.append({"type": "content_block_start", "index": self._index, "content_block": block})
-
-    def _close(self, events: list[Event]) -> None:
-        if self._open is not None:
-            events.append({"type": "content_block_stop", "index": self._index})
-            self._open = None
 
     def _tool_delta(self, call: dict[str, Any], events: list[Event]) -> None:
         position = call.get("index", len(self._tools))
@@ -467,7 +441,7 @@ class ChatStreamDecoder:
                 "type": "tool_use", "id": call.get("id") or new_id("call_"), "name": fn.get("name", ""), "input": {}}})
         arguments = fn.get("arguments")
         if arguments:
-            events.append(_delta(self._tools[position], {"type": "input_json_delta", "partial_json": arguments}))
+            events.append(block_delta(self._tools[position], {"type": "input_json_delta", "partial_json": arguments}))
 
     def _end(self, events: list[Event]) -> None:
         self._close(events)
@@ -477,10 +451,6 @@ class ChatStreamDecoder:
                        "usage": usage})
         events.append({"type": "message_stop"})
         self._done = True
-
-
-def _delta(index: int, delta: dict[str, Any]) -> Event:
-    return {"type": "content_block_delta", "index": index, "delta": delta}
 
 
 class ChatStreamEncoder:

@@ -22,7 +22,7 @@ from typing import Any
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import openai_error_body
 from lynkr_cli.formats.jsonio import dumps
-from lynkr_cli.formats.base import Event, SSEParser, load_json, new_id, parse_arguments, sse_event, text_of
+from lynkr_cli.formats.base import Event, SSEDecoder, load_json, new_id, parse_arguments, sse_event, text_of
 from lynkr_cli.formats.errors import error_detail
 from lynkr_cli.formats.openai_chat import (
     EFFORT_BUDGET,
@@ -300,32 +300,15 @@ def _response(message_id: Any, model: str, output: list[dict[str, Any]], stop: s
             "usage": _usage(usage) if usage is not None else None}
 
 
-class ResponsesStreamDecoder:
+class ResponsesStreamDecoder(SSEDecoder):
     """Responses SSE -> canonical events; each output item becomes one content block."""
 
     def __init__(self) -> None:
-        self._sse = SSEParser()
+        super().__init__()
         self._started = False
         self._blocks: dict[int, tuple[int, str]] = {}  # output_index -> (block index, kind)
         self._next = 0
         self._args_seen: set[int] = set()
-        self._done = False
-
-    def feed(self, chunk: bytes) -> list[Event]:
-        events: list[Event] = []
-        for _, data in self._sse.feed(chunk):
-            self._data(data, events)
-        return events
-
-    def finish(self) -> list[Event]:
-        events: list[Event] = []
-        for _, data in self._sse.finish():
-            self._data(data, events)
-        if not self._done:
-            events.append({"type": "error", "error": {
-                "type": "api_error", "message": "lynkr: the upstream stream ended before the response was complete"}})
-            self._done = True
-        return events
 
     def _start(self, response: dict[str, Any], events: list[Event]) -> None:
         if not self._started:
