@@ -39,7 +39,7 @@ def _flag(value: str) -> bool:
 # Lynkr's variable -> (our dotted setting, converter). Later entries for the same setting win, so the
 # more specific name comes last (OLLAMA_ENDPOINT over OLLAMA_HOST). Generic names such as HOST are
 # left out on purpose: shells set HOST to the machine name.
-LEGACY: list[tuple[str, str, Callable[[str], Any]]] = [
+LEGACY: list[tuple[str, str, Callable[[str], Any | None]]] = [
     ("MODEL_PROVIDER", "model_provider", str.strip),
     ("TIER_SIMPLE", "tiers.simple", str.strip),
     ("TIER_MEDIUM", "tiers.medium", str.strip),
@@ -60,8 +60,10 @@ LEGACY: list[tuple[str, str, Callable[[str], Any]]] = [
     ("DATABRICKS_MODEL", "providers.databricks.model", str.strip),
     ("PORT", "serve.port", str.strip),
     ("PROMPT_CACHE_ENABLED", "cache.mode", lambda v: "exact" if _flag(v) else "off"),
-    ("SEMANTIC_CACHE_ENABLED", "cache.mode", lambda v: "semantic" if _flag(v) else "exact"),
+    ("SEMANTIC_CACHE_ENABLED", "cache.mode", lambda v: "semantic" if _flag(v) else None),
 ]
+# A converter returning None means "this value sets nothing" (SEMANTIC_CACHE_ENABLED=false leaves the
+# mode PROMPT_CACHE_ENABLED chose).
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
@@ -94,7 +96,10 @@ def legacy_layer(env: Mapping[str, str], fields: set[str]) -> tuple[dict[str, An
         value = env.get(name)
         if value is None or value.strip() == "" or path.split(".")[0] not in fields:
             continue
-        set_path(data, path, convert(value))
+        converted = convert(value)
+        if converted is None:
+            continue
+        set_path(data, path, converted)
         sources[path] = f"env {name}"
     return data, sources
 

@@ -101,3 +101,27 @@ def test_without_a_terminal_it_says_so_and_bad_answers_are_refused(tmp_path: Pat
     bad = run_lynkr(["init", "-y", "--tier", "simple=qwen"], init_env, cwd=tmp_path)
     assert bad.returncode == 2 and "tiers.simple" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "lh" / "config" / "config.toml").exists()
+
+
+def test_init_test_sends_one_token_to_each_tier_model(tmp_path: Path, init_env: dict[str, str]) -> None:
+    from tests.fakes.anthropic import Turn
+    from tests.fakes.ollama import ollama_handler
+
+    seen: list[dict] = []
+
+    def respond(request: Received, body: dict) -> Turn:
+        seen.append(body)
+        return Turn(text="ok", input_tokens=5, output_tokens=1)
+
+    with FakeUpstream(ollama_handler(respond)) as server:
+        env = init_env | {"OLLAMA_HOST": server.url}
+        env.pop("OPENROUTER_API_KEY", None)
+        good = run_lynkr(["init", "-y", "--tier", "simple=ollama:qwen2.5-coder:7b", "--test"], env, cwd=tmp_path)
+        assert good.returncode == 0, good.stdout + good.stderr
+        assert "ok  ollama:qwen2.5-coder:7b: HTTP 200" in good.stdout
+        assert [body["model"] for body in seen] == ["qwen2.5-coder:7b"]
+        bad = run_lynkr(["init", "-y", "--force", "--tier", "simple=ollama:qwen2.5-coder:7b",
+                         "--tier", "complex=openrouter:deepseek/deepseek-chat", "--test"], env, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "FAIL openrouter:deepseek/deepseek-chat" in bad.stdout and "OPENROUTER_API_KEY" in bad.stdout
+    assert len(seen) == 2  # the file is written either way; the test reports, it does not undo

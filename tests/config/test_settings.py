@@ -180,3 +180,23 @@ def test_config_path_and_profiles_command(tmp_path: Path, cfg: dict[str, Path]) 
     listed = json.loads(run_lynkr(["profiles", "--json"], env).stdout)
     assert REQUIRED_PROFILES <= {p["name"] for p in listed}
     assert all(p["summary"] for p in listed)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "semantic", "mode"),
+    [("true", None, "exact"), ("false", None, "off"), ("true", "true", "semantic"), ("false", "false", "off"),
+     (None, None, "off")],
+)
+def test_lynkr_cache_variables(cfg: dict[str, Path], prompt: str | None, semantic: str | None, mode: str) -> None:
+    extra = {k: v for k, v in (("PROMPT_CACHE_ENABLED", prompt), ("SEMANTIC_CACHE_ENABLED", semantic)) if v}
+    assert load_settings(cwd=cfg["work"], env=env_for(cfg, **extra)).cache.mode == mode
+
+
+def test_shipped_profiles_name_known_providers(cfg: dict[str, Path]) -> None:
+    from lynkr_cli.providers.base import get_registry, parse_model_ref
+
+    for info in list_profiles(env_for(cfg)):
+        s = load_settings(profile=info.name, cwd=cfg["work"], env=env_for(cfg))
+        for ref in s.tiers.configured().values():
+            parse_model_ref(ref, get_registry())  # raises UnknownProvider naming the valid ids
+        assert s.model_provider in get_registry(), info.name
