@@ -82,3 +82,19 @@ def test_format_detection():
     assert any(m["role"] == "system" for m in claude_code["messages"])
     assert detect_format(claude_code) == "anthropic"
     assert detect_format(json.loads((SCENARIOS / "L1.json").read_text())) == "anthropic"
+
+
+def test_an_openai_chat_body_comes_back_in_its_own_format(lynkr_home, tmp_path):
+    body = {"model": "gpt-4o", "stream": True, "user": "u-7", "messages": [
+        {"role": "user", "content": "find todos"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "grep", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": json.dumps(grep_result(), indent=2)}]}
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps(body))
+    result = run_lynkr(["optimize", str(path)], base_env(lynkr_home))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["messages"][:2] == body["messages"][:2] and out["user"] == "u-7"
+    assert toon_format.decode(out["messages"][2]["content"]) == grep_result()
+    assert "openai-chat request" in result.stderr and "call_1: toon" in result.stderr

@@ -126,3 +126,10 @@ def test_replayed_claude_code_session_report(tmp_path):
     text = short_report(summary)
     assert "optimized 5 request(s)" in text and "without lynkr $" in text and "1 toon" in text
     assert json.dumps(summary.to_dict())  # --report-json stays serializable
+    import io
+
+    from lynkr_cli.cli.render import print_full_report
+
+    full = io.StringIO()
+    print_full_report(summary, file=full)
+    assert "tokens saved (o200k)" in full.getvalue() and "compress" in full.getvalue()
