@@ -25,14 +25,16 @@ _lynkr() {
 }
 _lynkr_is_sub() {
     case "$1" in
-        "") [[ " completions config doctor explain init optimize profiles report run serve " == *" $2 "* ]] ;;
+        "") [[ " cache completions config doctor explain init optimize profiles report run serve " == *" $2 "* ]] ;;
+        "cache") [[ " clear stats " == *" $2 "* ]] ;;
         "config") [[ " path show validate " == *" $2 "* ]] ;;
         *) return 1 ;;
     esac
 }
 _lynkr_words() {
     case "$1" in
-        "") echo "completions config doctor explain init optimize profiles report run serve" ;;
+        "") echo "cache completions config doctor explain init optimize profiles report run serve" ;;
+        "cache") echo "clear stats" ;;
         "config") echo "path show validate" ;;
         "run") echo "claude codex" ;;
     esac
@@ -40,6 +42,9 @@ _lynkr_words() {
 _lynkr_options() {
     case "$1" in
         "") echo "--help --version -V" ;;
+        "cache") echo "--help" ;;
+        "cache clear") echo "--help" ;;
+        "cache stats") echo "--help --json" ;;
         "completions") echo "--help" ;;
         "config") echo "--help" ;;
         "config path") echo "--help --project" ;;

@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from lynkr_cli import __version__
+from lynkr_cli.cli import cache as cache_cmd
 from lynkr_cli.cli import completions as completions_cmd
 from lynkr_cli.cli import config as config_cmd
 from lynkr_cli.cli import doctor as doctor_cmd
@@ -55,3 +56,4 @@ app.command("init")(init_cmd.init)
 app.command("optimize")(optimize_cmd.optimize)
 app.command("doctor")(doctor_cmd.doctor)
 app.command("completions")(completions_cmd.completions)
+app.add_typer(cache_cmd.cache_app, name="cache")

@@ -53,6 +53,10 @@ def short_report(summary: SessionSummary) -> str:
         body += "\n" + tier_line(summary)
     if summary.optimization:
         body += "\n" + optimization_lines(summary.optimization)
+    if summary.cache:
+        from lynkr_cli.cache.report import cache_line
+
+        body += "\n" + cache_line(summary.cache)
     return f"{head}\n{body}"
 
 
@@ -122,6 +126,10 @@ def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> No
     console.print(table)
     if summary.by_tier:
         console.print(tier_line(summary))
+    if summary.cache:
+        from lynkr_cli.cache.report import cache_line
+
+        console.print(cache_line(summary.cache))
     if summary.optimization:
         _print_optimization(console, summary.optimization)
     notes = [f"costs at list prices as of {summary.prices_as_of}, cache reads and writes included"]

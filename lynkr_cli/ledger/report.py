@@ -72,6 +72,7 @@ class SessionSummary:
     by_tier: list[TierLine] = field(default_factory=list)
     prices_as_of: str = PRICES_AS_OF
     optimization: dict[str, Any] | None = None  # ledger/savings.py: what the pipeline saved
+    cache: dict[str, Any] | None = None  # cache/report.py: hits, misses, skips, what hits saved
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,7 +109,14 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
         by_model=sorted(by_model.values(), key=lambda line: -line.requests),
         by_tier=[by_tier[t] for t in TIER_ORDER if t in by_tier],
         optimization=_optimization(requests),
+        cache=_cache(requests),
     )
+
+
+def _cache(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    from lynkr_cli.cache.report import cache_summary
+
+    return cache_summary(requests)
 
 
 def _optimization(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
