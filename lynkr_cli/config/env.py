@@ -58,6 +58,7 @@ LEGACY: list[tuple[str, str, Callable[[str], Any | None]]] = [
     ("DATABRICKS_API_BASE", "providers.databricks.base_url", str.strip),
     ("DATABRICKS_API_KEY", "providers.databricks.api_key", str.strip),
     ("DATABRICKS_MODEL", "providers.databricks.model", str.strip),
+    ("AZURE_OPENAI_DEPLOYMENT", "providers.azure-openai.model", str.strip),
     ("PORT", "serve.port", str.strip),
     ("PROMPT_CACHE_ENABLED", "cache.mode", lambda v: "exact" if _flag(v) else "off"),
     ("SEMANTIC_CACHE_ENABLED", "cache.mode", lambda v: "semantic" if _flag(v) else None),

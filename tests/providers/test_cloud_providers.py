@@ -174,3 +174,22 @@ def test_databricks_serving_endpoint_url_and_token() -> None:
         resolve_provider("databricks", {"DATABRICKS_HOST": "https://h.cloud.databricks.com"}).check_credentials("anthropic", {})
     with pytest.raises(MissingCredential, match="DATABRICKS_HOST"):
         resolve_provider("databricks", {"DATABRICKS_TOKEN": "k"})
+
+
+@pytest.mark.parametrize("env, provider, model", [
+    ({"MODEL_PROVIDER": "bedrock", "AWS_BEDROCK_MODEL_ID": "anthropic.claude-3-5-sonnet-20241022-v2:0"},
+     "bedrock", "anthropic.claude-3-5-sonnet-20241022-v2:0"),
+    ({"MODEL_PROVIDER": "azure-openai", "AZURE_OPENAI_DEPLOYMENT": "gpt-4o-prod"}, "azure-openai", "gpt-4o-prod"),
+    ({"MODEL_PROVIDER": "databricks", "DATABRICKS_MODEL": "databricks-claude-sonnet-4-5"},
+     "databricks", "databricks-claude-sonnet-4-5"),
+])
+def test_lynkr_variables_route_every_request_to_the_cloud_model(tmp_path, env, provider, model) -> None:
+    """A Lynkr user's .env (MODEL_PROVIDER + the provider's model variable) works unchanged."""
+    from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM
+    from lynkr_cli.session import _providers_and_router
+    from lynkr_cli.settings import load_settings
+
+    settings = load_settings(cwd=tmp_path, env={"LYNKR_CONFIG_HOME": str(tmp_path), **env})
+    _, router = _providers_and_router(settings, DEFAULT_ANTHROPIC_UPSTREAM, None)
+    decision = router.route(ModelRequest({"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": []}), "s")
+    assert (decision.provider, decision.model) == (provider, model)
