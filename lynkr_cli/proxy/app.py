@@ -19,7 +19,7 @@ from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge, UsageError
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
-from lynkr_cli.proxy.flow import model_call
+from lynkr_cli.proxy.flow import count_tokens, model_call
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
 
@@ -143,6 +143,7 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
         routes=[
             Route("/", health, methods=["GET", "HEAD"]),
             Route("/v1/messages", messages, methods=["POST"]),
+            Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
             Route("/v1/chat/completions", chat_completions, methods=["POST"]),
             Route("/chat/completions", chat_completions, methods=["POST"]),
             Route("/v1/responses", responses, methods=["POST"]),

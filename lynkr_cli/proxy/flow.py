@@ -202,3 +202,30 @@ def _store(ctx: ProxyContext, request: ModelRequest, target: Any, response: Rela
             ctx.cache.store(request, target, message)
         except Exception as exc:  # a cache failure must not fail the request it tried to store
             log.warning("cache store failed: %s", exc)
+
+
+async def count_tokens(request: Request) -> Response | RelayResponse:
+    """``POST /v1/messages/count_tokens`` (Claude Code's ``/context``): asked of Anthropic when the run
+    goes there, answered locally with lynkr's o200k estimate when ``--model`` names another provider
+    (which has no such endpoint, and the user may hold no Anthropic key)."""
+    from lynkr_cli.proxy.app import passthrough, read_body
+
+    ctx: ProxyContext = request.app.state.ctx
+    provider = getattr(ctx.router, "provider", None)
+    if not provider or provider == "anthropic":
+        return await passthrough(request)
+    record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route=request.url.path,
+                           provider="lynkr")
+    try:
+        body = await read_body(request, ctx.max_body_bytes)
+        payload = parse_json_object(body)
+    except LynkrError as error:
+        return reject(ctx, record, error, anthropic_error_body)
+    from lynkr_cli.tokens import count_request
+
+    count = count_request(payload)
+    record.request_bytes, record.status = len(body), 200
+    record.details["count_tokens"] = {"estimate": "o200k", "for": provider}
+    record.latency_ms = (time.time() - record.started_at) * 1000
+    ctx.record(record)
+    return Response(json.dumps({"input_tokens": count}).encode(), media_type="application/json")

@@ -137,3 +137,31 @@ def test_bad_model_flag_fails_before_the_agent_starts(tmp_path, model, message):
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not marker.exists()
+
+
+def test_models_and_count_tokens_with_a_non_anthropic_model(tmp_path):
+    with FakeUpstream(lambda r: Reply(status=500)) as upstream:
+        with _proxy(tmp_path, upstream.url, "ollama", "qwen2.5-coder:7b") as (base, ctx, _):
+            rows = _rows(ctx)
+            client = anthropic.Anthropic(base_url=base, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
+            count = client.messages.count_tokens(model="claude-x", messages=[{"role": "user", "content": "hello world"}])
+            models = client.models.list()
+            oai_models = openai.OpenAI(base_url=base + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0).models.list()
+            _wait(rows)
+        assert not upstream.received  # answered by lynkr: Ollama has neither endpoint in this shape
+    assert 0 < count.input_tokens < 10
+    assert [m.id for m in models.data] == ["qwen2.5-coder:7b"] == [m.id for m in oai_models.data]
+    assert rows[0].route == "/v1/messages/count_tokens" and rows[0].status == 200
+
+
+def test_chatgpt_login_goes_to_the_codex_backend():
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.providers import resolve_provider
+
+    request = ModelRequest(body={"model": "gpt-5", "input": "hi"}, inbound="openai-responses", raw=b"{}")
+    login = {"authorization": "Bearer eyJ-chatgpt-token", "chatgpt-account-id": "acct-1"}
+    call = resolve_provider("openai", {}).build_call(request, "gpt-5", login)
+    assert call.url == "https://chatgpt.com/backend-api/codex/responses"
+    assert ("chatgpt-account-id", "acct-1") in call.headers and ("authorization", login["authorization"]) in call.headers
+    keyed = resolve_provider("openai", {}).build_call(request, "gpt-5", {"authorization": "Bearer sk-x"})
+    assert keyed.url == "https://api.openai.com/v1/responses"
