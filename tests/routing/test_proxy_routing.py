@@ -98,3 +98,39 @@ def test_failover_to_the_next_tier_is_recorded(tmp_path) -> None:
     assert row["status"] == 200 and row["provider"] == "azure-anthropic" and row["model_used"] == "claude-opus-4-5"
     assert row["details"]["route"]["failover"] == {"from": "anthropic:claude-haiku-4-5",
                                                    "to": "azure-anthropic:claude-opus-4-5"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_failover_across_wire_formats_translates_the_answer(tmp_path, stream: bool) -> None:
+    """A local OpenAI-compatible tier down: the Anthropic tier answers, and vice versa, each in the
+    client's own format (the relay's translator follows the provider that answered)."""
+    from lynkr_cli.providers.base import ProviderSet
+    from tests.fakes.openai import openai_error, openai_handler
+
+    def down(request: Received, body: dict) -> Reply:
+        return Reply(503, {"content-type": "application/json"}, b'{"type":"error","error":{"type":"api_error","message":"down"}}')
+
+    cases = [
+        (openai_handler(lambda r, b: openai_error(503, "down", "server_error")), answering("anthropic"), "from anthropic",
+         {"simple": "openai-compatible:qwen-local", "reasoning": "anthropic:claude-opus-4-5"}),
+        (messages_handler(down), openai_handler(lambda r, b: Turn(text="from openai")), "from openai",
+         {"simple": "anthropic:claude-haiku-4-5", "reasoning": "openai-compatible:gpt-big"}),
+    ]
+    for index, (first, second, expected, tiers) in enumerate(cases):
+        with FakeUpstream(first) as a, FakeUpstream(second) as b:
+            urls = {"openai-compatible": a.url if tiers["simple"].startswith("openai") else b.url,
+                    "anthropic": a.url if tiers["simple"].startswith("anthropic") else b.url}
+            router = TierRouter(Router(TierMap.from_strings(tiers), RoutingConfig(retries=0)))
+            provider_set = ProviderSet({}, {"anthropic": {"base_url": urls["anthropic"]},
+                                            "openai-compatible": {"base_url": urls["openai-compatible"] + "/v1"}})
+            with running_proxy(urls["anthropic"], tmp_path / f"l{index}.sqlite3", router=router,
+                               providers=provider_set) as (base_url, ctx, ledger):
+                c = client(base_url)
+                if stream:
+                    with c.messages.stream(model="claude-opus-4-8", max_tokens=100,
+                                           messages=[{"role": "user", "content": "what does git stash do?"}]) as s:
+                        text = s.get_final_text()
+                else:
+                    text = ask(c, "what does git stash do?").parse().content[0].text
+            assert text == expected, (index, text)
+            assert len(a.received) == 1 and len(b.received) == 1
