@@ -105,7 +105,7 @@ class Wizard:
         for server in self.local:
             models = ", ".join(server.models[:6]) + (" …" if len(server.models) > 6 else "")
             console.print(f"  found {server.provider} at {server.base_url}" + (f" ({models})" if models else ""))
-            self.answers.provider_urls.setdefault(server.provider, server.base_url)
+            self.answers.detected_urls.setdefault(server.provider, server.base_url)
         for provider, variable in sorted(self.keys.items()):
             console.print(f"  found {provider} key in ${variable}")
         if not self.local and not self.keys:

@@ -32,6 +32,7 @@ class InitAnswers:
     agents: list[str] = field(default_factory=list)
     tiers: dict[str, str] = field(default_factory=dict)
     provider_urls: dict[str, str] = field(default_factory=dict)
+    detected_urls: dict[str, str] = field(default_factory=dict)  # written only for providers in use
     provider_key_envs: dict[str, str] = field(default_factory=dict)
     budget_session: float | None = None
     budget_daily: float | None = None
@@ -87,7 +88,10 @@ def build_config(answers: InitAnswers, profile_data: dict[str, Any] | None = Non
         if ref and ref != (base.get("tiers") or {}).get(tier):
             set_path(data, f"tiers.{tier}", ref)
     base_providers = base.get("providers") or {}
-    for provider, url in answers.provider_urls.items():
+    tiers_in_use = {**(base.get("tiers") or {}), **{k: v for k, v in answers.tiers.items() if v}}
+    in_use = set(used_providers(tiers_in_use)) | {answers.extra.get("model_provider") or base.get("model_provider")}
+    urls = {p: u for p, u in answers.detected_urls.items() if p in in_use} | answers.provider_urls
+    for provider, url in urls.items():
         known = (base_providers.get(provider) or {}).get("base_url")
         if url and url != known and url not in DEFAULT_URLS.get(provider, ()):
             set_path(data, f"providers.{provider}.base_url", url)

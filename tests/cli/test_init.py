@@ -70,6 +70,7 @@ def test_wizard_through_a_pty_writes_the_answers(tmp_path: Path, init_env: dict[
     assert data["agents"] == ["claude", "codex"]
     assert data["tiers"] == {"simple": "ollama:qwen2.5-coder:1.5b", "complex": "anthropic:claude-opus-4-1"}
     assert data["budget"] == {"session_usd": 2.5}
+    assert data["providers"] == {"ollama": {"base_url": ollama.url}}  # detected where OLLAMA_HOST said, in use
     assert data.get("pipeline") == {"compress": {"lossy": True}}, term.screen[-3000:]  # defaults elsewhere not written
     assert oct(written.stat().st_mode & 0o777) == "0o600"
     settings = load_settings(env={"LYNKR_CONFIG_HOME": str(tmp_path / "lh" / "config")}, cwd=tmp_path)
