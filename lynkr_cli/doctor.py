@@ -188,6 +188,12 @@ def environment_checks(env: Mapping[str, str], home: Path | None = None) -> list
         if env.get(name):
             out.append(Check("environment", name, "info",
                              f"{name}={env[name]}: lynkr run forwards there (it is lynkr's upstream)"))
+    from lynkr_cli.config.env import UNMAPPED
+
+    for name, instead in UNMAPPED.items():
+        if env.get(name) and name != "HOST":
+            out.append(Check("environment", name, "warn", f"Lynkr's {name} is set but has no effect in lynkr",
+                             instead))
     settings_file = (home or Path.home()) / ".claude" / "settings.json"
     try:
         data = json.loads(settings_file.read_text())

@@ -128,3 +128,16 @@ def lynkr_layer(env: Mapping[str, str], fields: set[str]) -> tuple[dict[str, Any
         else:
             sources[path] = f"env {name}"
     return data, sources
+
+
+# Lynkr variables with no direct equivalent, and what to use instead (``lynkr doctor`` names them).
+UNMAPPED: dict[str, str] = {
+    "FALLBACK_ENABLED": "list provider:model entries in [routing] fallback",
+    "FALLBACK_PROVIDER": "list provider:model entries in [routing] fallback",
+    "POLICY_MAX_STEPS": "no step limit: the agent runs its own loop",
+    "POLICY_MAX_TOOL_CALLS": "no tool-call limit: the agent runs its own loop",
+    "POLICY_SAFE_COMMANDS_ENABLED": "no command filter: lynkr does not run tools",
+    "LOAD_SHEDDING_ENABLED": "no load shedding: one proxy per session",
+    "TOOL_INJECTION_ENABLED": "no tool injection: the agent's tools are forwarded as sent",
+    "HOST": "LYNKR_HOST or [serve] host (HOST is usually the machine name)",
+}

@@ -21,7 +21,8 @@ def test_doctor_reports_agents_providers_keys_and_fixes(tmp_path: Path) -> None:
     with FakeUpstream(ollama) as server:
         env = base_env(tmp_path / "lh", OLLAMA_HOST=server.url, OPENROUTER_BASE_URL="http://127.0.0.1:9/api/v1",
                        TIER_SIMPLE="ollama:qwen2.5-coder:7b", TIER_COMPLEX="openrouter:anthropic/claude-sonnet-4.5",
-                       LYNKR_PORT="0", HTTPS_PROXY="http://proxy.invalid:3128")
+                       LYNKR_PORT="0", HTTPS_PROXY="http://proxy.invalid:3128",
+                       FALLBACK_PROVIDER="databricks")
         env.pop("OPENROUTER_API_KEY", None)
         result = run_lynkr(["doctor", "--json"], env, timeout=120)
         table = run_lynkr(["doctor"], env | {"COLUMNS": "80"}, timeout=120)
@@ -37,6 +38,7 @@ def test_doctor_reports_agents_providers_keys_and_fixes(tmp_path: Path) -> None:
     assert checks[("ledger", "writable")]["status"] == "ok"
     assert checks[("ports", "loopback")]["status"] == "ok"
     assert "NO_PROXY" in checks[("environment", "proxy")]["detail"]
+    assert "[routing] fallback" in checks[("environment", "FALLBACK_PROVIDER")]["fix"]
     assert table.returncode == 1
     assert "fixes:" in table.stdout and "export OPENROUTER_API_KEY" in table.stdout
     assert max(len(line) for line in table.stdout.splitlines()) <= 80
