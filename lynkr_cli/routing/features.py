@@ -9,7 +9,8 @@ Claude Code specifics handled here (measured on 2.1.197): the user's words share
 ``<system-reminder>`` blocks, which are not the user's and are stripped; ``messages`` may contain
 ``role: "system"`` entries (mid-conversation system notes), which are neither user nor assistant turns;
 every main request carries ``thinking: {"type": "adaptive"}`` and ``output_config.effort: "high"``, which
-are therefore no signal of an explicit thinking budget.
+are therefore no signal of an explicit thinking budget. Codex (0.169) sends its ``<environment_context>``
+as a user message of its own before the prompt; it is stripped the same way.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
+# Context agents attach to the user's message: Claude Code's reminders, Codex's environment and
+# instructions blocks. Not the user's words.
+_REMINDER = re.compile(
+    r"<(system-reminder|environment_context|user_instructions|skills_instructions|permissions instructions)>"
+    r".*?</\1>", re.S)
 _COMMAND_TAGS = re.compile(r"</?(command-name|command-message|command-args|local-command-stdout)>")
 _FILE_PATH = re.compile(
     r"(?:(?<=\s)|^|(?<=[`'\"(]))((?:\.{0,2}/)?(?:[\w.-]+/)*[\w-]+\.(?:py|js|ts|tsx|jsx|go|rs|java|kt|rb|php|c|h|cc|cpp|"
@@ -84,7 +89,7 @@ def _has_words(content: Any) -> bool:
         if block.get("type") == "text":
             text = block.get("text")
             if isinstance(text, str) and text.strip() and not (
-                text.lstrip().startswith("<system-reminder>") and text.rstrip().endswith("</system-reminder>")
+                _REMINDER.fullmatch(text.strip()) is not None
             ):
                 return True
     return False

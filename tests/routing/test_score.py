@@ -62,3 +62,15 @@ def test_claude_code_reminders_are_not_the_users_words() -> None:
     request = {"messages": [{"role": "user", "content": [{"type": "text", "text": reminder},
                                                           {"type": "text", "text": "what does git stash do?"}]}]}
     assert Router().classify(request).tier is Tier.SIMPLE
+
+
+def test_codex_environment_context_is_not_the_users_words() -> None:
+    """Codex 0.169 sends <environment_context> as a user message before the prompt (captured session)."""
+    from lynkr_cli.formats import codec
+
+    data = Path(__file__).resolve().parent.parent / "data" / "codex_session" / "01.json"
+    raw = data.read_bytes()
+    request = codec("openai-responses").decode_request(json.loads(raw), raw)
+    c = Router().classify(request.body, request.extras, len(raw))
+    assert c.features.text == "Why does the rate-limit test fail? Look at the project."
+    assert c.features.user_turns == 1
