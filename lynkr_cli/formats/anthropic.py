@@ -14,9 +14,10 @@ from lynkr_cli.formats.base import Event, SSEDecoder, load_json, sse_event
 
 # Anthropic requires max_tokens; requests translated from OpenAI formats may not carry one.
 DEFAULT_MAX_TOKENS = 8192
+# Fields sent when a request from another format goes to Anthropic. Not ``thinking``: Anthropic requires
+# the signed thinking blocks back in a tool loop, which an OpenAI client cannot return.
 _KEYS = ("model", "messages", "system", "max_tokens", "metadata", "stop_sequences", "stream", "temperature",
-         "top_p", "top_k", "tools", "tool_choice", "thinking", "service_tier", "container", "mcp_servers",
-         "context_management")
+         "top_p", "top_k", "tools", "tool_choice")
 
 
 class AnthropicDecoder(SSEDecoder):

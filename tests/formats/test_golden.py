@@ -108,3 +108,11 @@ def test_chat_and_responses_requests_decode_to_the_same_canonical_conversation()
     b = codec("openai-responses").decode_request(responses, b"").body
     assert a == b
     _check("canonical_from_openai.json", dict(a))
+
+
+def test_openai_reasoning_effort_does_not_turn_on_anthropic_thinking():
+    """Anthropic needs its signed thinking blocks back in a tool loop; an OpenAI client cannot send them."""
+    payload = {"model": "m", "input": "hi", "reasoning": {"effort": "high", "summary": "auto"}, "max_output_tokens": 99}
+    request = codec("openai-responses").decode_request(payload, b"")
+    body = json.loads(resolve_provider("anthropic", ENV).build_call(request, "claude-x", {}).body)
+    assert "thinking" not in body and body["max_tokens"] == 99
