@@ -112,3 +112,19 @@ def test_a_failing_cheap_upstream_falls_back_to_the_strong_one_and_the_session_c
     route = main[0]["details"]["route"]
     assert route["failover"] == {"from": f"anthropic:{CHEAP_MODEL}", "to": f"azure-anthropic:{STRONG_MODEL}"}
     assert "failed over" in result.stderr
+
+
+def test_a_spent_session_budget_stops_claude_with_a_clear_message(lynkr_home, user_home, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "lynkr.toml").write_text('[budget]\nsession_usd = 0.001\n\n[routing]\nbudget_action = "stop"\n')
+    with FakeUpstream(answering("cheap", tool_first=True)) as cheap, \
+            FakeUpstream(answering("strong", tool_first=True)) as strong:
+        result = run_claude(HARD + " Use bash to check first.", routing_env(lynkr_home, user_home, cheap.url, strong.url),
+                            "--allowedTools", "Bash", cwd=work)
+        assert len(main_calls(strong)) == 1  # the first request spent the budget; the next never left lynkr
+    output = json.loads(result.stdout)
+    assert output["is_error"] is True and "session budget of $0.00 reached" in output["result"]
+    _, requests = ledger_rows(lynkr_home)
+    refused = [r for r in requests if r["route"] == "/v1/messages" and r["status"] == 400]
+    assert refused and "session budget" in refused[0]["error"]
