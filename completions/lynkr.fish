@@ -101,3 +101,4 @@ complete -c lynkr -n '__fish_seen_subcommand_from serve' -l profile -x -a 'anthr
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -s p -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l upstream -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l cache -x -a 'off exact semantic'
+complete -c lynkr -n '__fish_seen_subcommand_from serve' -l model -r -F

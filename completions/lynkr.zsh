@@ -57,7 +57,7 @@ _lynkr_options() {
         "profiles") echo "--help --json" ;;
         "report") echo "--all --csv --help --json --last --session --since -n -s" ;;
         "run") echo "--agent-bin --cache --help --model --no-optimize --profile --report --report-json --stage --tool-search" ;;
-        "serve") echo "--cache --help --host --port --profile --quiet --token --upstream -p -q" ;;
+        "serve") echo "--cache --help --host --model --port --profile --quiet --token --upstream -p -q" ;;
     esac
 }
 _lynkr_takes_value() {
@@ -103,6 +103,7 @@ _lynkr_takes_value() {
         "serve -p") return 0 ;;
         "serve --upstream") return 0 ;;
         "serve --cache") return 0 ;;
+        "serve --model") return 0 ;;
     esac
     return 1
 }
@@ -149,6 +150,7 @@ _lynkr_values() {
         "serve -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "serve --upstream") echo "@files" ;;
         "serve --cache") echo "off exact semantic" ;;
+        "serve --model") echo "@files" ;;
         *) return 1 ;;
     esac
 }

@@ -22,6 +22,9 @@ def serve(
     cache: Optional[str] = typer.Option(
         None, "--cache", metavar="off|exact|semantic", help="Response cache mode [default: LYNKR_CACHE, else off]."
     ),
+    model: Optional[str] = typer.Option(
+        None, "--model", metavar="PROVIDER:MODEL", help="Send every request to one model (e.g. ollama:qwen2.5-coder)."
+    ),
 ) -> None:
     """Serve the lynkr proxy for Cursor, Cline, Continue, SDKs: Anthropic and OpenAI routes under /v1."""
     import os
@@ -40,6 +43,10 @@ def serve(
         if cache not in ("off", "exact", "semantic"):
             raise UsageError(f"--cache must be one of off, exact, semantic, not {cache!r}")
         os.environ["LYNKR_CACHE"] = cache  # read by the proxy's settings, like the profile
+    if model:
+        from lynkr_cli.providers.base import parse_model_ref
+
+        parse_model_ref(model)  # unknown provider or malformed ref: exit 2 now, not on the first request
     settings = load_settings(flags={"serve.host": host, "serve.port": port})
     host, port = settings.serve.host, settings.serve.port
     secret = token or (settings.serve.token.get_secret_value() if settings.serve.token else None)
@@ -62,9 +69,10 @@ def serve(
     status.stats = ledger.stats
 
     def build():  # type: ignore[no-untyped-def]
-        from lynkr_cli.session import _build_app
+        from lynkr_cli.session import RunOptions, _build_app
 
-        return ClientMiddleware(_build_app("serve", secret, ledger, upstream_url, None), secret)
+        options = RunOptions(command=[], extra={"model": model}) if model else None
+        return ClientMiddleware(_build_app("serve", secret, ledger, upstream_url, options), secret)
 
     server = ProxyServer(sock, build)
     stop = threading.Event()

@@ -109,3 +109,23 @@ def test_token_required_beyond_loopback_and_checked(upstream, tmp_path: Path) ->
         code, log = served.stop(signal.SIGINT)
     assert code == 0, log
     assert "s3cret-token" not in "".join(r["error"] or "" for r in ledger_rows(tmp_path / "lh")[1])
+
+
+def test_serve_model_sends_every_client_to_one_provider(tmp_path: Path) -> None:
+    from tests.fakes.ollama import ollama_handler
+
+    with FakeUpstream(ollama_handler(lambda request, body: Turn(text="from ollama"))) as ollama:
+        env = base_env(tmp_path / "lh", OLLAMA_HOST=f"127.0.0.1:{ollama.port}")
+        served = Served(["--port", "0", "--model", "ollama:qwen2.5-coder:7b"], env)
+        try:
+            chat = openai.OpenAI(base_url=f"{served.url}/v1", api_key="unused", max_retries=0)
+            reply = chat.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+            claude = anthropic.Anthropic(base_url=served.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
+            message = claude.messages.create(model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+        finally:
+            code, log = served.stop()
+        assert [r.json["model"] for r in ollama.received] == ["qwen2.5-coder:7b"] * 2
+    assert code == 0, log
+    assert reply.choices[0].message.content == "from ollama" and message.content[0].text == "from ollama"
+    bad = run_lynkr(["serve", "--port", "0", "--model", "nosuch:x"], base_env(tmp_path / "lh2"), timeout=60)
+    assert bad.returncode == 2 and "unknown provider 'nosuch'" in bad.stderr
