@@ -158,3 +158,26 @@ def test_codex_on_anthropic_translates_with_a_tool_round_trip(lynkr_home, tmp_pa
     calls = [r for r in requests if r["route"] == "/v1/responses"]
     assert len(calls) >= 2 and {r["provider"] for r in calls} == {"anthropic"}
     assert {r["model_used"] for r in calls} == {"claude-test"}
+
+
+def test_codex_exit_code_and_error_are_the_same_as_without_lynkr(lynkr_home, tmp_path, project):
+    """An upstream refusing the key: Codex fails the same way through lynkr, and the call is recorded."""
+    import subprocess
+
+    from tests.fakes.openai import openai_error
+
+    codex = agent_binary("codex")
+    refused = openai_error(401, "Incorrect API key provided", "invalid_request_error")
+    with FakeUpstream(lambda request: refused) as upstream:
+        env = codex_env(lynkr_home, tmp_path, OPENAI_API_KEY=FAKE_OPENAI_KEY, OPENAI_BASE_URL=f"{upstream.url}/v1")
+        via = run_lynkr(["run", "codex", "exec", "--skip-git-repo-check", "-m", "gpt-test", "hi"], env, cwd=project)
+        provider = (f'model_providers.direct={{name="direct", base_url="{upstream.url}/v1", env_key="OPENAI_API_KEY", '
+                    'wire_api="responses"}')
+        direct = subprocess.run([codex, "-c", "model_provider=direct", "-c", provider, "exec", "--skip-git-repo-check",
+                                 "-m", "gpt-test", "hi"], env=env, cwd=project, capture_output=True, text=True,
+                                timeout=120)
+    assert via.returncode == direct.returncode != 0
+    assert "Incorrect API key provided" in via.stderr + via.stdout
+    _, requests = ledger_rows(lynkr_home)
+    calls = [r for r in requests if r["route"] == "/v1/responses"]
+    assert calls and all(r["status"] == 401 and r["provider"] == "openai" for r in calls)
