@@ -101,10 +101,10 @@ class BedrockProvider(HttpProvider):
         return "bedrock"
 
     def encode_body(self, request: ModelRequest, model: str, wire: WireFormat) -> bytes:
-        from lynkr_cli.canonical import canonical_json
+        from lynkr_cli.formats.jsonio import dumps
         from lynkr_cli.providers.converse import encode_request
 
-        return canonical_json(encode_request(request.body, model))
+        return dumps(encode_request(request.body, model))
 
     def build_call(
         self, request: ModelRequest, model: str, client_headers: Mapping[str, str], query: str = ""

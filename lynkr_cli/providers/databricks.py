@@ -8,7 +8,6 @@ the URL, so the body carries no ``model`` field.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -44,8 +43,8 @@ class DatabricksProvider(HttpProvider):
         return f"{self.workspace}/serving-endpoints/{quote(model, safe='')}/invocations"
 
     def encode_body(self, request: ModelRequest, model: str, wire: WireFormat) -> bytes:
-        from lynkr_cli.canonical import canonical_json
+        from lynkr_cli.formats.jsonio import dumps, loads
 
-        body = json.loads(super().encode_body(request, model, wire))
+        body = loads(super().encode_body(request, model, wire))
         body.pop("model", None)
-        return canonical_json(body)
+        return dumps(body)
