@@ -57,6 +57,7 @@ class ResponseCache:
         self.mode = mode
         self.threshold = threshold
         self.lookups = 0  # requests looked up by this process (tests wait for their answers to be stored)
+        self._recent: dict[int, tuple[Any, Target, Lookup]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lynkr-cache")
         self._store_future = self._worker.submit(CacheStore, path, ttl_seconds, max_bytes)
@@ -76,6 +77,7 @@ class ResponseCache:
         self._loop = asyncio.get_running_loop()
         self.lookups += 1
         lookup = self._prepare(request, target)
+        self._remember(request, target, lookup)
         if lookup.key is not None:
             try:
                 lookup = await self._loop.run_in_executor(self._worker, self._find, lookup)
@@ -100,7 +102,7 @@ class ResponseCache:
         """Keep a complete, successful upstream answer (called once the relay has finished)."""
         if not storable(message):
             return
-        lookup = self._prepare(request, target)
+        lookup = self._recall(request, target) or self._prepare(request, target)
         if lookup.key is None:
             return
         usage = message.get("usage") or {}
@@ -122,16 +124,31 @@ class ResponseCache:
         self._worker.submit(self._put, entry)
 
     # -- internals --------------------------------------------------------------------------------
+    def _remember(self, request: ModelRequest, target: Target, lookup: Lookup) -> None:
+        """Keep a miss's keys for its store (computing them twice would double the miss overhead)."""
+        if lookup.decision == "miss":
+            self._recent[id(request)] = (request, target, lookup)
+            while len(self._recent) > 256:  # answers that never came (errors, disconnects)
+                self._recent.pop(next(iter(self._recent)))
+
+    def _recall(self, request: ModelRequest, target: Target) -> Lookup | None:
+        found = self._recent.pop(id(request), None)
+        if found is not None and found[0] is request and found[1] == target:
+            return found[2]
+        return None
+
     def _prepare(self, request: ModelRequest, target: Target) -> Lookup:
         body = request.body
         tools = server_tools(body)
         if tools:
             return Lookup("skip", f"server tools with live results ({', '.join(tools[:3])})")
-        split = semantic_split(body, target, request.extras)
-        lookup = Lookup("miss", "no stored answer", key=exact_key(body, target, request.extras),
-                        split=split if isinstance(split, SemanticSplit) else None)
-        if self.mode == "semantic" and not isinstance(split, SemanticSplit):
-            lookup.details["semantic"] = f"not eligible: {split}"
+        lookup = Lookup("miss", "no stored answer", key=exact_key(body, target, request.extras))
+        if self.mode == "semantic":  # only then: the split costs as much as the key
+            split = semantic_split(body, target, request.extras)
+            if isinstance(split, SemanticSplit):
+                lookup.split = split
+            else:
+                lookup.details["semantic"] = f"not eligible: {split}"
         return lookup
 
     def _find(self, lookup: Lookup) -> Lookup:

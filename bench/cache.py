@@ -1,0 +1,151 @@
+"""Response cache cost and speed: a hit through the proxy, the overhead a miss adds to a normal
+request, the embedding time per prompt, and the embedding model's load time.
+
+Same method as bench/translation.py: one keep-alive client, a local fake Anthropic upstream, requests
+alternated between the two paths compared, p50/p95 of the wall time. The request is a real Claude Code
+2.1.197 body (~78 KB, tests/data/claude_session/01.json); a miss gets a fresh question each time so
+every request is looked up, relayed and stored.
+
+    python bench/cache.py [--quick] [--requests N] [--record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+
+from lynkr_cli.cache.service import ResponseCache  # noqa: E402
+from tests.conftest import running_proxy  # noqa: E402
+from tests.fakes.anthropic import Turn, messages_handler, reply_for  # noqa: E402
+from tests.fakes.server import FakeUpstream  # noqa: E402
+
+BODY_FILE = ROOT / "tests" / "data" / "claude_session" / "01.json"
+TURN = Turn(text="Done. The tests pass now and the fix is in place.", input_tokens=20000, output_tokens=40,
+            cache_read_tokens=18000)
+HEADERS = {"content-type": "application/json", "x-api-key": "sk-ant-bench", "anthropic-version": "2023-06-01"}
+
+
+def body(question: str, stream: bool) -> bytes:
+    data = json.loads(BODY_FILE.read_text())
+    data["stream"] = stream
+    data["model"] = "claude-sonnet-4-6"
+    data["messages"][0]["content"][-1]["text"] = question
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def fast(fake: FakeUpstream) -> FakeUpstream:
+    """Without TCP_NODELAY every fake answer waits for a delayed ACK (~40 ms)."""
+    fake._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+    return fake
+
+
+def once(client: httpx.Client, url: str, content: bytes, expect: str | None = None) -> float:
+    t0 = time.perf_counter()
+    response = client.post(url, content=content, headers=HEADERS)
+    response.read()
+    elapsed = (time.perf_counter() - t0) * 1000
+    assert response.status_code == 200, response.text[:300]
+    if expect is not None:
+        assert response.headers["x-lynkr-cache"] == expect, response.headers["x-lynkr-cache"]
+    return elapsed
+
+
+def stats(samples: list[float]) -> tuple[float, float]:
+    return statistics.median(samples), sorted(samples)[max(0, int(len(samples) * 0.95) - 1)]
+
+
+def proxy_rows(n: int) -> list[str]:
+    rows = []
+    with fast(FakeUpstream(messages_handler(lambda r, b: reply_for(TURN, r)))) as upstream, \
+            tempfile.TemporaryDirectory() as tmp, httpx.Client(timeout=30) as client:
+        cache = ResponseCache("exact", Path(tmp) / "cache.sqlite3")
+        with running_proxy(upstream.url, Path(tmp) / "l1.db", cache=cache) as (cached, ctx, _), \
+                running_proxy(upstream.url, Path(tmp) / "l2.db", token="t2") as (plain, _ctx, _l):
+            for stream in (False, True):
+                kind = "stream" if stream else "json"
+                warm = body("What does this project do?", stream)
+                once(client, f"{cached}/v1/messages", warm)
+                cache.flush()
+                time.sleep(0.05)
+                cache.flush()
+                direct, hits = [], []
+                for _ in range(n):
+                    direct.append(once(client, f"{upstream.url}/v1/messages", warm))
+                    hits.append(once(client, f"{cached}/v1/messages", warm, "hit-exact"))
+                off, miss = [], []
+                for i in range(n + 5):
+                    a = once(client, f"{plain}/v1/messages", body(f"question {kind} off {i}", stream), "skip")
+                    b = once(client, f"{cached}/v1/messages", body(f"question {kind} miss {i}", stream), "miss")
+                    if i >= 5:  # warm-up
+                        off.append(a), miss.append(b)
+                d50, d95 = stats(direct)
+                h50, h95 = stats(hits)
+                o50, o95 = stats(off)
+                m50, m95 = stats(miss)
+                size = len(warm) // 1024
+                rows.append(f"| direct to the fake upstream, {kind} ({size} KB) | {n} | {d50:.2f} | {d95:.2f} | |")
+                rows.append(f"| cache hit through lynkr, {kind} | {n} | {h50:.2f} | {h95:.2f} | {h50 - d50:+.2f} vs direct |")
+                rows.append(f"| cache off through lynkr, {kind} | {n} | {o50:.2f} | {o95:.2f} | |")
+                rows.append(f"| cache miss through lynkr (lookup + store), {kind} | {n} | {m50:.2f} | {m95:.2f} |"
+                            f" {m50 - o50:+.2f} vs off |")
+        cache.close()
+    return rows
+
+
+def embedding_rows(n: int) -> list[str]:
+    from lynkr_cli.cache.embed import embed, load_model
+    from tests.cache.pairs import NEAR_MISSES, PARAPHRASES
+
+    load_model()
+    prompts = [p for pair in PARAPHRASES + NEAR_MISSES for p in pair]
+    samples = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        embed(prompts[i % len(prompts)] + f" {i}")
+        samples.append((time.perf_counter() - t0) * 1e6)
+    p50, p95 = stats(samples)
+    loads = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c",
+                              "import time; t=time.perf_counter(); from lynkr_cli.cache.embed import load_model;"
+                              " load_model(); print((time.perf_counter()-t)*1000)"],
+                             capture_output=True, text=True, cwd=ROOT, check=True)
+        loads.append(float(out.stdout.strip()))
+    return [f"embedding one prompt (model loaded): p50 {p50:.0f} µs, p95 {p95:.0f} µs over {n} prompts",
+            f"model load in a fresh process (import model2vec + numpy, read 3.8 MB): median {statistics.median(loads):.0f} ms"
+            f" of {', '.join(f'{x:.0f}' for x in loads)} ms"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="30 requests per row instead of 200")
+    parser.add_argument("--requests", type=int, default=None)
+    parser.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
+    args = parser.parse_args()
+    n = args.requests or (30 if args.quick else 200)
+    table = ["| path | requests | p50 ms | p95 ms | difference (p50) |", "|---|---|---|---|---|", *proxy_rows(n)]
+    text = "\n".join(table) + "\n\n" + "\n".join(f"- {line}" for line in embedding_rows(max(n, 200))) + "\n"
+    print(text)
+    if args.record:
+        command = "python bench/cache.py" + (" --quick" if args.quick else "") + (
+            f" --requests {args.requests}" if args.requests else "")
+        head = (f"\n## Response cache\n\n`{command}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, 2 cores shared"
+                f" with other engineers' test runs (timings are noisy), Python {platform.python_version()}\n\n")
+        with open(ROOT / "bench" / "RESULTS.md", "a") as results:
+            results.write(head + text)
+
+
+if __name__ == "__main__":
+    main()
