@@ -19,6 +19,7 @@ from typing import Any, Callable
 from lynkr_cli.ledger.migrations import migrate
 from lynkr_cli.ledger.records import RequestRecord, SessionRecord
 from lynkr_cli.paths import data_home, ensure_private_dir
+from lynkr_cli.redact import redact_text
 
 _STOP = object()
 
@@ -166,7 +167,9 @@ _INSERT_REQUEST = (
 
 def _insert_request(conn: sqlite3.Connection, r: RequestRecord) -> None:
     row = r.as_row()
-    row["details"] = json.dumps(r.details) if r.details else None
+    row["details"] = redact_text(json.dumps(r.details)) if r.details else None
+    if row["error"]:  # upstream error messages can echo the credential they rejected
+        row["error"] = redact_text(row["error"])
     conn.execute(_INSERT_REQUEST, [row[c] for c in _REQUEST_COLUMNS])
 
 

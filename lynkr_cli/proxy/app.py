@@ -20,6 +20,7 @@ from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
 from lynkr_cli.proxy.flow import count_tokens, model_call
+from lynkr_cli.proxy.guard import PathGuard
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
 
@@ -155,4 +156,4 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
         exception_handlers={ClientDisconnect: _client_disconnect},
     )
     app.state.ctx = ctx
-    return CacheHeaderMiddleware(SessionTokenMiddleware(app, ctx.token) if ctx.token else app)
+    return CacheHeaderMiddleware(PathGuard(SessionTokenMiddleware(app, ctx.token) if ctx.token else app))

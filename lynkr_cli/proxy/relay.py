@@ -138,7 +138,7 @@ class RelayResponse:
             self.record.error = self.record.error or "client disconnected before the response ended"
         finally:
             watcher.cancel()
-            _finish(self.ctx, self.record, self.scanner, t0)
+            _finish(self.ctx, self.record, self.scanner, t0, _credentials(self.upstream_request.headers))
             if self.on_finish is not None:
                 self.on_finish()
 
@@ -292,7 +292,18 @@ def _sse_error(message: str) -> bytes:
     return f"event: error\ndata: {body}\n\n".encode()
 
 
-def _finish(ctx: ProxyContext, record: RequestRecord, scanner: ResponseScanner, t0: float) -> None:
+_CREDENTIAL_HEADERS = ("x-api-key", "authorization", "api-key", "x-goog-api-key", "proxy-authorization")
+
+
+def _credentials(headers: httpx.Headers) -> tuple[str, ...]:
+    """The credential values this request carried, whatever their shape (a company gateway's token
+    matches no known key pattern), so an upstream error echoing one is redacted before it is stored."""
+    values = [headers.get(name, "") for name in _CREDENTIAL_HEADERS]
+    return tuple(part for value in values if value for part in (value, value.split(" ", 1)[-1]))
+
+
+def _finish(ctx: ProxyContext, record: RequestRecord, scanner: ResponseScanner, t0: float,
+            secrets: tuple[str, ...] = ()) -> None:
     scanner.finish()
     record.latency_ms = (time.perf_counter() - t0) * 1000
     record.model_used = scanner.model or record.model_used
@@ -312,6 +323,8 @@ def _finish(ctx: ProxyContext, record: RequestRecord, scanner: ResponseScanner, 
         )
     if scanner.error and not record.error:
         record.error = scanner.error
+    if record.error:
+        record.error = redact_text(record.error, secrets)
     ctx.record(record)
 
 
