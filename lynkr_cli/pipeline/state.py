@@ -15,7 +15,7 @@ from typing import Any, Callable, Hashable
 
 from lynkr_cli.pipeline.calibrate import Calibration
 
-MEMO_ENTRIES = 4096
+MEMO_ENTRIES = 1024  # per session; a context window holds far fewer tool results
 # Calibration samples (pipeline/calibrate.py): the first few optimized requests of a session, then
 # one in CALIBRATION_EVERY.
 CALIBRATION_FIRST = 2
