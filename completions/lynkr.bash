@@ -49,7 +49,7 @@ _lynkr_options() {
         "config show") echo "--changed --help --json --profile -p" ;;
         "config validate") echo "--help --profile -p" ;;
         "doctor") echo "--help --json --profile -p" ;;
-        "explain") echo "--help --json --request -r" ;;
+        "explain") echo "--help --json --profile --request -p -r" ;;
         "init") echo "--agent --budget-daily --budget-session --dry-run --force --help --key-env --non-interactive --profile --project --provider-url --set --test --tier -p -y" ;;
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
@@ -68,6 +68,8 @@ _lynkr_takes_value() {
         "doctor -p") return 0 ;;
         "explain --request") return 0 ;;
         "explain -r") return 0 ;;
+        "explain --profile") return 0 ;;
+        "explain -p") return 0 ;;
         "init --profile") return 0 ;;
         "init -p") return 0 ;;
         "init --agent") return 0 ;;
@@ -115,6 +117,8 @@ _lynkr_values() {
         "doctor -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "explain --request") echo "@files" ;;
         "explain -r") echo "@files" ;;
+        "explain --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
+        "explain -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "init --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "init -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "init --agent") echo "@files" ;;

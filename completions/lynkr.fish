@@ -44,6 +44,8 @@ complete -c lynkr -n '__fish_seen_subcommand_from explain' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from explain' -l json
 complete -c lynkr -n '__fish_seen_subcommand_from explain' -l request -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from explain' -s r -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from explain' -l profile -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
+complete -c lynkr -n '__fish_seen_subcommand_from explain' -s p -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
 complete -c lynkr -n '__fish_seen_subcommand_from init' -l dry-run
 complete -c lynkr -n '__fish_seen_subcommand_from init' -l force
 complete -c lynkr -n '__fish_seen_subcommand_from init' -l help

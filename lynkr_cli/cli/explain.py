@@ -14,6 +14,7 @@ def explain(
         None, "--request", "-r", help="A request body (Anthropic Messages JSON) to score instead; - for stdin."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object (tier, score, reason, …)."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Route with this profile's tiers."),
 ) -> None:
     """Show the tier, score breakdown, rule and model lynkr would route a request to."""
     import json
@@ -38,7 +39,7 @@ def explain(
     from lynkr_cli.routing.setup import build_router
     from lynkr_cli.settings import load_settings
 
-    router = build_router(load_settings())
+    router = build_router(load_settings(profile=profile))
     from lynkr_cli.canonical import ModelRequest
 
     decision = router.route(ModelRequest(body))

@@ -71,7 +71,12 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
             hit = await ctx.cache.lookup(canonical, target, record)
             mark_decision(request, record)
             if hit is not None:
-                return _serve_hit(ctx, record, canonical, hit)
+                served = _serve_hit(ctx, record, canonical, hit)
+                if hasattr(ctx.router, "chain"):  # the tier router's x-lynkr-* headers on a cached answer too
+                    from lynkr_cli.routing.proxy import response_headers
+
+                    served.raw_headers.extend(response_headers(decision))
+                return served
         else:
             record.details["cache"] = {"decision": "skip", "reason": "cache off"}
         call = provider.build_call(canonical, decision.model, dict(request.headers), request.url.query)

@@ -39,3 +39,13 @@ def test_explain_a_request_file_and_a_clear_error_for_a_bad_one(lynkr_home: Path
     request.write_text("{not json")
     bad = run_lynkr(["explain", "--request", str(request)], base_env(lynkr_home), timeout=60)
     assert bad.returncode == 2 and "not valid JSON" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_explain_with_a_shipped_profile_uses_its_tiers(lynkr_home: Path) -> None:
+    result = run_lynkr(["explain", "--json", "--profile", "hybrid-local-cloud", JWT], base_env(lynkr_home), timeout=60)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["tier"] == "REASONING" and data["provider"] == "anthropic"
+    easy = run_lynkr(["explain", "--json", "-p", "hybrid-local-cloud", "what does git stash do?"], base_env(lynkr_home),
+                     timeout=60)
+    assert json.loads(easy.stdout)["provider"] == "ollama"

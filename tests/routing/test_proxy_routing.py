@@ -134,3 +134,29 @@ def test_failover_across_wire_formats_translates_the_answer(tmp_path, stream: bo
                     text = ask(c, "what does git stash do?").parse().content[0].text
             assert text == expected, (index, text)
             assert len(a.received) == 1 and len(b.received) == 1
+
+
+def test_a_cached_answer_carries_the_route_headers_too(tmp_path) -> None:
+    from lynkr_cli.cache.service import build_cache
+    from lynkr_cli.providers.base import ProviderSet
+
+    with FakeUpstream(answering("cheap")) as cheap, FakeUpstream(answering("strong")) as strong:
+        tiers = TierMap.from_strings({"simple": "anthropic:claude-haiku-4-5", "reasoning": "azure-anthropic:claude-opus-4-5"})
+        cache = build_cache("exact", tmp_path / "cache.sqlite3")
+        provider_set = ProviderSet({}, {"anthropic": {"base_url": cheap.url}})
+        with running_proxy(cheap.url, tmp_path / "ledger.sqlite3", router=TierRouter(Router(tiers)),
+                           providers=provider_set, cache=cache) as (base_url, ctx, ledger):
+            first = ask(client(base_url), "what does git stash do?")
+            hit = None
+            for _ in range(20):  # the answer is stored once its stream ended, just after the client got it
+                time.sleep(0.05)
+                sent = len(cheap.received)
+                again = ask(client(base_url), "what does git stash do?")
+                if len(cheap.received) == sent:
+                    hit = again
+                    break
+        cache.close()
+    assert first.headers["x-lynkr-tier"] == "SIMPLE"
+    assert hit is not None, "the repeated request was never served from the cache"
+    assert hit.parse().content[0].text == "from cheap"
+    assert hit.headers["x-lynkr-tier"] == "SIMPLE" and hit.headers["x-lynkr-model"] == "claude-haiku-4-5"
