@@ -240,10 +240,22 @@ def _items(message: dict[str, Any]) -> list[dict[str, Any]]:
                           "arguments": dumps(block.get("input") or {}).decode()})
         elif kind == "tool_result":
             items.append({"type": "function_call_output", "call_id": block.get("tool_use_id", ""),
-                          "output": result_text(block)})
+                          "output": _tool_output(block)})
     if pending:
         items.append(_message_item(role, pending))
     return items
+
+
+def _tool_output(block: dict[str, Any]) -> Any:
+    """A tool result as Responses takes it: text, or text and images (a screenshot the agent read)."""
+    content = block.get("content")
+    images = [b for b in content if isinstance(b, dict) and b.get("type") == "image"] if isinstance(content, list) else []
+    if not images:
+        return result_text(block)
+    texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+    prefix = "Error: " if block.get("is_error") else ""
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": prefix + t} for t in texts if t or prefix]
+    return parts + [{"type": "input_image", "image_url": image_url(i)} for i in images]
 
 
 def _message_item(role: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:

@@ -181,3 +181,21 @@ def test_codex_exit_code_and_error_are_the_same_as_without_lynkr(lynkr_home, tmp
     _, requests = ledger_rows(lynkr_home)
     calls = [r for r in requests if r["route"] == "/v1/responses"]
     assert calls and all(r["status"] == 401 and r["provider"] == "openai" for r in calls)
+
+
+def test_codex_on_a_local_ollama_model_with_a_tool_round_trip(lynkr_home, tmp_path, project):
+    agent_binary("codex")
+    seen: list[str] = []
+    with FakeUpstream(ollama_handler(_codex_turns(seen, chat_tool_result))) as upstream:
+        env = codex_env(lynkr_home, tmp_path, OLLAMA_HOST=f"127.0.0.1:{upstream.port}")
+        result = run_lynkr(["run", "--model", "ollama:qwen2.5-coder:7b", "codex", "exec", "--skip-git-repo-check",
+                            "list the files"], env, cwd=project)
+        received = [r.json for r in upstream.received if r.method == "POST"]
+    assert result.returncode == 0, result.stderr
+    assert "Listed the files." in result.stdout
+    assert any("marker-file.txt" in r for r in seen), seen
+    assert all(body["model"] == "qwen2.5-coder:7b" and body["stream"] is True for body in received)
+    assert "exec_command" in {t["function"]["name"] for t in received[0]["tools"]}
+    _, requests = ledger_rows(lynkr_home)
+    calls = [r for r in requests if r["route"] == "/v1/responses"]
+    assert len(calls) >= 2 and {r["provider"] for r in calls} == {"ollama"}

@@ -116,3 +116,19 @@ def test_openai_reasoning_effort_does_not_turn_on_anthropic_thinking():
     request = codec("openai-responses").decode_request(payload, b"")
     body = json.loads(resolve_provider("anthropic", ENV).build_call(request, "claude-x", {}).body)
     assert "thinking" not in body and body["max_tokens"] == 99
+
+
+def test_image_tool_results_reach_openai_formats():
+    """Claude Code's Read on a screenshot returns an image inside a tool result."""
+    shot = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": [
+        {"type": "text", "text": "screenshot.png"},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]}]}
+    call = {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_9", "name": "Read", "input": {}}]}
+    request = ModelRequest(body={"model": "m", "messages": [{"role": "user", "content": "look"}, call, shot]})
+    responses = json.loads(resolve_provider("openai", ENV).build_call(request, "m", {}).body)
+    output = responses["input"][-1]["output"]
+    assert output[0] == {"type": "input_text", "text": "screenshot.png"}
+    assert output[1]["image_url"].startswith("data:image/png;base64,")
+    chat = json.loads(resolve_provider("openrouter", ENV).build_call(request, "m", {}).body)
+    assert chat["messages"][-2] == {"role": "tool", "tool_call_id": "toolu_9", "content": "screenshot.png\n[image]"}
+    assert chat["messages"][-1]["content"][0]["type"] == "image_url"
