@@ -51,10 +51,6 @@ def _edit_canonical(body: Mapping[str, Any], replace: dict[str, str], removed: s
     return out
 
 
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True, ensure_ascii=False) == json.dumps(b, sort_keys=True, ensure_ascii=False)
-
-
 def patch_original(payload: Mapping[str, Any], before: "ModelRequest", after: "ModelRequest") -> bytes | None:
     """The client's body with the stages' edits applied, or None when they cannot be applied in place."""
     from lynkr_cli.canonical import canonical_json
@@ -66,7 +62,7 @@ def patch_original(payload: Mapping[str, Any], before: "ModelRequest", after: "M
     if any(not isinstance(v, str) for v in replace.values()):
         return None
     removed = {t.get("name") for t in before.tools} - {t.get("name") for t in after.tools}
-    if not _same(_edit_canonical(before.body, replace, removed), after.body):
+    if _edit_canonical(before.body, replace, removed) != after.body:
         return None  # a stage changed something else: only the codec can encode that
     edit = _edit_responses if before.inbound == "openai-responses" else _edit_chat
     patched = edit(payload, replace, removed)
