@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +65,8 @@ class ResponseCache:
         if mode == "semantic":
             from lynkr_cli.cache.embed import load_model, model_available
 
-            if model_available():
-                self._worker.submit(load_model)  # warm up off the request path
+            if model_available():  # warm up on a thread of its own: exact lookups must not wait for it
+                threading.Thread(target=load_model, name="lynkr-embedding-load", daemon=True).start()
 
     @property
     def file(self) -> CacheStore:

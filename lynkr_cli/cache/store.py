@@ -7,7 +7,6 @@ block writers (WAL), so two sessions can use one cache at once.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from lynkr_cli.paths import data_home, ensure_private_dir
+from lynkr_cli.paths import data_home
 
 _MIGRATIONS = [
     """
@@ -184,23 +183,6 @@ def _files(path: Path) -> Iterator[Path]:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    ensure_private_dir(path.parent)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
-            for statement in script.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return conn
+    from lynkr_cli.ledger.store import connect
+
+    return connect(path, _MIGRATIONS)

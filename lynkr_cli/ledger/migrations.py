@@ -52,12 +52,13 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: sqlite3.Connection, migrations: list[str] | None = None) -> None:
     """Bring ``conn``'s schema up to date; safe to call from several processes at once."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        for number, script in enumerate((MIGRATIONS if migrations is None else migrations)[version:],
+                                        start=version + 1):
             for statement in script.split(";"):
                 if statement.strip():
                     conn.execute(statement)

@@ -28,8 +28,9 @@ def default_ledger_path() -> Path:
     return data_home() / "ledger.sqlite3"
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open the ledger with user-only permissions, WAL, a busy timeout, and the current schema."""
+def connect(path: Path, migrations: list[str] | None = None) -> sqlite3.Connection:
+    """Open the ledger (or, with its own ``migrations``, another lynkr database such as the response
+    cache) with user-only permissions, WAL, a busy timeout, and the current schema."""
     ensure_private_dir(path.parent)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -37,7 +38,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
-    migrate(conn)
+    migrate(conn, migrations)
     return conn
 
 

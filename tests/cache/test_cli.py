@@ -75,3 +75,36 @@ def test_two_sessions_use_one_cache_at_once(lynkr_home):
     assert answers.calls == calls_during  # everything either session stored is readable by a third
     _, rows = ledger_rows(lynkr_home)
     assert not [r for r in rows if r["error"]]
+
+
+def test_serve_with_cache_answers_a_repeat_from_the_cache(lynkr_home):
+    import signal
+
+    answers = Answers()
+    with FakeUpstream(messages_handler(answers)) as upstream:
+        env = base_env(lynkr_home, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
+        proc = subprocess.Popen(lynkr_command("serve", "--port", "0", "--quiet", "--cache", "exact", "--upstream",
+                                              upstream.url), env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            url = ""
+            for line in proc.stderr:  # type: ignore[union-attr]
+                if "listening on" in line:
+                    url = line.rsplit(" ", 1)[1].strip()
+                    break
+            headers = {"x-api-key": FAKE_ANTHROPIC_KEY, "anthropic-version": "2023-06-01"}
+            body = {"model": "claude-sonnet-4-6", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}
+            import httpx
+
+            seen = []
+            for _ in range(2):
+                response = httpx.post(f"{url}/v1/messages", json=body, headers=headers, timeout=30)
+                seen.append((response.headers["x-lynkr-cache"], response.json()["content"][0]["text"]))
+                if seen[-1][0] == "miss":  # the answer is stored right after it was sent: wait for the file
+                    for _ in range(100):
+                        if json.loads(run_lynkr(["cache", "stats", "--json"], env).stdout)["entries"]:
+                            break
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=30)
+    assert seen == [("miss", "answer number 1"), ("hit-exact", "answer number 1")]
+    assert answers.calls == 1
