@@ -30,10 +30,11 @@ def explain(
             body = json.loads(text)
         except ValueError as exc:
             raise UsageError(f"{request} is not valid JSON ({exc})") from None
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            raise UsageError(f"{request} is not a request body: expected a JSON object with a messages list")
+        if not isinstance(body, dict) or not isinstance(body.get("messages", body.get("input")), (list, str)):
+            raise UsageError(f"{request} is not a request body: expected a JSON object with messages (or input)")
+        body, extras = _canonical(body, text)
     else:
-        body = {"model": "", "max_tokens": 4096, "messages": [{"role": "user", "content": prompt}]}
+        body, extras = {"model": "", "max_tokens": 4096, "messages": [{"role": "user", "content": prompt}]}, {}
 
     from lynkr_cli.cli.explain_render import render
     from lynkr_cli.routing.setup import build_router
@@ -42,8 +43,8 @@ def explain(
     router = build_router(load_settings(profile=profile))
     from lynkr_cli.canonical import ModelRequest
 
-    decision = router.route(ModelRequest(body))
-    classification = router.classify(body)
+    decision = router.route(ModelRequest(body, extras=extras))
+    classification = router.classify(body, extras)
     if as_json:
         data = decision.details()
         data["parts"] = [{"dimension": p.dimension, "points": p.points, "detail": p.detail} for p in decision.parts]
@@ -51,6 +52,14 @@ def explain(
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     typer.echo(render(decision, classification, router))
+
+
+def _canonical(payload: dict, text: str) -> tuple[dict, dict]:
+    """An Anthropic, OpenAI Chat or Responses body (detected as ``lynkr optimize`` does) in canonical form."""
+    from lynkr_cli.cli.optimize import _codec, detect_format
+
+    request = _codec(detect_format(payload)).decode_request(payload, text.encode())
+    return dict(request.body), dict(request.extras or {})
 
 
 def _read(path: Path) -> str:

@@ -30,7 +30,6 @@ _FILE_PATH = re.compile(
     r"(?:(?<=\s)|^|(?<=[`'\"(]))((?:\.{0,2}/)?(?:[\w.-]+/)*[\w-]+\.(?:py|js|ts|tsx|jsx|go|rs|java|kt|rb|php|c|h|cc|cpp|"
     r"hpp|cs|swift|sql|sh|yaml|yml|toml|json|md|html|css|scss|vue|svelte|tf|proto|lock|cfg|ini|env))\b"
 )
-_WRITE_TOOLS = frozenset({"edit", "write", "multiedit", "notebookedit", "bash", "apply_patch", "shell"})
 
 
 def chars_to_tokens(chars: int) -> int:
@@ -49,7 +48,6 @@ class Features:
     turn_start: bool  # last user message is the user speaking, not a tool result coming back
     tool_results_in_turn: int  # tool round-trips since the user last spoke
     tools_available: int
-    write_tools: bool
     files_mentioned: int
     files_touched: int  # distinct file paths in this turn's tool calls
     code_blocks: int
@@ -159,7 +157,6 @@ def extract(body: Mapping[str, Any], extras: Mapping[str, Any] | None = None, si
     tool_results = sum(1 for m in turn if m.get("role") == "user" and _is_tool_result_message(m))
     last_user_blocks = _blocks(messages[last_user_index].get("content")) if user_indexes else []
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict)]
-    tool_names = {str(t.get("name", "")).lower() for t in tools}
     sys_text = system_text(body.get("system"))
     if size_hint is not None:
         context_chars = size_hint
@@ -176,7 +173,6 @@ def extract(body: Mapping[str, Any], extras: Mapping[str, Any] | None = None, si
         turn_start=turn_start,
         tool_results_in_turn=tool_results,
         tools_available=len(tools),
-        write_tools=bool(tool_names & _WRITE_TOOLS),
         files_mentioned=len(set(_FILE_PATH.findall(text))),
         files_touched=len(_tool_paths(list(turn))),
         code_blocks=fences,

@@ -8,7 +8,8 @@ How the weights were chosen: reasoning and risk words ("trade-offs", "step by st
 "migration") are the strongest evidence that a cheap model will give a wrong answer, so they weigh most;
 scope ("across the codebase") and task verbs ("refactor", "implement") move ordinary work up from
 SIMPLE; size, code, files and history add smaller amounts; plain look-up questions ("what does git
-stash do?") subtract. The cut points were set on ``bench/routing_set.jsonl`` and the accuracy and
+stash do?") subtract. Which tools are *offered* is not scored: Claude Code offers all of its tools on
+every request, so it says nothing; the tools *used* this turn (``tool_loop``, ``files_touched``) do. The cut points were set on ``bench/routing_set.jsonl`` and the accuracy and
 confusion matrix are in ``bench/RESULTS.md``; the one hard guarantee tested is that no prompt labelled
 COMPLEX or REASONING scores as SIMPLE.
 """

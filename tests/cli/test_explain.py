@@ -49,3 +49,12 @@ def test_explain_with_a_shipped_profile_uses_its_tiers(lynkr_home: Path) -> None
     easy = run_lynkr(["explain", "--json", "-p", "hybrid-local-cloud", "what does git stash do?"], base_env(lynkr_home),
                      timeout=60)
     assert json.loads(easy.stdout)["provider"] == "ollama"
+
+
+def test_explain_a_codex_responses_request(lynkr_home: Path) -> None:
+    """A body Codex really sent (captured): its environment block is not the user's words."""
+    captured = Path(__file__).resolve().parent.parent / "data" / "codex_session" / "01.json"
+    result = run_lynkr(["explain", "--json", "--request", str(captured)], base_env(lynkr_home), timeout=60)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["tier"] in ("MEDIUM", "COMPLEX") and data["breakdown"]["reasoning"] > 0  # "why does … fail?"
