@@ -37,7 +37,11 @@ class TierRouter:
         from lynkr_cli.proxy.components import RouteDecision
 
         key = getattr(session, "session_id", session)
-        decision = self.router.route(request, key if isinstance(key, str) else None)
+        key = key if isinstance(key, str) else None
+        conversation = (request.extras or {}).get("prompt_cache_key")  # Codex names its conversation
+        if isinstance(conversation, str) and conversation:
+            key = f"{key}/{conversation}"
+        decision = self.router.route(request, key)
         if decision.stop is not None:
             raise decision.stop
         if decision.target is not None:

@@ -96,3 +96,22 @@ def test_budget_downgrades_then_stops_with_a_clear_message() -> None:
     budget.action = "stop"  # routing.budget_action = "stop"
     stopping = router.route(req(u(HARD)), "s3")
     assert isinstance(stopping.stop, BudgetExceeded) and "session budget" in str(stopping.stop)
+
+
+def test_codex_conversations_with_the_same_opening_are_kept_apart() -> None:
+    """Codex opens every conversation with the same <environment_context>; its prompt_cache_key differs."""
+    from lynkr_cli.routing.proxy import TierRouter
+
+    router = TierRouter(Router(TierMap.from_strings({"simple": LOCAL, "reasoning": SONNET})))
+    opening = u("<environment_context><cwd>/p</cwd></environment_context>")
+
+    def codex(text_or_result: dict, conversation: str) -> ModelRequest:
+        body = {"model": "gpt-5-codex", "tools": [{"name": "exec_command"}],
+                "messages": [opening, text_or_result] if text_or_result["role"] == "user" and isinstance(
+                    text_or_result["content"], str) else [opening, u(HARD), tool_call(0), text_or_result]}
+        return ModelRequest(body, inbound="openai-responses", extras={"prompt_cache_key": conversation})
+
+    assert router.route(codex(u(HARD), "c1"), "serve").model == "claude-sonnet-4-5"
+    assert router.route(codex(u(EASY), "c2"), "serve").model == "qwen2.5-coder"
+    # c1's tool loop keeps its own turn's model, not c2's
+    assert router.route(codex(tool_result(0, "ok"), "c1"), "serve").model == "claude-sonnet-4-5"
