@@ -183,13 +183,11 @@ def compress_text(text: str, config: CompressConfig) -> Outcome:
             rewritten = header + outcome.text
             return Outcome(outcome.representation, rewritten, before, count_text(rewritten))
     cleaned = clean_text(text, config.repeat_min)
-    if cleaned != text and len(cleaned) >= config.json_floor_chars:
-        value = parse_json(cleaned)
-        if value is not None:  # JSON wrapped in colour codes or trailing blanks
-            outcome = compress_json(cleaned, value, config)
-            result = outcome.text if outcome.text is not None else cleaned
-            return Outcome(outcome.representation if outcome.text else "text-clean", result,
-                           count_text(text), outcome.tokens_after if outcome.text else count_text(cleaned))
+    value = parse_json(cleaned) if cleaned != text and len(cleaned) >= config.json_floor_chars else None
+    if value is not None:  # JSON wrapped in colour codes or trailing blanks
+        outcome = compress_json(cleaned, value, config)
+        if outcome.text is not None:
+            return Outcome(outcome.representation, outcome.text, count_text(text), outcome.tokens_after)
     if config.lossy:
         elided = elide(cleaned, config)
         if elided is not None:

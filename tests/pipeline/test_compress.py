@@ -254,3 +254,11 @@ def test_json_after_a_short_header_is_compressed_and_the_header_kept() -> None:
     # A long prose preamble is not a header: nothing is guessed.
     prose = ("word " * 200 + "\n") + pretty(grep_result())
     assert compress_text(prose, CompressConfig()).representation in ("as-is", "text-clean")
+
+
+def test_json_wrapped_in_colour_codes_is_cleaned_then_compressed() -> None:
+    text = "\x1b[0m" + pretty(grep_result()) + "   "
+    outcome = compress_text(text, CompressConfig())
+    assert outcome.representation == "toon" and toon_format.decode(outcome.text) == grep_result()
+    assert outcome.tokens_before == tokens.count_text(text)
+    assert compress_text(outcome.text, CompressConfig()).text is None
