@@ -1,7 +1,7 @@
 """Calibration samples, counted off the request path.
 
-Savings are counted in o200k tokens; the provider bills in its own. On a few optimized requests per
-session the whole forwarded request is counted in o200k (about 40 ms for a 100 KB Claude Code body,
+Savings are counted in o200k tokens; the provider bills in its own. On a few requests per session
+(the first two, then one in 50) the whole forwarded request is counted in o200k (about 40 ms for a 100 KB Claude Code body,
 so in a background thread, never while the client waits). Once that count is ready and the
 request's usage has arrived, the pair (provider's billed input, o200k count) is attached to the next
 request the session sends, under ``details["pipeline"]["calibration"]``; the report divides the sums.

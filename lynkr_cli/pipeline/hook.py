@@ -52,8 +52,8 @@ def run_pipeline(ctx: "ProxyContext", request: "ModelRequest", headers: Mapping[
         details["bytes_after"] = len(result.raw) if result.raw is not None else len(result.wire_bytes())
         if result.raw is not None and request.inbound != "anthropic":
             details["edited_in_client_format"] = True
-        if state.calibration_due():
-            state.calibration.start(record, result.body)  # counted in a background thread
+    if state.calibration_due():
+        state.calibration.start(record, result.body)  # counted in a background thread
     samples = state.calibration.ready()
     if samples:
         details["calibration"] = samples

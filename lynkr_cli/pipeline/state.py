@@ -16,8 +16,8 @@ from typing import Any, Callable, Hashable
 from lynkr_cli.pipeline.calibrate import Calibration
 
 MEMO_ENTRIES = 1024  # per session; a context window holds far fewer tool results
-# Calibration samples (pipeline/calibrate.py): the first few optimized requests of a session, then
-# one in CALIBRATION_EVERY.
+# Calibration samples (pipeline/calibrate.py): the first few requests of a session, then one in
+# CALIBRATION_EVERY.
 CALIBRATION_FIRST = 2
 CALIBRATION_EVERY = 50
 MAX_SESSIONS = 256
@@ -29,7 +29,7 @@ class SessionState:
 
     key: str
     decisions: dict[str, Any] = field(default_factory=dict)
-    optimized_requests: int = 0
+    requests_seen: int = 0
     calibration: Calibration = field(default_factory=Calibration, repr=False)
     _memo: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -44,10 +44,10 @@ class SessionState:
             return decision, True
 
     def calibration_due(self) -> bool:
-        """Count this optimized request for calibration? (Call once per optimized request.)"""
+        """Count this request for calibration? (Call once per request.)"""
         with self._lock:
-            n = self.optimized_requests
-            self.optimized_requests += 1
+            n = self.requests_seen
+            self.requests_seen += 1
         return n < CALIBRATION_FIRST or n % CALIBRATION_EVERY == 0
 
     def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
