@@ -95,6 +95,7 @@ class UpstreamCall:
     body: bytes
     wire_format: WireFormat
     stream: bool
+    model: str = ""  # the model asked for: answers that do not name theirs (Bedrock) are labelled with it
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ class HttpProvider:
         url = self.endpoint(wire, model, request.stream)
         if query and wire == request.inbound:
             url = f"{url}?{query}"
-        return UpstreamCall("POST", url, headers, body, wire, request.stream)
+        return UpstreamCall("POST", url, headers, body, wire, request.stream, model)
 
     def encode_body(self, request: ModelRequest, model: str, wire: WireFormat) -> bytes:
         from lynkr_cli.formats import codec

@@ -124,7 +124,7 @@ class BedrockProvider(HttpProvider):
         accept = "application/vnd.amazon.eventstream" if request.stream else "application/json"
         headers += [("accept", accept), ("accept-encoding", "identity")]
         headers += [(k.lower(), v) for k, v in self.config.headers.items()]
-        return UpstreamCall("POST", url, headers, body, "bedrock", request.stream)
+        return UpstreamCall("POST", url, headers, body, "bedrock", request.stream, model)
 
     # -- the response ------------------------------------------------------------------------
     def stream_decoder(self, wire: WireFormat) -> ConverseStreamDecoder:

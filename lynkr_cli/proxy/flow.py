@@ -117,7 +117,8 @@ def response_handlers(ctx: ProxyContext, provider: Any, call: Any, canonical: Mo
         else:
             scanner = ResponseTranslator(provider, call.wire_format, canonical, scan_only=True)
         return scanner, None, ResponseTranslator(provider, call.wire_format, canonical)
-    translator = ResponseTranslator(provider, call.wire_format, canonical, keep_message=ctx.cache.enabled)
+    translator = ResponseTranslator(provider, call.wire_format, canonical, keep_message=ctx.cache.enabled,
+                                    model=getattr(call, "model", None))
     return translator, translator, None
 
 

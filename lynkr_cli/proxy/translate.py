@@ -41,9 +41,11 @@ class ResponseTranslator:
         request: ModelRequest,
         keep_message: bool = False,
         scan_only: bool = False,
+        model: str | None = None,
     ):
         """``scan_only``: the bytes pass through unchanged elsewhere; only read model, usage, errors
-        and the message from them (for a same-format answer in an OpenAI format, or the cache)."""
+        and the message from them (for a same-format answer in an OpenAI format, or the cache).
+        ``model``: the model asked for, shown to the client when the answer names none (Bedrock)."""
         self.scan_only = scan_only
         self.provider = provider
         self.wire = wire
@@ -53,6 +55,7 @@ class ResponseTranslator:
         self.keep_message = keep_message or scan_only or not request.stream
         self.usage = Usage()
         self.model: str | None = None
+        self._asked_model = model or None
         self.stop_reason: str | None = None
         self.error: str | None = None
         self.streaming = False  # the relay's scanner flag: the client is getting a stream
@@ -117,6 +120,8 @@ class ResponseTranslator:
             self._mode = "error"
             return self._error_body("the upstream's JSON answer could not be parsed")
         message = self.provider.decode_message(self.wire, upstream)
+        if not message.get("model") and self._asked_model:
+            message["model"] = self._asked_model
         if self.client_stream and not self.scan_only:
             self._encoder = self.client.stream_encoder(self.request)
             return self._emit(message_events(message))
@@ -168,6 +173,8 @@ class ResponseTranslator:
         kind = event.get("type")
         if kind == "message_start":
             message = event.get("message") or {}
+            if not message.get("model") and self._asked_model:
+                message["model"] = self._asked_model  # filled before the client's encoder sees it
             self.model = message.get("model") or self.model
             self.usage.update_from_anthropic(message.get("usage") or {})
         elif kind == "message_delta":

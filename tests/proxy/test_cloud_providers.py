@@ -323,3 +323,25 @@ def test_missing_cloud_credentials_are_clear_errors_and_recorded(tmp_path) -> No
     assert "AWS_ACCESS_KEY_ID" in str(bedrock_error.value) and "AWS_PROFILE" in str(bedrock_error.value)
     assert "AZURE_OPENAI_API_KEY" in str(azure_error.value)
     assert [r.provider for r in rows] == ["bedrock", "azure-openai"] and all(r.status == 400 for r in rows)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_bedrock_answers_name_the_model_that_ran(cloud, stream: bool) -> None:
+    """Converse does not echo the model; the client still sees the Bedrock model lynkr called."""
+    base_url, ctx, _ = cloud
+    ctx.router = StaticRouter("bedrock", BEDROCK_MODEL)
+    client = anthropic.Anthropic(base_url=base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
+    kwargs = dict(model="claude-via-lynkr", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    if stream:
+        with client.messages.stream(**kwargs) as s:
+            message = s.get_final_message()
+    else:
+        message = client.messages.create(**kwargs)
+    assert message.model == BEDROCK_MODEL
+    responses = openai.OpenAI(base_url=base_url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+    if stream:
+        with responses.responses.stream(model="gpt-4o", input="hi") as s:
+            response = s.get_final_response()
+    else:
+        response = responses.responses.create(model="gpt-4o", input="hi")
+    assert response.model == BEDROCK_MODEL
