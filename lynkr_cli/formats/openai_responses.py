@@ -64,9 +64,20 @@ def _output_text(output: Any) -> Any:
     return blocks if any(b["type"] == "image" for b in blocks) else text_of(blocks)
 
 
+def _namespaces(tools: list[dict[str, Any]]) -> dict[str, str]:
+    """Function name -> namespace, for the functions Codex groups (``multi_agent_v1``: sub-agents)."""
+    return {inner.get("name", ""): tool.get("name", "") for tool in tools or [] if tool.get("type") == "namespace"
+            for inner in tool.get("tools") or [] if inner.get("type") == "function"}
+
+
 def _tools_to_canonical(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out = []
+    """Function tools, including those inside a ``namespace`` group (flattened: every provider can call
+    them; the namespace is put back on the calls the client receives)."""
+    flat: list[dict[str, Any]] = []
     for tool in tools or []:
+        flat.extend(tool.get("tools") or [] if tool.get("type") == "namespace" else [tool])
+    out = []
+    for tool in flat:
         if tool.get("type") != "function":
             continue
         entry: dict[str, Any] = {"name": tool.get("name", "")}
@@ -141,6 +152,9 @@ class ResponsesCodec:
         if payload.get("stream"):
             body["stream"] = True
         extras = {k: v for k, v in payload.items() if k not in _REQUEST_KEYS}
+        namespaces = _namespaces(payload.get("tools") or [])
+        if namespaces:
+            extras["_namespaces"] = namespaces
         return ModelRequest(body=body, inbound="openai-responses", raw=raw, extras=extras)
 
     # -- canonical -> upstream ----------------------------------------------------------------
@@ -179,7 +193,7 @@ class ResponsesCodec:
         out["store"] = False
         if request.inbound == "openai-responses":
             for key, value in request.extras.items():
-                if key not in out:
+                if not key.startswith("_") and key not in out:
                     out[key] = value
         return dumps(out)
 
@@ -206,7 +220,8 @@ class ResponsesCodec:
 
     # -- canonical answer -> client -----------------------------------------------------------
     def encode_message(self, message: dict[str, Any], request: ModelRequest) -> dict[str, Any]:
-        output = [_output_item(block) for block in message.get("content") or []]
+        namespaces = request.extras.get("_namespaces") or {}
+        output = [_output_item(block, namespaces=namespaces) for block in message.get("content") or []]
         return _response(message.get("id"), message.get("model", ""), [o for o in output if o],
                          message.get("stop_reason"), message.get("usage") or {})
 
@@ -214,7 +229,7 @@ class ResponsesCodec:
         return ResponsesStreamDecoder()
 
     def stream_encoder(self, request: ModelRequest) -> "ResponsesStreamEncoder":
-        return ResponsesStreamEncoder()
+        return ResponsesStreamEncoder(request.extras.get("_namespaces") or {})
 
     def error_body(self, message: str, error_type: str) -> bytes:
         return openai_error_body(message, error_type)
@@ -277,8 +292,13 @@ def _stop_reason(body: dict[str, Any], content: list[dict[str, Any]]) -> str:
     return "end_turn"
 
 
-def _output_item(block: dict[str, Any], item_id: str | None = None) -> dict[str, Any] | None:
+def _output_item(block: dict[str, Any], item_id: str | None = None,
+                 namespaces: dict[str, str] | None = None) -> dict[str, Any] | None:
     kind = block.get("type")
+    namespace = (namespaces or {}).get(block.get("name", "")) if kind == "tool_use" else None
+    if namespace:
+        item = _output_item(block, item_id)
+        return {**item, "namespace": namespace} if item else None
     if kind == "text":
         return {"id": item_id or new_id("msg_"), "type": "message", "status": "completed", "role": "assistant",
                 "content": [{"type": "output_text", "text": block.get("text", ""), "annotations": []}]}
@@ -408,7 +428,8 @@ class ResponsesStreamEncoder:
 
     media_type = "text/event-stream"
 
-    def __init__(self) -> None:
+    def __init__(self, namespaces: dict[str, str] | None = None) -> None:
+        self._namespaces = namespaces or {}
         self._seq = 0
         self._id = new_id("resp_")
         self._model = ""
@@ -444,7 +465,7 @@ class ResponsesStreamEncoder:
             return b""
         if kind == "tool_use":
             block["partial"] = ""
-        item = _output_item(block) or {}
+        item = _output_item(block, namespaces=self._namespaces) or {}
         item["status"] = "in_progress"
         position = len(self._output) + len(self._items)
         self._items[event["index"]] = {"item": item, "block": block, "position": position}
@@ -494,7 +515,7 @@ class ResponsesStreamEncoder:
         block, position = state["block"], state["position"]
         if block.get("type") == "tool_use" and not block["partial"]:
             block["partial"] = "{}"
-        item = _output_item(block, state["item"]["id"]) or {}
+        item = _output_item(block, state["item"]["id"], self._namespaces) or {}
         self._output.append(item)
         out = b""
         if item["type"] == "message":

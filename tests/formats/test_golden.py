@@ -132,3 +132,23 @@ def test_image_tool_results_reach_openai_formats():
     chat = json.loads(resolve_provider("openrouter", ENV).build_call(request, "m", {}).body)
     assert chat["messages"][-2] == {"role": "tool", "tool_call_id": "toolu_9", "content": "screenshot.png\n[image]"}
     assert chat["messages"][-1]["content"][0]["type"] == "image_url"
+
+
+def test_codex_namespace_tools_are_callable_on_other_providers():
+    tools = [{"type": "function", "name": "exec_command", "parameters": {"type": "object", "properties": {}}},
+             {"type": "namespace", "name": "multi_agent_v1", "description": "sub-agents", "tools": [
+                 {"type": "function", "name": "spawn_agent", "parameters": {"type": "object", "properties": {}}}]},
+             {"type": "web_search"}]
+    request = codec("openai-responses").decode_request({"model": "m", "input": "hi", "tools": tools}, b"")
+    assert [t["name"] for t in request.body["tools"]] == ["exec_command", "spawn_agent"]
+    message = {"id": "msg_1", "model": "m", "stop_reason": "tool_use", "usage": {},
+               "content": [{"type": "tool_use", "id": "toolu_1", "name": "spawn_agent", "input": {}}]}
+    (item,) = codec("openai-responses").encode_message(message, request)["output"]
+    assert item["namespace"] == "multi_agent_v1" and item["name"] == "spawn_agent"
+    from lynkr_cli.formats.events import message_events
+
+    encoder = codec("openai-responses").stream_encoder(request)
+    streamed = b"".join(encoder.encode(e) for e in message_events(message)).decode()
+    assert '"namespace":"multi_agent_v1"' in streamed
+    anthropic_body = json.loads(resolve_provider("anthropic", ENV).build_call(request, "claude-x", {}).body)
+    assert "_namespaces" not in anthropic_body
