@@ -125,9 +125,22 @@ def semantic_split(body: Mapping[str, Any], target: Target, extras: Mapping[str,
     if not question.strip():
         return "empty question"
     new_messages = [*messages[:index], {**messages[index], "content": replaced}, *messages[index + 1 :]]
-    material = _material({**body, "messages": new_messages}, target, extras)
+    material = _material({**body, "messages": new_messages, "system": _without_billing(body.get("system"))},
+                         target, extras)
     material["semantic"] = True
     return SemanticSplit(prefix_key=_digest(material), question=question)
+
+
+_BILLING_PREFIX = "x-anthropic-billing-header:"
+
+
+def _without_billing(system: Any) -> Any:
+    """Claude Code opens its system prompt with a billing header whose ``cc_version`` suffix changes
+    with the user's prompt; it attributes usage and says nothing the answer depends on, so the
+    semantic context leaves it out (the exact key keeps it: it is identical for identical prompts)."""
+    if isinstance(system, list):
+        return [b for b in system if not (isinstance(b, dict) and str(b.get("text", "")).startswith(_BILLING_PREFIX))]
+    return system
 
 
 def server_tools(body: Mapping[str, Any]) -> list[str]:

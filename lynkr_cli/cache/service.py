@@ -59,6 +59,7 @@ class ResponseCache:
         self.threshold = threshold
         self.lookups = 0  # requests looked up by this process (tests wait for their answers to be stored)
         self._recent: dict[int, tuple[Any, Target, Lookup]] = {}
+        self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lynkr-cache")
         self._store_future = self._worker.submit(CacheStore, path, ttl_seconds, max_bytes)
@@ -211,14 +212,26 @@ class ResponseCache:
         A no-op turn of the proxy's event loop first: the relay hands an answer over right after
         recording it, in the same step of the loop, so after this barrier it is queued here."""
         loop = self._loop
-        if loop is not None and loop.is_running():
+        if loop is not None and loop.is_running() and not _running_in(loop):
             asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop).result(10)
         self._worker.submit(lambda: None).result()
 
     def close(self) -> None:
+        """Write what is queued and close the file (the proxy's shutdown calls this: answers stored
+        after the interpreter began exiting could be lost, e.g. while the embedding model loads)."""
+        if self._closed:
+            return
+        self._closed = True
         self.flush()
         self.file.close()
         self._worker.shutdown()
+
+
+def _running_in(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _cost(model: str | None, provider: str, usage: dict[str, Any]) -> float | None:

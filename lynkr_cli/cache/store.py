@@ -155,8 +155,8 @@ class CacheStore:
                 " COALESCE(SUM(hits * (COALESCE(input_tokens, 0) + COALESCE(cache_read_tokens, 0)"
                 " + COALESCE(cache_write_tokens, 0))), 0),"
                 " COALESCE(SUM(hits * COALESCE(output_tokens, 0)), 0), COALESCE(SUM(hits * COALESCE(cost_usd, 0)), 0),"
-                " SUM(CASE WHEN prefix IS NOT NULL THEN 1 ELSE 0 END), MIN(created_at), MAX(created_at),"
-                " SUM(CASE WHEN created_at <= ? THEN 1 ELSE 0 END)"
+                " COALESCE(SUM(CASE WHEN prefix IS NOT NULL THEN 1 ELSE 0 END), 0), MIN(created_at), MAX(created_at),"
+                " COALESCE(SUM(CASE WHEN created_at <= ? THEN 1 ELSE 0 END), 0)"
                 " FROM entries",
                 (now - self.ttl_seconds,),
             ).fetchone()

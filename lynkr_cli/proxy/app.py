@@ -139,6 +139,9 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
             yield
         finally:
             await ctx.client.aclose()
+            close_cache = getattr(ctx.cache, "close", None)  # store the last answers before exit
+            if close_cache is not None:
+                close_cache()
 
     app = Starlette(
         routes=[

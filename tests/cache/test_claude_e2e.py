@@ -47,3 +47,29 @@ def test_unknown_cache_mode_is_a_clear_error(lynkr_home):
     assert result.returncode == 2
     assert "--cache must be one of off, exact, semantic" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_reworded_question_in_a_new_claude_session_is_a_semantic_hit(lynkr_home, user_home, tmp_path):
+    agent_binary("claude")
+    calls = []
+
+    def respond(request, body):  # type: ignore[no-untyped-def]
+        calls.append(body)
+        return reply_for(Turn(text=f"Fresh answer {len(calls)}", input_tokens=2000, output_tokens=30), request)
+
+    workdir = tmp_path / "project"
+    workdir.mkdir()
+    with FakeUpstream(messages_handler(respond)) as upstream:
+        env = base_env(lynkr_home, user_home, ANTHROPIC_BASE_URL=upstream.url, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
+        outputs = [run_lynkr(["run", "--cache", "semantic", "claude", "-p", prompt, "--output-format", "json"],
+                             env, cwd=workdir)
+                   for prompt in ("What is the time complexity of quicksort?",
+                                  "what's the time complexity of quicksort",
+                                  "What is the space complexity of quicksort?")]
+    assert all(o.returncode == 0 for o in outputs), [o.stderr for o in outputs]
+    assert [json.loads(o.stdout)["result"] for o in outputs] == ["Fresh answer 1", "Fresh answer 1", "Fresh answer 2"]
+    assert "cache: 1 hit (0 exact, 1 semantic)" in outputs[1].stderr
+    _, rows = ledger_rows(lynkr_home)
+    decisions = [r["details"]["cache"]["decision"] for r in sorted(rows, key=lambda r: r["started_at"])
+                 if r["route"] == "/v1/messages"]
+    assert decisions == ["miss", "hit-semantic", "miss"]
