@@ -182,6 +182,7 @@ def provider_overrides(providers) -> dict[str, dict[str, object]]:  # type: igno
 def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no-untyped-def]
     from lynkr_cli.proxy.app import create_app
     from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM, ProxyContext
+    from lynkr_cli.paths import data_home
     from lynkr_cli.pipeline.build import build_pipeline
     from lynkr_cli.pipeline.config import with_switches
     from lynkr_cli.settings import load_settings
@@ -196,7 +197,7 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
         ledger=ledger,
         token=token,
         max_body_bytes=settings.max_body_bytes,
-        pipeline=build_pipeline(pipeline_config),
+        pipeline=build_pipeline(pipeline_config, decisions_dir=data_home() / "pipeline"),
     )
     ctx.providers, ctx.router = _providers_and_router(settings, ctx.anthropic_upstream, extra.get("model"))
     from lynkr_cli.cache.service import cache_from_settings

@@ -69,13 +69,14 @@ class Pipeline:
     """Runs its enabled stages in order; a failing stage is skipped (fail-open) and its error recorded."""
 
     def __init__(self, stages: Sequence[Stage] = (), disabled: Iterable[str] = (),
-                 elided_dir: "Path | None" = None) -> None:
+                 elided_dir: "Path | None" = None, decisions_dir: "Path | None" = None) -> None:
         from lynkr_cli.pipeline.state import SessionStates
 
         self.stages = list(stages)
         self.disabled = frozenset(disabled)
         self.sessions = SessionStates()
         self.elided_dir = elided_dir
+        self.decisions_dir = decisions_dir  # None: decisions live in memory only
 
     def save_elided(self, ref: str, text: str) -> None:
         """Keep the full text behind a lossy elision (the one piece of I/O, done by the caller)."""
@@ -105,8 +106,21 @@ class Pipeline:
         return [stage for stage in self.stages if stage.name not in self.disabled]
 
     def session(self, key: str) -> "SessionState":
-        """The state of one agent session (Claude Code's session id, or the lynkr session's)."""
-        return self.sessions.get(key)
+        """The state of one agent session (Claude Code's session id, or the lynkr session's), with the
+        decisions a previous proxy saved for it."""
+        state = self.sessions.get(key)
+        if self.decisions_dir is not None and not state.loaded:
+            from lynkr_cli.pipeline import decisions
+
+            state.restore(decisions.load(self.decisions_dir, key))
+        return state
+
+    def save_decisions(self, state: "SessionState") -> None:
+        """Write the session's decisions if a stage made a new one (called by the hook, after ``run``)."""
+        if self.decisions_dir is not None and state.take_unsaved():
+            from lynkr_cli.pipeline import decisions
+
+            decisions.save(self.decisions_dir, state.key, dict(state.decisions))
 
     def run(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, list[StageReport]]":
         """The optimized request and one report per active stage.

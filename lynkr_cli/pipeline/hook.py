@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
-from lynkr_cli.pipeline.base import summarize_reports
+from lynkr_cli.pipeline.base import log, summarize_reports
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -37,6 +37,10 @@ def run_pipeline(ctx: "ProxyContext", request: "ModelRequest", headers: Mapping[
         return request
     state = pipeline.session(session_key(headers, ctx.session_id))
     result, reports = pipeline.run(request, state)
+    try:
+        pipeline.save_decisions(state)
+    except OSError as exc:  # the decision still holds for this proxy's lifetime
+        log.warning("could not save pipeline decisions: %s", exc)
     details = summarize_reports(reports)
     for report in reports:
         for ref, text in report.artifacts.items():

@@ -30,6 +30,8 @@ class SessionState:
     key: str
     decisions: dict[str, Any] = field(default_factory=dict)
     requests_seen: int = 0
+    loaded: bool = False
+    _unsaved: bool = False
     calibration: Calibration = field(default_factory=Calibration, repr=False)
     _memo: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -41,7 +43,21 @@ class SessionState:
                 return self.decisions[key], False
             decision = decide()
             self.decisions[key] = decision
+            self._unsaved = True
             return decision, True
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take over decisions a previous proxy made for this session (before any new one)."""
+        with self._lock:
+            for key, value in saved.items():
+                self.decisions.setdefault(key, value)
+            self.loaded = True
+
+    def take_unsaved(self) -> bool:
+        """True once after a new decision was made (so it is written once)."""
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, False
+            return unsaved
 
     def calibration_due(self) -> bool:
         """Count this request for calibration? (Call once per request.)"""

@@ -98,3 +98,25 @@ def test_pruning_keeps_the_captured_claude_code_session_prefix_stable() -> None:
     forwarded = [json.loads(pipeline.run(load(p), state)[0].wire_bytes()) for p in SESSION]
     assert_prefix_stable(forwarded)
     assert len(forwarded[0]["tools"]) < len(load(SESSION[0]).tools)
+
+
+def test_a_restarted_proxy_keeps_the_sessions_decision(tmp_path) -> None:
+    """``claude --resume`` under a new lynkr run: the tool list stays what the session started with."""
+    from lynkr_cli.ledger import RequestRecord
+    from lynkr_cli.pipeline.hook import run_pipeline
+    from lynkr_cli.proxy.context import ProxyContext
+
+    config = PipelineConfig(stages={"compress": True, "prune": True})
+    headers = {"x-claude-code-session-id": "cc-42"}
+    later_body = dict(scenario("T1").body, messages=[{"role": "user", "content": "now edit the notebook cell 3"}])
+
+    def forward(request: ModelRequest) -> list[str]:
+        ctx = ProxyContext(session_id="lynkr-run", pipeline=build_pipeline(config, decisions_dir=tmp_path))
+        out = run_pipeline(ctx, request, headers, RequestRecord(session_id="lynkr-run", started_at=0, route="/"))
+        return names(out)
+
+    first = forward(scenario("T1"))
+    assert "NotebookEdit" not in first and list(tmp_path.glob("*.json"))
+    assert forward(ModelRequest(later_body)) == first  # a fresh proxy, same session: same tools
+    other = build_pipeline(config)  # without the saved decision it would decide differently
+    assert "NotebookEdit" in names(other.run(ModelRequest(later_body), other.session("cc-42"))[0])
