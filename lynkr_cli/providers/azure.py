@@ -5,7 +5,8 @@
 to ``{endpoint}/openai/responses?api-version=…`` with the deployment as ``model``. An endpoint that
 already ends in ``/openai/v1`` (Azure's v1 API) takes OpenAI's own paths and no api-version.
 Authentication: ``api-key: $AZURE_OPENAI_API_KEY``, or a Microsoft Entra ID token in
-``AZURE_OPENAI_AD_TOKEN`` sent as a bearer token.
+``AZURE_OPENAI_AD_TOKEN`` sent as a bearer token, or else one from the Azure CLI after ``az login``
+(``providers/azure_auth.py``).
 
 ``azure-anthropic:<deployment>``: ``https://{resource}.services.ai.azure.com/anthropic/v1/messages``
 with ``x-api-key``; the client's ``anthropic-version``/``anthropic-beta`` headers are kept, its own
@@ -23,6 +24,7 @@ from lynkr_cli.providers.base import HttpProvider, UpstreamCall, WireFormat
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.providers.azure_auth import AzureCliToken
 
 # Recent enough for both Chat Completions and Responses on Azure.
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
@@ -49,18 +51,37 @@ class AzureOpenAIProvider(HttpProvider):
             return f"{base}/openai/responses?api-version={quote(self.api_version)}"
         return f"{base}/openai/deployments/{quote(model, safe='')}/chat/completions?api-version={quote(self.api_version)}"
 
+    _cli_token: AzureCliToken | None = None
+
+    def _entra_from_cli(self) -> AzureCliToken | None:
+        """No key and no token given: Entra ID through the Azure CLI, when it is installed."""
+        if self._cli_token is None:
+            from lynkr_cli.providers.azure_auth import AzureCliToken, az_cli
+
+            path = self.config.options.get("path")  # the environment's PATH; none given: do not look
+            az = az_cli(path) if path else None
+            self._cli_token = AzureCliToken(az) if az else None
+        return self._cli_token
+
     def check_credentials(self, inbound: str, client_headers: Mapping[str, str] | None = None) -> None:
-        if self.config.api_key or self.config.options.get("ad_token"):
+        if self.config.api_key or self.config.options.get("ad_token") or self._entra_from_cli():
             return
         raise MissingCredential(
             f"provider {self.id!r} needs a key: set AZURE_OPENAI_API_KEY (or a Microsoft Entra ID token in "
-            f"AZURE_OPENAI_AD_TOKEN, or api_key under [providers.{self.id}] in the config file)"
+            f"AZURE_OPENAI_AD_TOKEN, or install the Azure CLI and run `az login`, or api_key under "
+            f"[providers.{self.id}] in the config file)"
         )
 
     def auth_headers(self, inbound: str, client_headers: Mapping[str, str], wire: WireFormat) -> list[tuple[str, str]]:
         if self.config.api_key:
             return [("api-key", self.config.api_key)]
-        return [("authorization", f"Bearer {self.config.options['ad_token']}")]
+        token = self.config.options.get("ad_token")
+        if not token:
+            cli = self._entra_from_cli()
+            if cli is None:
+                self.check_credentials("")
+            token = cli.get()  # type: ignore[union-attr]
+        return [("authorization", f"Bearer {token}")]
 
     def build_call(
         self, request: ModelRequest, model: str, client_headers: Mapping[str, str], query: str = ""

@@ -48,7 +48,7 @@ register(ProviderPreset("bedrock", BedrockProvider, BEDROCK_ENDPOINT,
 register(ProviderPreset("azure-openai", AzureOpenAIProvider, None, ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_BASE_URL"),
                         ("AZURE_OPENAI_API_KEY",), key_required=False,
                         options_env={"api_version": ("AZURE_OPENAI_API_VERSION", "OPENAI_API_VERSION"),
-                                     "ad_token": ("AZURE_OPENAI_AD_TOKEN",)},
+                                     "ad_token": ("AZURE_OPENAI_AD_TOKEN",), "path": ("PATH",)},
                         description="Azure OpenAI deployments (model = deployment name)"))
 register(ProviderPreset("azure-anthropic", AzureAnthropicProvider, "https://{resource}.services.ai.azure.com/anthropic",
                         ("AZURE_ANTHROPIC_ENDPOINT", "ANTHROPIC_FOUNDRY_BASE_URL"),

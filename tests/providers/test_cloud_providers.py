@@ -6,6 +6,7 @@ recomputing it from what it received, and answers in Bedrock's binary event stre
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 
 import httpx
@@ -193,3 +194,32 @@ def test_lynkr_variables_route_every_request_to_the_cloud_model(tmp_path, env, p
     _, router = _providers_and_router(settings, DEFAULT_ANTHROPIC_UPSTREAM, None)
     decision = router.route(ModelRequest({"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": []}), "s")
     assert (decision.provider, decision.model) == (provider, model)
+
+
+def test_azure_openai_entra_token_from_the_azure_cli(tmp_path) -> None:
+    """No key (key auth disabled by the organisation): after `az login`, the CLI's token is used,
+    fetched once and reused until shortly before it expires."""
+    import time
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    az = bin_dir / "az"
+    az.write_text(
+        f"#!{sys.executable}\nimport json, pathlib, sys, time\n"
+        "assert sys.argv[1:5] == ['account', 'get-access-token', '--resource', 'https://cognitiveservices.azure.com']\n"
+        f"p = pathlib.Path({str(calls)!r}); n = int(p.read_text()) + 1 if p.exists() else 1; p.write_text(str(n))\n"
+        "print(json.dumps({'accessToken': f'entra-{n}', 'expires_on': int(time.time()) + 3600, 'tokenType': 'Bearer'}))\n"
+    )
+    az.chmod(0o755)
+    provider = resolve_provider("azure-openai", {"AZURE_OPENAI_ENDPOINT": "https://c.openai.azure.com", "PATH": str(bin_dir)})
+    provider.check_credentials("anthropic", {})
+    assert provider.auth_headers("anthropic", {}, "openai-chat") == [("authorization", "Bearer entra-1")]
+    assert provider.auth_headers("anthropic", {}, "openai-chat") == [("authorization", "Bearer entra-1")]
+    cli = provider._entra_from_cli()
+    assert cli.get(now=time.time() + 3500) == "entra-2"  # refreshed near expiry
+    # A failing CLI (not logged in) is a clear error.
+    az.write_text(f"#!{sys.executable}\nimport sys\nsys.stderr.write('ERROR: Please run az login to setup account.')\nsys.exit(1)\n")
+    fresh = resolve_provider("azure-openai", {"AZURE_OPENAI_ENDPOINT": "https://c.openai.azure.com", "PATH": str(bin_dir)})
+    with pytest.raises(MissingCredential, match="az login"):
+        fresh.auth_headers("anthropic", {}, "openai-chat")
