@@ -22,10 +22,13 @@ complete -c lynkr -n '__fish_seen_subcommand_from cache; and __fish_seen_subcomm
 complete -c lynkr -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from stats' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from stats' -l json
 complete -c lynkr -n '__fish_seen_subcommand_from completions' -l help
-complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from path show validate' -a path -d 'Print the user config file path (it may not exist yet)'
-complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from path show validate' -a show -d 'Print every setting with its value (secrets masked) and the layer tha…'
-complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from path show validate' -a validate -d 'Check every config layer; exit 2 with the key and file at fault'
+complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from keys path show validate' -a keys -d 'List every setting: dotted key, type, default and what it does'
+complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from keys path show validate' -a path -d 'Print the user config file path (it may not exist yet)'
+complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from keys path show validate' -a show -d 'Print every setting with its value (secrets masked) and the layer tha…'
+complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from keys path show validate' -a validate -d 'Check every config layer; exit 2 with the key and file at fault'
 complete -c lynkr -n '__fish_seen_subcommand_from config' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from keys' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from keys' -l json
 complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from path' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from path' -l project
 complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from show' -l changed

@@ -27,7 +27,7 @@ _lynkr_is_sub() {
     case "$1" in
         "") [[ " cache completions config doctor explain init optimize profiles report run serve " == *" $2 "* ]] ;;
         "cache") [[ " clear stats " == *" $2 "* ]] ;;
-        "config") [[ " path show validate " == *" $2 "* ]] ;;
+        "config") [[ " keys path show validate " == *" $2 "* ]] ;;
         *) return 1 ;;
     esac
 }
@@ -35,7 +35,7 @@ _lynkr_words() {
     case "$1" in
         "") echo "cache completions config doctor explain init optimize profiles report run serve" ;;
         "cache") echo "clear stats" ;;
-        "config") echo "path show validate" ;;
+        "config") echo "keys path show validate" ;;
         "run") echo "claude codex" ;;
     esac
 }
@@ -47,6 +47,7 @@ _lynkr_options() {
         "cache stats") echo "--help --json" ;;
         "completions") echo "--help" ;;
         "config") echo "--help" ;;
+        "config keys") echo "--help --json" ;;
         "config path") echo "--help --project" ;;
         "config show") echo "--changed --help --json --profile -p" ;;
         "config validate") echo "--help --profile -p" ;;

@@ -31,8 +31,9 @@ CLIENT: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.Contex
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return host == "localhost"
+    """True for addresses only this machine can reach ("" and 0.0.0.0 mean every interface)."""
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

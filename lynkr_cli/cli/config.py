@@ -134,3 +134,53 @@ def profiles(
     console = Console(highlight=False)
     console.print(table)
     console.print("use: lynkr run --profile NAME claude, lynkr serve --profile NAME, lynkr init --profile NAME", style="dim")
+
+
+def setting_docs(model: Any, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """(dotted key, type, default, description) for every leaf setting, read from the models."""
+    from pydantic import BaseModel
+
+    rows: list[tuple[str, str, str, str]] = []
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows += setting_docs(annotation, f"{key}.")
+            continue
+        kind = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        default = info.get_default(call_default_factory=True)
+        shown = "-" if default is None else json.dumps(default, default=str)
+        description = info.description or ""
+        if "ProviderSettings" in str(annotation):
+            kind, shown = "table per provider id", "{}"
+            description = "one [providers.<id>] table per provider, keys below"
+        rows.append((key, kind.replace("NoneType", "None"), shown, description))
+    return rows
+
+
+@config_app.command("keys")
+def keys(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """List every setting: dotted key, type, default and what it does."""
+    from lynkr_cli.settings import ProviderSettings, Settings
+
+    rows = setting_docs(Settings) + [
+        (f"providers.<id>.{key}", kind, default, text) for key, kind, default, text in setting_docs(ProviderSettings)
+    ]
+    if as_json:
+        typer.echo(json.dumps([dict(zip(("key", "type", "default", "description"), row)) for row in rows], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
+    table.add_column("setting", no_wrap=True)
+    table.add_column("default", overflow="fold", max_width=20)
+    table.add_column("description", overflow="fold")
+    for key, _kind, default, text in rows:
+        table.add_row(key, default, text)
+    console = Console(highlight=False)
+    console.print(table)
+    console.print("env: LYNKR_<KEY> with __ between levels, e.g. LYNKR_SERVE__PORT; files: [section] key = …",
+                  style="dim")

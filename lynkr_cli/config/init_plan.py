@@ -110,9 +110,9 @@ def build_config(answers: InitAnswers, profile_data: dict[str, Any] | None = Non
 
 def validate_document(data: dict[str, Any], profile_data: dict[str, Any] | None, target: Path) -> None:
     """Raise ``ConfigError`` (naming the key and ``target``) if the file would not load."""
-    from lynkr_cli.config.layers import _leaf_sources, deep_merge, validate
+    from lynkr_cli.config.layers import leaf_sources, deep_merge, validate
 
-    validate(deep_merge(profile_data or {}, data), _leaf_sources(data, str(target)))
+    validate(deep_merge(profile_data or {}, data), leaf_sources(data, str(target)))
 
 
 def used_providers(tiers: dict[str, str]) -> list[str]:

@@ -78,12 +78,12 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
 
 
-def _leaf_sources(data: dict[str, Any], label: str, prefix: str = "") -> dict[str, str]:
+def leaf_sources(data: dict[str, Any], label: str, prefix: str = "") -> dict[str, str]:
     sources: dict[str, str] = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
         if isinstance(value, dict) and value:
-            sources.update(_leaf_sources(value, label, f"{path}."))
+            sources.update(leaf_sources(value, label, f"{path}."))
         else:
             sources[path] = label
     return sources
@@ -91,7 +91,7 @@ def _leaf_sources(data: dict[str, Any], label: str, prefix: str = "") -> dict[st
 
 def file_layer(name: str, path: Path) -> Layer:
     data = read_toml(path)
-    return Layer(name, data, _leaf_sources(data, str(path)), path)
+    return Layer(name, data, leaf_sources(data, str(path)), path)
 
 
 def deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

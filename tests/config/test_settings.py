@@ -200,3 +200,17 @@ def test_shipped_profiles_name_known_providers(cfg: dict[str, Path]) -> None:
         for ref in s.tiers.configured().values():
             parse_model_ref(ref, get_registry())  # raises UnknownProvider naming the valid ids
         assert s.model_provider in get_registry(), info.name
+
+
+def test_config_keys_documents_every_setting(tmp_path: Path) -> None:
+    from lynkr_cli.cli.config import flatten
+    from lynkr_cli.settings import Settings
+
+    result = run_lynkr(["config", "keys", "--json"], base_env(tmp_path / "lh"))
+    documented = {row["key"]: row for row in json.loads(result.stdout)}
+    actual = {key for key, _ in flatten(Settings.model_validate({}).model_dump())}
+    undocumented = {key for key in actual
+                    if not any(key == doc or key.startswith(doc + ".") for doc in documented)}
+    assert not undocumented
+    assert documented["serve.port"]["default"] == "8081" and documented["tiers.simple"]["description"]
+    assert "providers.<id>.api_key_env" in documented and "cache.mode" in documented
