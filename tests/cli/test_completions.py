@@ -37,7 +37,7 @@ def _bash_complete(*words: str) -> list[str]:
 def test_bash_completes_agents_commands_and_option_values() -> None:
     assert _bash_complete("lynkr", "run", "c") == ["claude", "codex"]
     assert {"run", "serve", "init", "report", "doctor", "config", "profiles"} <= set(_bash_complete("lynkr", ""))
-    assert _bash_complete("lynkr", "config", "") == ["path", "show", "validate"]
+    assert _bash_complete("lynkr", "config", "") == ["keys", "path", "show", "validate"]
     assert _bash_complete("lynkr", "run", "--report", "") == ["none", "short", "full"]
     assert "local-ollama" in _bash_complete("lynkr", "init", "--profile", "")
     assert _bash_complete("lynkr", "run", "--report", "full", "c") == ["claude", "codex"]
