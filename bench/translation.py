@@ -100,6 +100,31 @@ def cpu_translation(body: bytes, n: int) -> list[float]:
     return samples
 
 
+def cpu_pass_through(body: bytes, n: int) -> list[float]:
+    """lynkr's own work for a same-format request: parse, route, build the call, scan the answer."""
+    from lynkr_cli.formats.jsonio import loads
+    from lynkr_cli.proxy.usage import AnthropicResponseScanner
+    from tests.fakes.anthropic import stream_events
+
+    provider = resolve_provider("anthropic", {}, {"anthropic": {"base_url": "http://x"}})
+    router = StaticRouter()
+    headers = {"x-api-key": "sk-ant-bench", "anthropic-version": "2023-06-01", "content-type": "application/json"}
+    events = stream_events(TURN, "bench-model")
+    samples = []
+    for _ in range(n):
+        t0 = time.thread_time()
+        request = codec("anthropic").decode_request(loads(body), body)
+        call = provider.build_call(request, router.route(request, "s").model, headers, "beta=true")
+        assert call.body is body
+        scanner = AnthropicResponseScanner()
+        scanner.begin(200, "text/event-stream")
+        for chunk in events:
+            scanner.feed(chunk)
+        scanner.finish()
+        samples.append((time.thread_time() - t0) * 1000)
+    return samples
+
+
 def row(name: str, samples: list[float], base: list[float] | None = None) -> str:
     p50 = statistics.median(samples)
     p95 = sorted(samples)[int(len(samples) * 0.95) - 1]
@@ -147,6 +172,8 @@ def main() -> None:
                 lines.append(row(f"Anthropic client -> lynkr -> Anthropic (pass-through), {kind}", via_a, direct_a))
     cpu = cpu_translation(load_body(True), n)
     lines.append(row("translation CPU only (request + streamed answer), thread CPU time", cpu))
+    own = cpu_pass_through(load_body(True), n)
+    lines.append(row("pass-through: lynkr's own request-path CPU (parse, route, build call, scan answer)", own))
     print("\n".join(lines))
 
 
