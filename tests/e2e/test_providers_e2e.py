@@ -199,3 +199,25 @@ def test_codex_on_a_local_ollama_model_with_a_tool_round_trip(lynkr_home, tmp_pa
     _, requests = ledger_rows(lynkr_home)
     calls = [r for r in requests if r["route"] == "/v1/responses"]
     assert len(calls) >= 2 and {r["provider"] for r in calls} == {"ollama"}
+
+
+def test_codex_uses_its_own_login_when_no_key_is_in_the_environment(lynkr_home, tmp_path, project):
+    """``codex login --with-api-key`` stored the key; lynkr tells Codex to use its login and forwards it."""
+    import subprocess
+
+    codex = agent_binary("codex")
+    login_key = "sk-proj-LOGIN-0123456789abcdefghij"
+    seen: list[str] = []
+    with FakeUpstream(openai_handler(_codex_turns(seen, responses_tool_result))) as upstream:
+        env = codex_env(lynkr_home, tmp_path, OPENAI_BASE_URL=f"{upstream.url}/v1")
+        login = subprocess.run([codex, "login", "--with-api-key"], input=login_key, env=env, capture_output=True,
+                               text=True, timeout=60)
+        assert login.returncode == 0, login.stderr
+        result = run_lynkr(["run", "codex", "exec", "--skip-git-repo-check", "-m", "gpt-test", "list the files"],
+                           env, cwd=project)
+        received = [r for r in upstream.received if r.method == "POST"]
+    assert result.returncode == 0, result.stderr
+    assert "Listed the files." in result.stdout and any("marker-file.txt" in r for r in seen)
+    assert received and all(r.headers["authorization"] == f"Bearer {login_key}" for r in received)
+    _, requests = ledger_rows(lynkr_home)
+    assert login_key not in json.dumps(requests)
