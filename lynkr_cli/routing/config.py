@@ -20,7 +20,7 @@ Example ``lynkr.toml``::
     "gpt-5-codex" = "complex"
 
     [routing.slots]                                  # side requests and special requests
-    background = "simple"                            # tier name or provider:model
+    background = "simple"                            # tier name, provider:model, or "passthrough"
     long_context = "anthropic:claude-sonnet-4-5"
 """
 
@@ -33,11 +33,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from lynkr_cli.errors import UsageError
 from lynkr_cli.routing.tiers import Target, Tier
 
+# A slot value meaning "not routed": the agent's own upstream and model answer.
+PASSTHROUGH = "passthrough"
+
 
 def _tier_or_target(value: str | None) -> str | None:
     """Validation errors must be ``ValueError`` so the config layer names the key and the file."""
     if value is None or value == "":
         return None
+    if value == PASSTHROUGH:
+        return value
     try:
         Target.parse(value) if ":" in value else Tier.parse(value)
     except UsageError as exc:
@@ -82,7 +87,10 @@ class SlotConfig(BaseModel):
     long_context: str | None = Field(default=None, description="Requests over long_context_tokens (default: at least complex)")
     long_context_tokens: int = Field(default=60_000, gt=0, description="Context size that counts as long")
     image: str | None = Field(default=None, description="Requests with images (default: at least medium)")
-    web_search: str | None = Field(default=None, description="Requests carrying a web search tool")
+    web_search: str | None = Field(
+        default=PASSTHROUGH,
+        description="Requests carrying a web search tool (a server tool only the agent's own provider runs)",
+    )
     think: str | None = Field(default="reasoning", description="Requests with an explicit thinking budget")
     think_budget_tokens: int = Field(default=8_000, ge=0, description="Thinking budget that counts as explicit")
 

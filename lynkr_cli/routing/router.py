@@ -86,6 +86,7 @@ class Classification:
     rule: str | None
     reason: str
     side: bool
+    passthrough: bool = False  # a slot set to "passthrough": not routed
 
 
 class Router:
@@ -116,6 +117,9 @@ class Router:
         side = any(h.rule == "slot:background" for h in slots)
         model_hit = _model_name_hit(features.requested_model, self.config.models)
         exact = next((h for h in [model_hit, *hits, *slots] if h is not None and not h.floor), None)
+        if exact is not None and exact.tier is None and exact.target is None:  # a "passthrough" slot
+            return Classification(features, result.tier, None, result.total, result.parts, exact.rule, exact.reason,
+                                  side, passthrough=True)
         tier, target, rule = result.tier, None, None
         reason = f"score {result.total:g} → {result.tier.name}"
         if exact is not None:
@@ -143,8 +147,8 @@ class Router:
                                                        previous.parts, sticky=True))
         size = len(request.raw) if request.raw is not None else None
         c = self.classify(request.body, request.extras, size)
-        target = c.target or self.tiers.target_for(c.tier)
-        if target is None:  # no tiers: report only
+        target = None if c.passthrough else c.target or self.tiers.target_for(c.tier)
+        if target is None:  # no tiers, or a passthrough slot: report only
             return RouteDecision(c.tier, None, c.score, c.reason, c.rule, c.parts, turn_start=c.features.turn_start)
         if c.side or not sticky:
             return self._with_budget(RouteDecision(c.tier, target, c.score, c.reason, c.rule, c.parts,

@@ -93,6 +93,8 @@ def is_side_request(features: Features, max_tokens: object) -> bool:
 
 
 def _slot_hit(name: str, value: str | None, default_tier: Tier | None, reason: str) -> Hit | None:
+    if value == "passthrough":
+        return Hit(f"slot:{name}", None, None, False, f"{reason}: the agent's own upstream answers")
     if value:
         if ":" in value:
             return Hit(f"slot:{name}", None, Target.parse(value), False, reason)

@@ -95,3 +95,14 @@ def test_fallback_chain_goes_up_the_tiers_then_the_configured_list() -> None:
     assert [str(t) for t in chain] == ["anthropic:claude-haiku-4-5", "anthropic:claude-sonnet-4-5",
                                        "anthropic:claude-opus-4-5", "openrouter:anthropic/claude-sonnet-4-5"]
     assert [str(t) for t in Router(TIERS, RoutingConfig(fallback_up=False)).chain(None, Tier.SIMPLE)] == []
+
+
+def test_web_search_requests_stay_with_the_agents_own_provider_by_default() -> None:
+    """Anthropic's web search is a server tool: a local tier could not run it."""
+    from lynkr_cli.canonical import ModelRequest
+
+    body = user("what is new in python 3.14?", tools=[{"type": "web_search_20250305", "name": "web_search"}])
+    decision = Router(TIERS).route(ModelRequest(body), "s")
+    assert decision.target is None and decision.rule == "slot:web_search" and "own upstream" in decision.reason
+    routed = Router(TIERS, RoutingConfig.model_validate({"slots": {"web_search": "complex"}})).route(ModelRequest(body), "s")
+    assert routed.target == Target("anthropic", "claude-sonnet-4-5")
