@@ -71,6 +71,9 @@ def test_claude_code_tool_round_trip_on_bedrock(lynkr_home, user_home, tmp_path)
     assert len(model_rows) == len(received) >= 2
     assert all(r["provider"] == "bedrock" and r["model_used"] == MODEL and r["status"] == 200 for r in model_rows)
     assert any(r["cache_read_tokens"] == 5000 for r in model_rows)
+    # AWS credentials are never written down or printed.
+    for secret in (AWS["AWS_SECRET_ACCESS_KEY"], "AKIDEXAMPLE"):
+        assert secret not in json.dumps(requests) and secret not in result.stderr + result.stdout
 
 
 def test_missing_aws_credentials_stop_before_the_agent_starts(lynkr_home, user_home) -> None:

@@ -223,3 +223,24 @@ def test_azure_openai_entra_token_from_the_azure_cli(tmp_path) -> None:
     fresh = resolve_provider("azure-openai", {"AZURE_OPENAI_ENDPOINT": "https://c.openai.azure.com", "PATH": str(bin_dir)})
     with pytest.raises(MissingCredential, match="az login"):
         fresh.auth_headers("anthropic", {}, "openai-chat")
+
+
+def test_doctor_one_token_check_reaches_a_signed_bedrock(tmp_path) -> None:
+    """`lynkr doctor` / `lynkr init --test` send one real request through the same adapter: a pass
+    means the signature verified; wrong keys give the cloud's own reason."""
+    from lynkr_cli.config.provider_check import one_token_request
+    from lynkr_cli.settings import load_settings
+
+    def respond(request: Received, body: dict):
+        if "Credential=AKIDEXAMPLE/" not in request.headers.get("authorization", ""):
+            return fake_bedrock.error_reply(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+        assert body["inferenceConfig"] == {"maxTokens": 1} and request.path.endswith("/converse")
+        return fake_bedrock.reply_for(Turn(text="ok"), request)
+
+    with FakeUpstream(fake_bedrock.bedrock_handler(respond)) as upstream:
+        env = dict(AWS_ENV, AWS_ENDPOINT_URL_BEDROCK_RUNTIME=upstream.url, LYNKR_CONFIG_HOME=str(tmp_path))
+        settings = load_settings(cwd=tmp_path, env=env)
+        good = one_token_request("bedrock", MODEL, settings, env)
+        bad = one_token_request("bedrock", MODEL, settings, dict(env, AWS_ACCESS_KEY_ID="AKIAWRONGWRONGWRONG0"))
+    assert good.ok, good.detail
+    assert not bad.ok and "security token included in the request is invalid" in bad.detail
