@@ -133,8 +133,12 @@ WEIGHTS: tuple[Dimension, ...] = (
 # Lowest score of each tier (SIMPLE below MEDIUM's).
 THRESHOLDS: dict[Tier, float] = {Tier.MEDIUM: 10, Tier.COMPLEX: 25, Tier.REASONING: 50}
 # REASONING needs reasoning language, not just a big task: one marker and a score of at least 50, or
-# three distinct markers ("compare", "trade-offs", "step by step") whatever the rest of the score.
+# three distinct markers ("compare", "trade-offs", "step by step") whatever the rest of the score, or
+# two markers about something risky ("analyse … step by step" a password reset flow). The last rule
+# was added after the first holdout (REASONING recall 1/5); bench/routing_holdout2.jsonl was written
+# before it and measures it.
 REASONING_MARKERS_ALONE = 3
+REASONING_MARKERS_WITH_RISK = 2
 
 
 @dataclass(frozen=True)
@@ -156,9 +160,11 @@ class Score:
         return {p.dimension: p.points for p in self.parts}
 
 
-def tier_for(total: float, reasoning_markers: int = 0) -> Tier:
+def tier_for(total: float, reasoning_markers: int = 0, risk_markers: int = 0) -> Tier:
     """The tier of a score; REASONING also needs reasoning language (see ``REASONING_MARKERS_ALONE``)."""
-    if reasoning_markers >= REASONING_MARKERS_ALONE:
+    if reasoning_markers >= REASONING_MARKERS_ALONE or (
+        reasoning_markers >= REASONING_MARKERS_WITH_RISK and risk_markers >= 1
+    ):
         return Tier.REASONING
     tier = Tier.SIMPLE
     for candidate, lowest in sorted(THRESHOLDS.items()):
@@ -172,11 +178,13 @@ def tier_for(total: float, reasoning_markers: int = 0) -> Tier:
 def score(features: Features) -> Score:
     """The 0–100 score of a request and the tier it falls in; deterministic for identical input."""
     parts = []
-    markers = 0
+    markers = risks = 0
     for dim in WEIGHTS:
         amount = dim.measure(features)
         if dim.name == "reasoning":
             markers = int(amount)
+        elif dim.name == "risk":
+            risks = int(amount)
         if amount <= 0:
             continue
         raw = dim.per_unit * amount
@@ -185,4 +193,4 @@ def score(features: Features) -> Score:
         if points:
             parts.append(Part(dim.name, points, f"{amount:g} × {dim.unit}"))
     total = round(min(100.0, max(0.0, sum(p.points for p in parts))), 1)
-    return Score(total, tier_for(total, markers), tuple(parts))
+    return Score(total, tier_for(total, markers, risks), tuple(parts))

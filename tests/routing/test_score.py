@@ -33,7 +33,7 @@ def test_labelled_set_covers_the_four_tiers_and_lynkr_benchmark_prompts() -> Non
     assert any("JWT tokens in localStorage" in (p or "") for p in prompts)
 
 
-@pytest.mark.parametrize("name", ["routing_set.jsonl", "routing_holdout.jsonl"])
+@pytest.mark.parametrize("name", ["routing_set.jsonl", "routing_holdout.jsonl", "routing_holdout2.jsonl"])
 def test_no_complex_or_reasoning_prompt_routes_to_simple(name: str) -> None:
     router = Router()
     wrong = [r.get("prompt") or r["messages"][-1]["content"] for r in rows(name)
