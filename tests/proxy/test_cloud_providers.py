@@ -24,10 +24,9 @@ from tests.fakes import bedrock as fake_bedrock
 from tests.fakes.anthropic import Turn, messages_handler, reply_for
 from tests.fakes.openai import chat_json, chat_stream, openai_error, responses_json, responses_stream
 from tests.fakes.server import FakeUpstream, Received, Reply
+from tests.proxy.test_translation_matrix import TOOLS_SCHEMA as SCHEMA
+from tests.proxy.test_translation_matrix import call_chat, call_responses
 
-SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "description": "City name"},
-                                           "unit": {"anyOf": [{"const": "c"}, {"const": "f"}]}},
-          "required": ["city"], "additionalProperties": False}
 TURN = Turn(text="Checking both cities", tool_calls=[("get_weather", {"city": "Paris"}),
                                                       ("get_weather", {"city": "Oslo", "unit": "c"})],
             input_tokens=120, output_tokens=30, cache_read_tokens=40, cache_write_tokens=7)
@@ -158,47 +157,13 @@ def ask_anthropic(base_url: str, stream: bool):
 
 
 def ask_chat(base_url: str, stream: bool):
-    client = openai.OpenAI(base_url=base_url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
-    kwargs = dict(model="gpt-4o", messages=[{"role": "system", "content": "be brief"},
-                                            {"role": "user", "content": "weather in Paris and Oslo?"}],
-                  tools=[{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
-                                                           "parameters": SCHEMA}}])
-    if not stream:
-        completion = client.chat.completions.create(**kwargs)
-        message = completion.choices[0].message
-        assert completion.choices[0].finish_reason == "tool_calls"
-        calls = [(c.id, c.function.name, json.loads(c.function.arguments)) for c in message.tool_calls or []]
-        return message.content or "", calls, completion.usage.completion_tokens
-    text, calls, usage, finish = "", {}, None, None
-    for chunk in client.chat.completions.create(stream=True, stream_options={"include_usage": True}, **kwargs):
-        usage = chunk.usage or usage
-        for choice in chunk.choices:
-            text += choice.delta.content or ""
-            finish = choice.finish_reason or finish
-            for call in choice.delta.tool_calls or []:
-                entry = calls.setdefault(call.index, [None, None, ""])
-                entry[0] = call.id or entry[0]
-                entry[1] = (call.function.name if call.function else None) or entry[1]
-                entry[2] += (call.function.arguments if call.function else "") or ""
+    text, calls, output_tokens, finish = call_chat(base_url, "gpt-4o", stream)
     assert finish == "tool_calls"
-    return text, [(i, n, json.loads(a)) for i, n, a in calls.values()], usage.completion_tokens
+    return text, calls, output_tokens
 
 
 def ask_responses(base_url: str, stream: bool):
-    client = openai.OpenAI(base_url=base_url + "/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
-    kwargs = dict(model="gpt-4o", instructions="be brief", input="weather in Paris and Oslo?",
-                  tools=[{"type": "function", "name": "get_weather", "description": "Weather for a city",
-                          "parameters": SCHEMA, "strict": False}])
-    if stream:
-        with client.responses.stream(**kwargs) as s:
-            kinds = [e.type for e in s]
-            response = s.get_final_response()
-        assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
-    else:
-        response = client.responses.create(**kwargs)
-    text = "".join(c.text for item in response.output if item.type == "message" for c in item.content)
-    calls = [(i.call_id, i.name, json.loads(i.arguments)) for i in response.output if i.type == "function_call"]
-    return text, calls, response.usage.output_tokens
+    return call_responses(base_url, "gpt-4o", stream)
 
 
 ASK = {"anthropic": ask_anthropic, "openai-chat": ask_chat, "openai-responses": ask_responses}
