@@ -25,7 +25,7 @@ from tests.fakes.anthropic import Turn, messages_handler, reply_for
 from tests.fakes.openai import chat_json, chat_stream, openai_error, responses_json, responses_stream
 from tests.fakes.server import FakeUpstream, Received, Reply
 from tests.proxy.test_translation_matrix import TOOLS_SCHEMA as SCHEMA
-from tests.proxy.test_translation_matrix import call_chat, call_responses
+from tests.proxy.test_translation_matrix import _last_row, _wait_for, call_chat, call_responses
 
 TURN = Turn(text="Checking both cities", tool_calls=[("get_weather", {"city": "Paris"}),
                                                       ("get_weather", {"city": "Oslo", "unit": "c"})],
@@ -124,18 +124,8 @@ def cloud(tmp_path_factory):
             yield url, ctx, fakes
 
 
-def collect_rows(ctx):
-    rows: list = []
-    ctx.listeners.append(rows.append)
-    return rows
-
-
-def wait_for(rows, timeout=20.0):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not rows and time.monotonic() < deadline:
-        time.sleep(0.005)
+def wait_for(rows: list) -> None:
+    _wait_for(rows, timeout=20.0)  # generous: the machine running the suite is often loaded
 
 
 def ask_anthropic(base_url: str, stream: bool):
@@ -176,7 +166,7 @@ WIRE = {"bedrock": "bedrock", "databricks": "openai-chat", "azure-anthropic": "a
 def test_every_inbound_api_with_every_cloud(cloud, inbound: str, provider: str, stream: bool) -> None:
     base_url, ctx, fakes = cloud
     ctx.router = StaticRouter(provider, MODELS[provider])
-    rows = collect_rows(ctx)
+    rows = _last_row(ctx)
     try:
         text, calls, output_tokens = ASK[inbound](base_url, stream)
         wait_for(rows)
@@ -232,7 +222,7 @@ def test_bedrock_error_reaches_the_client_in_its_format(cloud) -> None:
     original = fakes["bedrock"].handler
     fakes["bedrock"].handler = lambda r: fake_bedrock.error_reply(
         400, "ValidationException", "The provided model identifier is invalid.")
-    rows = collect_rows(ctx)
+    rows = _last_row(ctx)
     try:
         client = anthropic.Anthropic(base_url=base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
         with pytest.raises(anthropic.BadRequestError) as info:
@@ -252,7 +242,7 @@ def test_bedrock_midstream_throttling_is_an_error_event(cloud) -> None:
     frames = fake_bedrock.stream_frames(Turn(text="partial answer here"))[:3]
     frames.append(fake_bedrock.exception_frame("throttlingException", "Too many tokens, please wait."))
     fakes["bedrock"].handler = lambda r: Reply(headers={"content-type": fake_bedrock.EVENTSTREAM}, chunks=frames)
-    rows = collect_rows(ctx)
+    rows = _last_row(ctx)
     try:
         client = anthropic.Anthropic(base_url=base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
         with pytest.raises(anthropic.APIStatusError) as info:
@@ -274,7 +264,7 @@ def test_missing_cloud_credentials_are_clear_errors_and_recorded(tmp_path) -> No
         providers = ProviderSet({"HOME": str(tmp_path), "AWS_REGION": "us-east-1",
                                  "AZURE_OPENAI_ENDPOINT": dead.url})
         with running_proxy(dead.url, tmp_path / "l.db", providers=providers) as (base_url, ctx, _):
-            rows = collect_rows(ctx)
+            rows = _last_row(ctx)
             ctx.router = StaticRouter("bedrock", BEDROCK_MODEL)
             client = anthropic.Anthropic(base_url=base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
             with pytest.raises(anthropic.BadRequestError) as bedrock_error:
