@@ -115,3 +115,30 @@ def test_codex_conversations_with_the_same_opening_are_kept_apart() -> None:
     assert router.route(codex(u(EASY), "c2"), "serve").model == "qwen2.5-coder"
     # c1's tool loop keeps its own turn's model, not c2's
     assert router.route(codex(tool_result(0, "ok"), "c1"), "serve").model == "claude-sonnet-4-5"
+
+
+def test_the_daily_budget_counts_what_other_sessions_spent_today(tmp_path) -> None:
+    import time as _time
+
+    from lynkr_cli.ledger import Ledger, SessionRecord
+    from lynkr_cli.routing.budget import day_start
+    from lynkr_cli.routing.setup import build_router
+    from lynkr_cli.settings import load_settings
+
+    path = tmp_path / "ledger.sqlite3"
+    ledger = Ledger(path)
+    ledger.start_session(SessionRecord(id="earlier", agent="claude", argv=[], cwd=".", started_at=_time.time(),
+                                       pid=1, lynkr_version="t"))
+    today, yesterday = _time.time(), day_start() - 3600
+    for when, cost in ((today, 1.25), (today, 0.75), (yesterday, 50.0)):
+        ledger.record_request(RequestRecord(session_id="earlier", started_at=when, route="/v1/messages", cost_usd=cost))
+    ledger.flush()
+    ledger.close()
+    env = {"LYNKR_TIERS__SIMPLE": LOCAL, "LYNKR_TIERS__REASONING": SONNET, "LYNKR_BUDGET__DAILY_USD": "2.5",
+           "LYNKR_CONFIG_HOME": str(tmp_path / "cfg"), "HOME": str(tmp_path)}
+    router = build_router(load_settings(env=env, cwd=tmp_path), env, ledger_path=path)
+    assert router.budget is not None and round(router.budget.spent_today, 2) == 2.0
+    assert router.route(req(u(HARD)), "s").target == Target.parse(SONNET)  # $2.00 of $2.50
+    router.budget.add(0.6)
+    down = router.route(req(u(HARD + " now")), "s2")
+    assert down.target == Target.parse(LOCAL) and "daily budget of $2.50 reached ($2.60 spent today)" in down.reason
