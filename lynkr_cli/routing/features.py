@@ -32,6 +32,11 @@ _FILE_PATH = re.compile(
 )
 
 
+# Earlier user turns are counted up to this many (the score's history dimension saturates before it),
+# so a long session costs no more to route than a short one.
+MAX_COUNTED_TURNS = 8
+
+
 def chars_to_tokens(chars: int) -> int:
     """A deliberately cheap estimate; ~4 characters per token for English and code."""
     return (chars + 3) // 4
@@ -44,7 +49,7 @@ class Features:
     text: str  # the user's own words in the last user turn (reminders stripped)
     text_tokens: int
     context_tokens: int  # system + tools + every message, estimated
-    user_turns: int  # user messages with words of their own (tool-result-only messages excluded)
+    user_turns: int  # user messages with words of their own, up to MAX_COUNTED_TURNS
     turn_start: bool  # last user message is the user speaking, not a tool result coming back
     tool_results_in_turn: int  # tool round-trips since the user last spoke
     tools_available: int
@@ -143,7 +148,13 @@ def extract(body: Mapping[str, Any], extras: Mapping[str, Any] | None = None, si
     for the context size and spares serializing a large body again.
     """
     messages = _conversation(body.get("messages") or [])
-    user_indexes = [i for i, m in enumerate(messages) if m.get("role") == "user" and _has_words(m.get("content"))]
+    user_indexes = []  # the last few user messages with words, newest last; the tail is enough
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user" and _has_words(messages[i].get("content")):
+            user_indexes.append(i)
+            if len(user_indexes) >= MAX_COUNTED_TURNS:
+                break
+    user_indexes.reverse()
     text = ""
     while user_indexes:  # the last message with words once reminders are stripped (usually the first tried)
         text = user_words(messages[user_indexes[-1]].get("content"))
