@@ -337,15 +337,15 @@ def main() -> None:
         record(table)
 
 
-def record(table: str) -> None:
-    """Add this run to the ``## Overhead`` section of bench/RESULTS.md (created at the end if missing)."""
+def record(table: str, section: str = "Overhead", script: str = "overhead.py") -> None:
+    """Add this run to the ``## <section>`` section of bench/RESULTS.md (created at the end if missing)."""
     run = (f"### {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC\n\n"
-           f"`python bench/overhead.py {' '.join(sys.argv[1:])}` on {platform.machine()}, {os.cpu_count()} cores, "
+           f"`python bench/{script} {' '.join(sys.argv[1:])}` on {platform.machine()}, {os.cpu_count()} cores, "
            f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
            f"load average {LOAD_AT_START:.1f} at the start\n\n{table}\n\n")
     path = BENCH / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmark results\n"
-    heading = "\n## Overhead\n"
+    heading = f"\n## {section}\n"
     if heading not in text:
         text = text.rstrip("\n") + "\n" + heading + "\n"
     start = text.index(heading) + len(heading)
