@@ -21,6 +21,7 @@ from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
 from lynkr_cli.proxy.flow import count_tokens, model_call
 from lynkr_cli.proxy.guard import PathGuard
+from lynkr_cli.proxy.pool import ShardedTransport
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
 
@@ -128,9 +129,11 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=60)
         ctx.client = httpx.AsyncClient(
             timeout=httpx.Timeout(ctx.read_timeout, connect=ctx.connect_timeout),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=60),
+            limits=limits,
+            transport=ShardedTransport(limits=limits),
             follow_redirects=False,
         )
         if ctx.pipeline is not None:
