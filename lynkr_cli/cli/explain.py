@@ -49,6 +49,7 @@ def explain(
         data = decision.details()
         data["parts"] = [{"dimension": p.dimension, "points": p.points, "detail": p.detail} for p in decision.parts]
         data["routing_enabled"] = router.enabled
+        data["matched"] = list(classification.matched)
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     typer.echo(render(decision, classification, router))

@@ -21,6 +21,8 @@ def render(decision: "RouteDecision", classification: "Classification", router: 
         lines.append("model      (no tiers configured: tier shown alone; set [tiers] or TIER_SIMPLE=provider:model …)")
     lines.append(f"rule       {decision.rule or 'score'}")
     lines.append(f"reason     {decision.reason}")
+    for i, hit in enumerate(classification.matched):
+        lines.append(f"{'matched' if i == 0 else '':<10} {hit}")
     lines.append("breakdown")
     if not decision.parts:
         lines.append("  (no signal: nothing in the prompt raised the score)")

@@ -87,6 +87,7 @@ class Classification:
     reason: str
     side: bool
     passthrough: bool = False  # a slot set to "passthrough": not routed
+    matched: tuple[str, ...] = ()  # every rule and slot that matched, decisive or not (for explain)
 
 
 class Router:
@@ -117,9 +118,10 @@ class Router:
         side = any(h.rule == "slot:background" for h in slots)
         model_hit = _model_name_hit(features.requested_model, self.config.models)
         exact = next((h for h in [model_hit, *hits, *slots] if h is not None and not h.floor), None)
+        matched = tuple(f"{h.rule}: {h.reason}" for h in [model_hit, *hits, *slots] if h is not None)
         if exact is not None and exact.tier is None and exact.target is None:  # a "passthrough" slot
             return Classification(features, result.tier, None, result.total, result.parts, exact.rule, exact.reason,
-                                  side, passthrough=True)
+                                  side, passthrough=True, matched=matched)
         tier, target, rule = result.tier, None, None
         reason = f"score {result.total:g} → {result.tier.name}"
         if exact is not None:
@@ -132,7 +134,7 @@ class Router:
             for floor in (h for h in floors if h.floor and h.tier is not None and h.tier > tier):
                 tier, rule = floor.tier, floor.rule  # type: ignore[assignment]
                 reason = f"{reason}; {floor.reason}"
-        return Classification(features, tier, target, result.total, result.parts, rule, reason, side)
+        return Classification(features, tier, target, result.total, result.parts, rule, reason, side, matched=matched)
 
     # -- routing (stateful) ---------------------------------------------------------------------
     def route(self, request: "ModelRequest", session: str | None = None) -> RouteDecision:

@@ -17,6 +17,7 @@ def test_explain_without_tiers_shows_the_tier_alone(lynkr_home: Path) -> None:
     assert "tier       REASONING" in result.stdout
     assert "no tiers configured" in result.stdout
     assert "reasoning" in result.stdout and "risk" in result.stdout  # the breakdown
+    assert "matched    security: at least COMPLEX" in result.stdout  # a rule that matched without deciding
 
 
 def test_explain_json_with_tiers_names_the_model(lynkr_home: Path) -> None:
