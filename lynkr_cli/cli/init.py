@@ -59,8 +59,12 @@ def init(
         from lynkr_cli.cli.wizard import Wizard
 
         wizard = Wizard(answers, target)
-        wizard.ask_all()
-        _write(wizard.answers, target, force=force, dry_run=dry_run, test=test, ask=wizard)
+        try:
+            wizard.ask_all()
+            _write(wizard.answers, target, force=force, dry_run=dry_run, test=test, ask=wizard)
+        except KeyboardInterrupt:
+            typer.echo("lynkr init: interrupted" + ("" if target.exists() else ", nothing written"), err=True)
+            raise typer.Exit(130) from None
 
 
 def _profile_data(name: str | None) -> dict[str, Any]:

@@ -126,3 +126,12 @@ def test_init_test_sends_one_token_to_each_tier_model(tmp_path: Path, init_env: 
     assert bad.returncode == 1
     assert "FAIL openrouter:deepseek/deepseek-chat" in bad.stdout and "OPENROUTER_API_KEY" in bad.stdout
     assert len(seen) == 2  # the file is written either way; the test reports, it does not undo
+
+
+def test_ctrl_c_in_the_wizard_writes_nothing(tmp_path: Path, init_env: dict[str, str]) -> None:
+    term = Terminal(lynkr_command("init"), init_env | {"OLLAMA_HOST": "127.0.0.1:9"}, tmp_path)
+    term.expect(r"Start from a profile\?")
+    term.type("\x03")
+    assert term.wait() == 130
+    assert "interrupted, nothing written" in term.screen
+    assert not (tmp_path / "lh" / "config" / "config.toml").exists()
