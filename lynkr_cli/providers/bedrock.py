@@ -127,6 +127,13 @@ class BedrockProvider(HttpProvider):
         return UpstreamCall("POST", url, headers, body, "bedrock", request.stream, model)
 
     # -- the response ------------------------------------------------------------------------
+    def error_message(self, wire: WireFormat, status: int, body: bytes, content_type: str | None) -> str:
+        message = super().error_message(wire, status, body, content_type)
+        if b"inference profile" in body and b"on-demand throughput" in body:
+            # Newer Claude models are served only through cross-region inference profiles.
+            message += "; name the model by its inference profile, e.g. bedrock:us.anthropic.… (or eu./apac.)"
+        return message
+
     def stream_decoder(self, wire: WireFormat) -> ConverseStreamDecoder:
         from lynkr_cli.providers.converse import ConverseStreamDecoder
 

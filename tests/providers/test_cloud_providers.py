@@ -244,3 +244,13 @@ def test_doctor_one_token_check_reaches_a_signed_bedrock(tmp_path) -> None:
         bad = one_token_request("bedrock", MODEL, settings, dict(env, AWS_ACCESS_KEY_ID="AKIAWRONGWRONGWRONG0"))
     assert good.ok, good.detail
     assert not bad.ok and "security token included in the request is invalid" in bad.detail
+
+
+def test_bedrock_on_demand_refusal_says_to_use_an_inference_profile() -> None:
+    provider = bedrock(AWS_ENV)
+    body = json.dumps({"message": "Invocation of model ID anthropic.claude-sonnet-4-5-20250929-v1:0 with on-demand "
+                                  "throughput isn't supported. Retry your request with the ID or ARN of an inference "
+                                  "profile that contains this model."}).encode()
+    message = provider.error_message("bedrock", 400, body, "application/json")
+    assert message.startswith("upstream bedrock answered HTTP 400: Invocation of model ID")
+    assert "bedrock:us.anthropic." in message
