@@ -25,6 +25,9 @@ except ImportError:  # pragma: no cover - a pinned dependency
 
 KEY_VERSION = 1
 _NOT_IN_KEY = frozenset({"stream", "metadata"})
+# OpenAI fields kept in ``extras`` that only shape delivery or label the caller.
+_EXTRAS_NOT_IN_KEY = frozenset({"stream_options", "user", "metadata", "store", "safety_identifier",
+                                "prompt_cache_key", "service_tier"})
 _QUESTION = "\u0000lynkr-cache-question\u0000"
 
 
@@ -76,7 +79,8 @@ def _material(body: Mapping[str, Any], target: Target, extras: Mapping[str, Any]
     kept = {k: _strip(k, v) for k, v in body.items() if k not in _NOT_IN_KEY}
     kept["model"] = target.model
     return {"v": KEY_VERSION, "provider": target.provider, "upstream": target.upstream.rstrip("/"),
-            "variant": target.variant, "body": kept, "extras": dict(extras or {})}
+            "variant": target.variant, "body": kept,
+            "extras": {k: v for k, v in (extras or {}).items() if k not in _EXTRAS_NOT_IN_KEY}}
 
 
 def exact_key(body: Mapping[str, Any], target: Target, extras: Mapping[str, Any] | None = None) -> str:

@@ -144,6 +144,9 @@ class ResponseCache:
         tools = server_tools(body)
         if tools:
             return Lookup("skip", f"server tools with live results ({', '.join(tools[:3])})")
+        choices = (request.extras or {}).get("n")
+        if isinstance(choices, int) and choices > 1:
+            return Lookup("skip", f"n={choices} asks for several different answers")
         lookup = Lookup("miss", "no stored answer", key=exact_key(body, target, request.extras))
         if self.mode == "semantic":  # only then: the split costs as much as the key
             split = semantic_split(body, target, request.extras)

@@ -87,3 +87,13 @@ def test_responses_hit_streamed_and_not(openai_proxy, answers: Answers):
     assert first == ("miss", "Checking the weather", [("get_weather", {"city": "Oslo"})], 30)
     assert streamed == plain == ("hit-exact", "Checking the weather", [("get_weather", {"city": "Oslo"})], 0)
     assert answers.calls == 1
+
+
+def test_streamed_chat_answer_serves_a_plain_request_and_several_choices_are_not_cached(openai_proxy, answers):
+    client, ctx = openai_proxy
+    chat(client, stream=True)
+    settle(ctx)
+    assert chat(client, stream=False)[0] == "hit-exact"
+    raw = client.chat.completions.with_raw_response.create(
+        model=MODEL, messages=[{"role": "user", "content": "weather in Oslo?"}], tools=TOOLS, n=2)
+    assert raw.headers["x-lynkr-cache"] == "skip"
