@@ -90,7 +90,7 @@ def provider_checks(resolved: Resolved, env: Mapping[str, str], progress: Callab
 
     out: list[Check] = []
     try:
-        from lynkr_cli.providers.base import get_registry, resolve_provider
+        from lynkr_cli.providers.base import HttpProvider, get_registry, resolve_provider
     except ImportError:
         return [Check("providers", "registry", "info", "this lynkr has no provider registry")]
     providers = used_providers(resolved)
@@ -118,6 +118,13 @@ def provider_checks(resolved: Resolved, env: Mapping[str, str], progress: Callab
             out.append(Check("keys", name, "fail", f"{' or '.join(key_vars) or 'api key'} not set",
                              f"export {key_vars[0] if key_vars else 'the key'}=… or set api_key_env under "
                              f"[providers.{name}]"))
+        elif type(provider).check_credentials is not HttpProvider.check_credentials:
+            # Families with their own credential chains (AWS profiles, Entra ID) check themselves.
+            try:
+                provider.check_credentials("anthropic", {})
+                out.append(Check("keys", name, "ok", "credentials found"))
+            except LynkrError as exc:
+                out.append(Check("keys", name, "fail", str(exc), "set the variable named above"))
         out.append(_reachable(name, provider.base_url))
     return out
 

@@ -94,8 +94,16 @@ class AzureAnthropicProvider(AnthropicProvider):
     client_auth_formats: tuple[str, ...] = ()
 
     @property
+    def base_url(self) -> str:
+        """The endpoint with the Foundry resource filled in when one is configured."""
+        try:
+            return self.messages_base
+        except MissingCredential:
+            return self.config.base_url
+
+    @property
     def messages_base(self) -> str:
-        base = self.base_url
+        base = self.config.base_url
         if "{resource}" in base:  # the default, filled from Claude Code's ANTHROPIC_FOUNDRY_RESOURCE
             resource = self.config.options.get("resource")
             if not resource:

@@ -76,10 +76,18 @@ class BedrockProvider(HttpProvider):
 
     @property
     def endpoint_base(self) -> str:
-        base = self.base_url
+        base = self.config.base_url
         if "{region}" in base:
             base = base.replace("{region}", self._aws()[1])
         return base
+
+    @property
+    def base_url(self) -> str:
+        """The endpoint with its region filled in when one is configured (for messages, doctor)."""
+        try:
+            return self.endpoint_base
+        except MissingCredential:
+            return self.config.base_url
 
     def endpoint(self, wire: WireFormat, model: str, stream: bool) -> str:
         operation = "converse-stream" if stream else "converse"

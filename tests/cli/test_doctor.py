@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from tests.conftest import base_env, run_lynkr
@@ -57,3 +58,27 @@ def test_doctor_names_a_bad_config_and_passes_when_all_is_well(tmp_path: Path) -
     good = run_lynkr(["doctor", "--json"], env, cwd=project, timeout=120)
     assert good.returncode == 0, good.stdout
     assert checks_of(good.stdout)[("providers", "tiers")]["status"] == "info"
+
+
+def test_doctor_checks_cloud_credential_chains(tmp_path: Path) -> None:
+    """Bedrock and Azure authenticate through their own chains (AWS profiles, Entra ID): doctor asks the
+    provider, names the variables when nothing is found, and reaches the region's endpoint."""
+    def bedrock(request: Received) -> Reply:
+        return Reply(status=404, body=b'{"message":"UnknownOperationException"}', headers={"content-type": "application/json"})
+
+    with FakeUpstream(bedrock) as server:
+        env = base_env(tmp_path / "lh", TIER_SIMPLE="bedrock:us.anthropic.claude-3-5-haiku-20241022-v1:0",
+                       TIER_COMPLEX="azure-openai:gpt-4o-prod", AZURE_OPENAI_ENDPOINT=server.url,
+                       AWS_ENDPOINT_URL_BEDROCK_RUNTIME=server.url, AWS_REGION="us-east-1", HOME=str(tmp_path),
+                       LYNKR_PORT="0")
+        missing = checks_of(run_lynkr(["doctor", "--json"], env, timeout=120).stdout)
+        found = checks_of(run_lynkr(["doctor", "--json"], env | {
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AZURE_OPENAI_API_KEY": "k"},
+            timeout=120).stdout)
+    assert missing[("keys", "bedrock")]["status"] == "fail"
+    assert "AWS_ACCESS_KEY_ID" in missing[("keys", "bedrock")]["detail"]
+    if shutil.which("az", path=env["PATH"]) is None:  # an installed Azure CLI is a credential source
+        assert missing[("keys", "azure-openai")]["status"] == "fail"
+        assert "AZURE_OPENAI_API_KEY" in missing[("keys", "azure-openai")]["detail"]
+    assert found[("keys", "bedrock")]["status"] == "ok" and found[("keys", "azure-openai")]["status"] == "ok"
+    assert found[("providers", "bedrock")]["status"] == "ok"
