@@ -19,7 +19,7 @@ from pathlib import Path
 from lynkr_cli import __version__
 from lynkr_cli.agents import agent_for
 from lynkr_cli.agents.base import ProxyEndpoint, with_no_proxy
-from lynkr_cli.errors import AgentNotFound, UsageError
+from lynkr_cli.errors import AgentNotFound, LynkrError, UsageError
 
 REPORT_MODES = ("none", "short", "full")
 
@@ -141,6 +141,8 @@ def run(options: RunOptions) -> int:
     ledger.flush()
     ledger.close()
     _report(session_id, options, ledger.path, server.error or ledger.error)
+    if isinstance(server.error, LynkrError):
+        return server.error.exit_code  # e.g. an invalid config (2): the agent was stopped because of it
     return exit_code
 
 

@@ -33,3 +33,12 @@ def test_unknown_profile_stops_before_the_agent(tmp_path: Path) -> None:
     result = run_lynkr(["run", "--profile", "nope", "--", "touch", str(marker)], base_env(tmp_path / "lh"))
     assert result.returncode == 2 and "unknown profile 'nope'" in result.stderr
     assert not marker.exists()
+
+
+def test_invalid_config_stops_the_run_with_exit_2_and_names_key_and_file(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lynkr.toml").write_text('[tiers]\nsimple = "qwen"\n')
+    result = run_lynkr(["run", "--", "sleep", "60"], base_env(tmp_path / "lh"), cwd=project, timeout=90)
+    assert result.returncode == 2
+    assert "tiers.simple" in result.stderr and str(project / "lynkr.toml") in result.stderr
