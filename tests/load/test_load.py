@@ -114,3 +114,44 @@ def test_memory_stays_bounded_over_many_requests(tmp_path: Path):
             after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         assert len(proxy.rows()) == 450
     assert (after - before) * 1024 < 400 * 80_000 / 4, f"grew {(after - before) / 1024:.1f} MB"
+
+
+def test_concurrent_sessions_through_lynkr_serve(tmp_path: Path):
+    """Editors and scripts sharing one ``lynkr serve``: each client's session gets exactly its rows."""
+    from tests.cli.test_serve import Served
+
+    home = tmp_path / "serve-home"
+    with numbered_upstream() as upstream:
+        served = Served(["--port", "0", "--upstream", upstream.url], base_env(home))
+        failures: list[BaseException] = []
+
+        def client(index: int) -> None:
+            try:
+                with anthropic.Anthropic(base_url=served.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0,
+                                         default_headers={"X-Claude-Code-Session-Id": f"editor-{index}"}) as sdk:
+                    for turn in range(PER_CLIENT):
+                        n = index * 100 + turn
+                        with sdk.messages.stream(model="claude-opus-4-8", max_tokens=64,
+                                                 messages=[{"role": "user", "content": f"request {n}"}]) as stream:
+                            assert stream.get_final_message().content[0].text == f"answer {n}"
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+
+        try:
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(120)
+        finally:
+            code, log = served.stop()
+    assert not failures, failures[:3]
+    assert code == 0, log
+    sessions, requests = ledger_rows(home)
+    assert len(sessions) == 8 and all(s["status"] == "finished" for s in sessions)
+    per_session = {s["id"]: sorted(r["output_tokens"] for r in requests if r["session_id"] == s["id"])
+                   for s in sessions}
+    owners = [{n // 100 for n in rows} for rows in per_session.values()]
+    assert all(len(rows) == PER_CLIENT for rows in per_session.values())
+    assert all(len(o) == 1 for o in owners)  # one client's requests, all in its own session
+    assert sorted(o.pop() for o in owners) == list(range(8))
