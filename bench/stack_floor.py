@@ -1,0 +1,238 @@
+"""Where a proxied request's time goes: the floor of the server + client stack lynkr is built on.
+
+``bench/overhead.py`` measures lynkr against calling the upstream directly. This script answers the
+next question, "how much of that is lynkr's own work?", by serving the same real ~77 KB Claude Code
+request (streamed answer) through four ASGI apps on the same Hypercorn configuration, one at a time,
+against the same instant fake upstream:
+
+- ``hypercorn only``: an app that reads the body and answers a canned 14-event SSE stream itself;
+- ``hypercorn + httpx relay``: an app that forwards the body with one shared ``httpx.AsyncClient``
+  and relays the streamed answer chunk by chunk (the minimum any proxy on this stack does);
+- ``lynkr pass-through``: lynkr's real app (``--no-optimize``), ledger on a temporary SQLite file;
+- ``lynkr full pipeline``: the same with the default optimization stages.
+
+It also times the client half alone: ``httpx`` vs a raw asyncio HTTP/1.1 exchange for the same
+request. Reported per request: the server process's CPU time (``time.process_time``, all threads),
+and the client's wall-clock p50 (a separate process with a raw keep-alive socket client).
+
+    python bench/stack_floor.py [--requests 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+BODY = (REPO / "bench" / "data" / "claude_code_request.json").read_bytes()
+TOKEN = "bench"
+
+CLIENT = r"""
+import socket, statistics, sys, time
+port, n, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+body = open(sys.argv[4], 'rb').read()
+s = socket.create_connection(('127.0.0.1', port))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+request = (f"POST {path} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\nx-api-key: sk-ant-bench\r\n"
+           f"anthropic-version: 2023-06-01\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+f = s.makefile('rb')
+times = []
+for _ in range(n):
+    t = time.perf_counter()
+    s.sendall(request)
+    f.readline()
+    headers = {}
+    while (line := f.readline()) not in (b"\r\n", b""):
+        k, _, v = line.decode().partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" in headers:
+        f.read(int(headers["content-length"]))
+    else:
+        while (size := int(f.readline().strip(), 16)):
+            f.read(size); f.readline()
+        f.readline()
+    times.append(time.perf_counter() - t)
+print(statistics.median(times) * 1000)
+"""
+
+
+def drain_app(handler):  # type: ignore[no-untyped-def]
+    """A bare ASGI app around ``handler(body, send)`` with a lifespan that opens an httpx client."""
+    state: dict = {}
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "lifespan":
+            import httpx
+
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    state["client"] = httpx.AsyncClient()
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    await state["client"].aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        await handler(state["client"], b"".join(chunks), send)
+
+    return app
+
+
+async def canned(client, body, send):  # type: ignore[no-untyped-def]
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    for _ in range(14):
+        await send({"type": "http.response.body", "body": b"event: x\ndata: {}\n\n", "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def httpx_relay(upstream: str):  # type: ignore[no-untyped-def]
+    async def relay(client, body, send):  # type: ignore[no-untyped-def]
+        request = client.build_request("POST", f"{upstream}/v1/messages", content=body,
+                                       headers={"content-type": "application/json"})
+        response = await client.send(request, stream=True)
+        await send({"type": "http.response.start", "status": response.status_code,
+                    "headers": [(b"content-type", b"text/event-stream")]})
+        async for chunk in response.aiter_raw():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await response.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return relay
+
+
+def lynkr_app(upstream: str, optimize: bool):  # type: ignore[no-untyped-def]
+    from lynkr_cli.ledger import Ledger, SessionRecord
+    from lynkr_cli.session import RunOptions, _build_app
+
+    home = tempfile.mkdtemp()
+    os.environ["LYNKR_HOME"] = home
+    ledger = Ledger(Path(home) / "ledger.sqlite3")
+    ledger.start_session(SessionRecord(id="bench", agent="bench", argv=[], cwd="/", started_at=time.time(),
+                                       pid=os.getpid(), lynkr_version="bench", upstream=upstream))
+    options = RunOptions(command=["true"], generic=True, extra={} if optimize else {"no_optimize": True})
+    return _build_app("bench", TOKEN, ledger, upstream, options)
+
+
+async def serve_and_measure(app, requests: int, path: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """(server CPU ms per request, client wall p50 ms) for ``requests`` sequential requests."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from lynkr_cli.proxy.server import bind_socket
+
+    sock = bind_socket()
+    config = Config()
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]
+    config.accesslog = config.errorlog = None
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    await asyncio.sleep(0.3)
+    port = sock.getsockname()[1]
+    body_file = str(REPO / "bench" / "data" / "claude_code_request.json")
+
+    async def client(n: int) -> float:
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", CLIENT, str(port), str(n), path, body_file,
+                                                    stdout=subprocess.PIPE)
+        out, _ = await proc.communicate()
+        return float(out)
+
+    await client(50)  # warm-up: imports, connection pools, pipeline memo
+    cpu = time.process_time()
+    p50 = await client(requests)
+    cpu_ms = (time.process_time() - cpu) / requests * 1000
+    stop.set()
+    await server
+    sock.close()
+    return cpu_ms, p50
+
+
+async def client_half(upstream: str, requests: int) -> tuple[float, float]:
+    """CPU per request of the upstream call alone: httpx vs a raw asyncio HTTP/1.1 exchange."""
+    import httpx
+
+    async with httpx.AsyncClient() as client:
+        async def one_httpx() -> None:
+            request = client.build_request("POST", f"{upstream}/v1/messages", content=BODY,
+                                           headers={"content-type": "application/json"})
+            response = await client.send(request, stream=True)
+            async for _ in response.aiter_raw():
+                pass
+            await response.aclose()
+
+        for _ in range(50):
+            await one_httpx()
+        t = time.thread_time()
+        for _ in range(requests):
+            await one_httpx()
+        httpx_ms = (time.thread_time() - t) / requests * 1000
+
+    host, port = upstream.rsplit("/", 1)[-1].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = (f"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(BODY)}\r\n\r\n").encode()
+
+    async def one_raw() -> None:
+        writer.write(head + BODY)
+        await writer.drain()
+        headers = (await reader.readuntil(b"\r\n\r\n")).decode().lower()
+        if "content-length:" in headers:
+            await reader.readexactly(int(headers.split("content-length:")[1].split("\r\n")[0]))
+            return
+        while size := int((await reader.readline()).strip(), 16):
+            await reader.readexactly(size + 2)
+        await reader.readline()
+
+    for _ in range(50):
+        await one_raw()
+    t = time.thread_time()
+    for _ in range(requests):
+        await one_raw()
+    raw_ms = (time.thread_time() - t) / requests * 1000
+    writer.close()
+    return httpx_ms, raw_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500)
+    args = parser.parse_args()
+    upstream_proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "instant_upstream.py"), "0"],
+                                     stdout=subprocess.PIPE, text=True)
+    try:
+        upstream = f"http://127.0.0.1:{int(upstream_proc.stdout.readline())}"  # type: ignore[union-attr]
+        print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
+              f"load {os.getloadavg()[0]:.2f} · {len(BODY):,}-byte Claude Code body, streamed answer, "
+              f"{args.requests} sequential requests")
+        print("\n| server | CPU ms / request | client p50 ms |\n|---|---:|---:|")
+        cases = [
+            ("hypercorn only (canned answer)", lambda: drain_app(canned), "/v1/messages"),
+            ("hypercorn + httpx relay", lambda: drain_app(httpx_relay(upstream)), "/v1/messages"),
+            ("lynkr pass-through", lambda: lynkr_app(upstream, optimize=False), f"/s/{TOKEN}/v1/messages?beta=true"),
+            ("lynkr full pipeline", lambda: lynkr_app(upstream, optimize=True), f"/s/{TOKEN}/v1/messages?beta=true"),
+        ]
+        for label, build, path in cases:
+            cpu_ms, p50 = asyncio.run(serve_and_measure(build(), args.requests, path))
+            print(f"| {label} | {cpu_ms:.2f} | {p50:.2f} |")
+        httpx_ms, raw_ms = asyncio.run(client_half(upstream, args.requests))
+        print(f"\nupstream call alone, CPU per request: httpx {httpx_ms:.2f} ms · raw asyncio HTTP/1.1 {raw_ms:.2f} ms")
+    finally:
+        upstream_proc.kill()
+
+
+if __name__ == "__main__":
+    main()
