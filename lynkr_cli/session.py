@@ -140,7 +140,12 @@ def run(options: RunOptions) -> int:
     ledger.finish_session(session_id, exit_code)
     ledger.flush()
     ledger.close()
-    _report(session_id, options, ledger.path, server.error or ledger.error)
+    try:
+        _report(session_id, options, ledger.path, server.error or ledger.error)
+    except (BrokenPipeError, SystemExit):
+        # stderr's reader has gone (``2>&1 | head``; rich turns that into SystemExit(1)): the session
+        # is recorded anyway, and lynkr still exits with the agent's code.
+        pass
     if isinstance(server.error, LynkrError):
         return server.error.exit_code  # e.g. an invalid config (2): the agent was stopped because of it
     return exit_code

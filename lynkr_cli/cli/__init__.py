@@ -47,8 +47,11 @@ def _exit_now(code: int) -> None:
     interpreter's teardown (~30 ms, mostly a proxy thread still importing if the agent was quick)."""
     import os
 
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``lynkr run … | head``) has nothing to receive
+            pass
     os._exit(code)
 
 

@@ -141,3 +141,19 @@ def test_report_command_reads_back_sessions(lynkr_home):
     assert one["session_id"] == both[1]["session_id"]
     missing = run_lynkr(["report", "--session", "nope"], env)
     assert missing.returncode == 2 and "no session matches" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize("report", ["short", "full"])
+def test_a_closed_stderr_keeps_the_commands_exit_code_and_the_session(lynkr_home, report):
+    """`lynkr run … 2>&1 | head -0`: the report cannot be printed, but the exit code stays the
+    command's and the session is recorded."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(lynkr_command("run", "--report", report, "--", sys.executable, "-c", "raise SystemExit(3)"),
+                                env=base_env(lynkr_home), stderr=write_end, stdout=subprocess.DEVNULL, timeout=60)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 3
+    sessions, _ = ledger_rows(lynkr_home)
+    assert [(s["exit_code"], s["status"]) for s in sessions] == [(3, "finished")]
