@@ -87,21 +87,16 @@ def detect_format(payload: dict[str, Any]) -> str:
 def run_optimize(raw: bytes, fmt: str | None, *, no_optimize: bool = False, switches: list[str] | tuple[str, ...] = (),
                  lossy: bool = False, settings_pipeline: Any = None) -> dict[str, Any]:
     """The optimized body (in the input's format) and the report. Used by the command, tests and bench."""
-    import json
     import time
 
     from lynkr_cli import tokens
     from lynkr_cli.errors import UsageError
+    from lynkr_cli.formats.jsonio import parse_json_object
     from lynkr_cli.pipeline.base import summarize_reports
     from lynkr_cli.pipeline.build import build_pipeline
     from lynkr_cli.pipeline.config import with_switches
 
-    try:
-        payload = json.loads(raw)
-    except ValueError as exc:
-        raise UsageError(f"the request body is not valid JSON ({exc})") from None
-    if not isinstance(payload, dict):
-        raise UsageError("the request body must be a JSON object")
+    payload = parse_json_object(raw)
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     fmt = fmt or detect_format(payload)

@@ -26,6 +26,20 @@ def loads(data: bytes | str) -> Any:
     return json.loads(data)
 
 
+def parse_json_object(body: bytes | str) -> dict[str, Any]:
+    """A request body as a JSON object, or a ``UsageError`` saying what is wrong with it (a client
+    gets it as a 400 in its own format, the terminal as one line)."""
+    from lynkr_cli.errors import UsageError
+
+    try:
+        payload = loads(body)
+    except ValueError as exc:
+        raise UsageError(f"the request body is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise UsageError("the request body must be a JSON object")
+    return payload
+
+
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes, identical to ``json.dumps(separators=(",", ":"), ensure_ascii=False)``."""
     if _orjson is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from typing import AsyncIterator
 
@@ -15,7 +14,7 @@ from starlette.routing import Route
 
 from lynkr_cli import __version__
 from lynkr_cli.cache.proxy import CacheHeaderMiddleware
-from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge, UsageError
+from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
@@ -100,16 +99,6 @@ async def passthrough(request: Request) -> Response | RelayResponse:
     record.request_bytes = len(body)
     url = join_url(ctx.anthropic_upstream, path, request.url.query)
     return relay(ctx, request, body, url, record, _NullScanner())
-
-
-def _parse_json_object(body: bytes) -> dict:
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise UsageError(f"the request body is not valid JSON ({exc})") from None
-    if not isinstance(payload, dict):
-        raise UsageError("the request body must be a JSON object")
-    return payload
 
 
 def _reject(ctx: ProxyContext, record: RequestRecord, error: LynkrError) -> Response:

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from lynkr_cli.cache.proxy import cache_target, mark_decision
 from lynkr_cli.errors import LynkrError, UsageError, anthropic_error_body, openai_error_body
 from lynkr_cli.formats import codec
-from lynkr_cli.formats.jsonio import loads
+from lynkr_cli.formats.jsonio import parse_json_object
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.components import RouteDecision, StaticRouter
 from lynkr_cli.proxy.relay import error_response, relay_call
@@ -95,16 +95,6 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
     if ctx.cache.enabled:
         response.on_finish = lambda: _store(ctx, canonical, target, response)
     return response
-
-
-def parse_json_object(body: bytes) -> dict[str, Any]:
-    try:
-        payload = loads(body)
-    except ValueError as exc:
-        raise UsageError(f"the request body is not valid JSON ({exc})") from None
-    if not isinstance(payload, dict):
-        raise UsageError("the request body must be a JSON object")
-    return payload
 
 
 def response_handlers(ctx: ProxyContext, provider: Any, call: Any, canonical: ModelRequest) -> tuple[Any, Any, Any]:
