@@ -1,9 +1,10 @@
 """``lynkr run AGENT [ARGS...]`` and ``lynkr run -- COMMAND [ARGS...]``.
 
 Normally ``lynkr run`` never reaches Typer: the console entry point parses it with the fast parser
-of ``run_options`` (see there why). This Typer command serves ``lynkr run --help``, shell completion
-and the error messages for options the fast parser could not decide; its parameters are generated
-from ``RUN_OPTIONS`` so the two can never disagree.
+of ``run_options`` (see there why), which also reports bad options. This Typer command serves
+``lynkr run --help`` and shell completion; its parameters are generated from ``RUN_OPTIONS`` so the
+two can never disagree. Its body runs only when the Typer app is invoked directly (not through
+``lynkr_cli.cli.main``), and then hands over to the same fast parser.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def run(ctx: typer.Context, **_values: Any) -> None:
     Every argument after the agent name reaches the agent unchanged. lynkr's own report goes to
     stderr, so the agent's stdout stays clean for pipes.
     """
-    # Typer has validated the options; parse the raw arguments again with the fast parser so both
-    # paths build the run from the same code (and see the ``--`` that Click swallows).
+    # Parse the raw arguments with the fast parser, so both paths build the run from the same code
+    # (and see the ``--`` that Click swallows).
     args = sys.argv[sys.argv.index("run") + 1 :] if "run" in sys.argv else list(ctx.args)
     raise typer.Exit(start(parse_run_args(args)))
 

@@ -7,7 +7,7 @@ to the Typer command, whose parameters are generated from the same table
 (``lynkr_cli.cli.run.typer_parameters``). To add an option to ``lynkr run``, add a ``RunOption`` here
 and a field of the same ``dest`` to ``lynkr_cli.session.RunOptions`` (or read it from ``extra``).
 
-Only the standard library may be imported here.
+Only the standard library and light lynkr modules (no Typer, pydantic, asyncio…) may be imported here.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lynkr_cli.errors import UsageError
+from lynkr_cli.session import REPORT_MODES
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,9 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
         ("--report",),
         "report",
         "Session report printed on stderr at exit.",
-        "none|short|full",
+        "|".join(REPORT_MODES),
         default="short",
-        choices=("none", "short", "full"),
+        choices=REPORT_MODES,
     ),
     RunOption(("--report-json",), "report_json", "Also write the session report as JSON to FILE.", "FILE"),
     RunOption(("--model",), "model", "Send every request of this run to one model (e.g. ollama:qwen2.5-coder).",
