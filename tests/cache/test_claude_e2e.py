@@ -14,7 +14,9 @@ from tests.fakes.server import FakeUpstream
 pytestmark = pytest.mark.e2e
 
 
-def test_second_claude_run_is_answered_from_the_cache(lynkr_home, user_home, tmp_path):
+def _claude_runs(lynkr_home, user_home, tmp_path, cache: str, prompts: list[str]):  # type: ignore[no-untyped-def]
+    """``lynkr run --cache CACHE claude -p PROMPT`` once per prompt, in one project, against an upstream
+    that numbers its answers. Returns the runs and the bodies the upstream received."""
     agent_binary("claude")
     calls = []
 
@@ -26,9 +28,13 @@ def test_second_claude_run_is_answered_from_the_cache(lynkr_home, user_home, tmp
     workdir.mkdir()
     with FakeUpstream(messages_handler(respond)) as upstream:
         env = base_env(lynkr_home, user_home, ANTHROPIC_BASE_URL=upstream.url, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
-        args = ["run", "--cache", "exact", "claude", "-p", "what is 2+2?", "--output-format", "json"]
-        first = run_lynkr(args, env, cwd=workdir)
-        second = run_lynkr(args, env, cwd=workdir)
+        runs = [run_lynkr(["run", "--cache", cache, "claude", "-p", prompt, "--output-format", "json"], env, cwd=workdir)
+                for prompt in prompts]
+    return runs, calls
+
+
+def test_second_claude_run_is_answered_from_the_cache(lynkr_home, user_home, tmp_path):
+    (first, second), calls = _claude_runs(lynkr_home, user_home, tmp_path, "exact", ["what is 2+2?"] * 2)
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     assert json.loads(first.stdout)["result"] == "Fresh answer 1"
@@ -50,22 +56,10 @@ def test_unknown_cache_mode_is_a_clear_error(lynkr_home):
 
 
 def test_reworded_question_in_a_new_claude_session_is_a_semantic_hit(lynkr_home, user_home, tmp_path):
-    agent_binary("claude")
-    calls = []
-
-    def respond(request, body):  # type: ignore[no-untyped-def]
-        calls.append(body)
-        return reply_for(Turn(text=f"Fresh answer {len(calls)}", input_tokens=2000, output_tokens=30), request)
-
-    workdir = tmp_path / "project"
-    workdir.mkdir()
-    with FakeUpstream(messages_handler(respond)) as upstream:
-        env = base_env(lynkr_home, user_home, ANTHROPIC_BASE_URL=upstream.url, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
-        outputs = [run_lynkr(["run", "--cache", "semantic", "claude", "-p", prompt, "--output-format", "json"],
-                             env, cwd=workdir)
-                   for prompt in ("What is the time complexity of quicksort?",
-                                  "what's the time complexity of quicksort",
-                                  "What is the space complexity of quicksort?")]
+    outputs, _ = _claude_runs(lynkr_home, user_home, tmp_path, "semantic",
+                              ["What is the time complexity of quicksort?",
+                               "what's the time complexity of quicksort",
+                               "What is the space complexity of quicksort?"])
     assert all(o.returncode == 0 for o in outputs), [o.stderr for o in outputs]
     assert [json.loads(o.stdout)["result"] for o in outputs] == ["Fresh answer 1", "Fresh answer 1", "Fresh answer 2"]
     assert "cache: 1 hit (0 exact, 1 semantic)" in outputs[1].stderr
