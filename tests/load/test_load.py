@@ -112,7 +112,15 @@ def test_memory_stays_bounded_over_many_requests(tmp_path: Path):
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             batch(50, 400)
             after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        assert len(proxy.rows()) == 450
+    # Counted after the proxy stopped: a row is recorded when its handler ends, which can be just after
+    # the client has read the last byte; stopping waits for every handler.
+    from lynkr_cli.ledger import LedgerReader
+
+    reader = LedgerReader(proxy.ledger_path)
+    try:
+        assert len(reader.requests("test-session")) == 450
+    finally:
+        reader.close()
     assert (after - before) * 1024 < 400 * 80_000 / 4, f"grew {(after - before) / 1024:.1f} MB"
 
 
