@@ -35,11 +35,29 @@ def connect(path: Path, migrations: list[str] | None = None) -> sqlite3.Connecti
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    _enable_wal(conn, timeout=10.0)
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
     migrate(conn, migrations)
     return conn
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL, waiting for other processes doing the same.
+
+    SQLite answers "database is locked" at once, without its busy timeout, when another connection
+    holds the lock this switch needs: two ``lynkr run`` starting together on a new ledger lost one
+    session's writer that way. The mode is stored in the file, so only the first opening waits.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _pid_alive(pid: int) -> bool:
