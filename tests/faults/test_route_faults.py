@@ -1,0 +1,372 @@
+"""Upstream faults on the OpenAI routes and on translated routes, seen through the official SDKs.
+
+Six routes, each with the upstream misbehaving in every way ``test_upstream_faults`` checks for the
+Anthropic pass-through:
+
+- ``/v1/responses`` and ``/v1/chat/completions`` (OpenAI SDK) passed through to an OpenAI upstream;
+- the same two clients translated to an Anthropic upstream (``--model anthropic:…``);
+- an Anthropic client (anthropic SDK) translated to an OpenAI Chat upstream and to Ollama.
+
+For each fault the user relies on: the SDK raises its own typed error with the status and a message
+saying what happened (or a stream ends with an error the SDK surfaces), nothing hangs, no task is
+left on the proxy's loop, and the ledger has exactly one row for the request with its status/error.
+The proxy is shared by a module (one per timeout test), so the suite stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import anthropic
+import openai
+import pytest
+
+from lynkr_cli.providers.base import ProviderSet
+from lynkr_cli.proxy.components import StaticRouter
+from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY
+from tests.faults.conftest import start_proxy
+from tests.fakes import ollama as fake_ollama
+from tests.fakes import openai as fake_openai
+from tests.fakes.anthropic import Turn, error_reply, message_json, stream_events
+from tests.fakes.server import FakeUpstream, Received, Reply
+
+TURN = Turn(text="one two three four five six", input_tokens=11, output_tokens=7)
+
+
+@dataclass(frozen=True)
+class Route:
+    client: str  # anthropic | chat | responses
+    provider: str
+    model: str
+    wire: str  # what the upstream speaks: anthropic | openai-chat | openai-responses | ollama
+
+    @property
+    def translated(self) -> bool:
+        return {"chat": "openai-chat", "responses": "openai-responses"}.get(self.client, self.client) != self.wire
+
+
+ROUTES = {
+    "responses>openai": Route("responses", "openai", "gpt-test", "openai-responses"),
+    "chat>openai": Route("chat", "openai", "gpt-test", "openai-chat"),
+    "chat>anthropic": Route("chat", "anthropic", "claude-test", "anthropic"),
+    "responses>anthropic": Route("responses", "anthropic", "claude-test", "anthropic"),
+    "anthropic>openai-chat": Route("anthropic", "openai-compatible", "compat-test", "openai-chat"),
+    "anthropic>ollama": Route("anthropic", "ollama", "qwen-test:7b", "ollama"),
+}
+
+
+def providers(url: str) -> ProviderSet:
+    """Every provider of the routes above at ``url`` (the fake answers each on its own path)."""
+    return ProviderSet(
+        {"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY, "OPENAI_API_KEY": FAKE_OPENAI_KEY},
+        {"anthropic": {"base_url": url}, "openai": {"base_url": url + "/v1"},
+         "openai-compatible": {"base_url": url + "/v1"}, "ollama": {"base_url": url}},
+    )
+
+
+# -- what the upstream sends, in its own format -------------------------------------------------------
+def answer(route: Route, stream: bool, turn: Turn = TURN) -> Reply:
+    model = route.model
+    if route.wire == "anthropic":
+        if stream:
+            return Reply(headers={"content-type": "text/event-stream"}, chunks=stream_events(turn, model))
+        return Reply(headers={"content-type": "application/json"}, body=json.dumps(message_json(turn, model)).encode())
+    if route.wire == "ollama":
+        if stream:
+            return Reply(headers={"content-type": "application/x-ndjson"}, chunks=fake_ollama.chat_stream(turn, model))
+        return Reply(headers={"content-type": "application/json"},
+                     body=json.dumps(fake_ollama.chat_json(turn, model)).encode())
+    chat = route.wire == "openai-chat"
+    if stream:
+        chunks = fake_openai.chat_stream(turn, model) if chat else fake_openai.responses_stream(turn, model)
+        return Reply(headers={"content-type": "text/event-stream"}, chunks=chunks)
+    payload = fake_openai.chat_json(turn, model) if chat else fake_openai.responses_json(turn, model)
+    return Reply(headers={"content-type": "application/json"}, body=json.dumps(payload).encode())
+
+
+def api_error(route: Route, status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
+    """An error answer the way this upstream's API shapes it."""
+    if route.wire == "anthropic":
+        kind = {429: "rate_limit_error", 529: "overloaded_error"}.get(status, "api_error")
+        return error_reply(status, kind, message, headers)
+    if route.wire == "ollama":
+        return Reply(status=status, headers={"content-type": "application/json", **(headers or {})},
+                     body=json.dumps({"error": message}).encode())
+    reply = fake_openai.openai_error(status, message, "requests" if status == 429 else "server_error")
+    reply.headers.update(headers or {})
+    return reply
+
+
+# -- the client side ----------------------------------------------------------------------------------
+PROMPT = "hi"
+
+
+def call(route: Route, base_url: str, stream: bool) -> Any:
+    """One call with the official SDK of ``route.client``; returns the answer (or the stream's items)."""
+    if route.client == "anthropic":
+        with anthropic.Anthropic(base_url=base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0, timeout=20) as sdk:
+            request = {"model": "claude-opus-4-8", "max_tokens": 64, "messages": [{"role": "user", "content": PROMPT}]}
+            if stream:
+                with sdk.messages.stream(**request) as events:
+                    return events.get_final_message()
+            return sdk.messages.create(**request)
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0, timeout=20) as sdk:
+        if route.client == "chat":
+            result = sdk.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": PROMPT}],
+                                                 stream=stream)
+        else:
+            result = sdk.responses.create(model="gpt-test", input=PROMPT, stream=stream)
+        return list(result) if stream else result
+
+
+def text_of(route: Route, result: Any, stream: bool) -> str:
+    """The answer's text, as the SDK's user reads it."""
+    if route.client == "anthropic":
+        return "".join(block.text for block in result.content if block.type == "text")
+    if route.client == "chat":
+        if stream:
+            return "".join(c.choices[0].delta.content or "" for c in result if c.choices)
+        return result.choices[0].message.content or ""
+    if stream:
+        return "".join(e.delta for e in result if e.type == "response.output_text.delta")
+    return result.output_text
+
+
+def status_error(route: Route) -> type[Exception]:
+    return anthropic.APIStatusError if route.client == "anthropic" else openai.APIStatusError
+
+
+def stream_failure(route: Route, base_url: str) -> str:
+    """Run a streaming call whose upstream stream breaks; the error text the SDK's user sees.
+
+    Anthropic and Chat SDKs raise; a Responses stream ends with ``response.failed`` (or ``error``)
+    carrying the message, the way the OpenAI API itself reports a failed response.
+    """
+    if route.client == "responses":
+        events = call(route, base_url, stream=True)
+        last = events[-1]
+        assert last.type in ("response.failed", "error"), [e.type for e in events]
+        return last.response.error.message if last.type == "response.failed" else last.message
+    with pytest.raises((anthropic.APIError, openai.APIError)) as caught:
+        call(route, base_url, stream=True)
+    return str(caught.value)
+
+
+# -- fixtures -------------------------------------------------------------------------------------------
+class Script:
+    """The fake upstream's current behaviour, set by each test."""
+
+    def __init__(self) -> None:
+        self.respond: Callable[[Received], Reply] = lambda request: Reply(status=500)
+
+    def __call__(self, request: Received) -> Reply:
+        return self.respond(request)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    script = Script()
+    with FakeUpstream(script) as upstream, \
+            start_proxy(tmp_path_factory.mktemp("route-faults"), upstream.url, providers=providers(upstream.url),
+                        read_timeout=30.0) as proxy:
+        yield proxy, upstream, script
+
+
+@pytest.fixture(params=list(ROUTES), ids=list(ROUTES))
+def route(request) -> Route:
+    return ROUTES[request.param]
+
+
+class Check:
+    """One test's view of the shared proxy: its route, and the rows and tasks it adds."""
+
+    def __init__(self, proxy, upstream, script: Script, route: Route) -> None:
+        self.proxy, self.upstream, self.script, self.route = proxy, upstream, script, route
+        proxy.ctx.router = StaticRouter(route.provider, route.model)
+        proxy.ctx.providers = providers(upstream.url)
+        self.rows_before = len(proxy.rows())
+        self.baseline = proxy.task_count()
+        self.base_url = proxy.base_url
+
+    def reply(self, make: Callable[[Received], Reply]) -> None:
+        self.script.respond = make
+
+    def row(self) -> dict:
+        """No task outlived the request and the ledger has exactly one new row: that row."""
+        assert self.proxy.settle_tasks(self.baseline) <= self.baseline, f"a task outlived the request: {self.proxy.tasks()}"
+        rows = self.proxy.rows()[self.rows_before:]
+        assert len(rows) == 1, rows
+        assert rows[0]["provider"] == self.route.provider
+        return rows[0]
+
+
+@pytest.fixture
+def check(shared, route) -> Check:
+    return Check(*shared, route)
+
+
+def _stream_of(request: Received) -> bool:
+    body = request.json or {}
+    return body.get("stream", True) if request.path.endswith("/api/chat") else bool(body.get("stream"))
+
+
+# -- the baseline: each route works -----------------------------------------------------------------------
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_route_answers_when_the_upstream_is_healthy(check, stream):
+    check.reply(lambda request: answer(check.route, _stream_of(request)))
+    result = call(check.route, check.base_url, stream)
+    assert text_of(check.route, result, stream) == TURN.text
+    row = check.row()
+    assert row["status"] == 200 and row["error"] is None
+    assert row["input_tokens"] == TURN.input_tokens and row["output_tokens"] == TURN.output_tokens
+
+
+# -- upstream HTTP errors -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+@pytest.mark.parametrize("retry_after", ["7", None], ids=["retry-after", "no-retry-after"])
+def test_429_is_a_rate_limit_error_with_its_retry_after(check, retry_after, stream):
+    headers = {"retry-after": retry_after} if retry_after else {}
+    check.reply(lambda request: api_error(check.route, 429, "Rate limit reached for requests", headers))
+    error = anthropic.RateLimitError if check.route.client == "anthropic" else openai.RateLimitError
+    with pytest.raises(error) as caught:
+        call(check.route, check.base_url, stream)
+    assert caught.value.status_code == 429
+    assert caught.value.response.headers.get("retry-after") == retry_after
+    assert "Rate limit reached" in caught.value.message
+    row = check.row()
+    assert row["status"] == 429 and "Rate limit reached" in row["error"]
+
+
+@pytest.mark.parametrize("status", [500, 529])
+def test_server_errors_keep_status_and_message(check, status):
+    check.reply(lambda request: api_error(check.route, status, f"upstream says {status}"))
+    with pytest.raises(status_error(check.route)) as caught:
+        call(check.route, check.base_url, stream=status == 529)
+    assert caught.value.status_code == status
+    assert f"upstream says {status}" in caught.value.message
+    row = check.row()
+    assert row["status"] == status and f"upstream says {status}" in row["error"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_html_error_page_becomes_an_api_error_naming_the_page(check, stream):
+    page = b"<html><head><title>503 Service Temporarily Unavailable</title></head><body>nginx</body></html>"
+    check.reply(lambda request: Reply(status=503, headers={"content-type": "text/html"}, body=page))
+    with pytest.raises(status_error(check.route)) as caught:
+        call(check.route, check.base_url, stream)
+    assert caught.value.status_code == 503
+    assert "503 Service Temporarily Unavailable" in caught.value.message
+    row = check.row()
+    assert row["status"] == 503 and "HTML" in row["error"]
+
+
+# -- upstream unreachable or silent -------------------------------------------------------------------------
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_connection_refused_is_a_502_naming_the_cause(check, stream):
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    check.proxy.ctx.providers = providers(dead)
+    with pytest.raises(status_error(check.route)) as caught:
+        call(check.route, check.base_url, stream)
+    assert caught.value.status_code == 502
+    assert "ConnectError" in caught.value.message and dead.split("//")[1] in caught.value.message
+    row = check.row()
+    assert row["status"] == 502 and "ConnectError" in row["error"]
+
+
+def test_timeout_before_the_first_byte_is_a_504(proxy_for, route):
+    release = threading.Event()
+
+    def slow(request: Received) -> Reply:
+        release.wait(10)
+        return answer(route, _stream_of(request))
+
+    with FakeUpstream(slow) as upstream, proxy_for(upstream.url, providers=providers(upstream.url),
+                                                   router=StaticRouter(route.provider, route.model),
+                                                   read_timeout=0.5) as proxy:
+        baseline = proxy.task_count()
+        try:
+            with pytest.raises(status_error(route)) as caught:
+                call(route, proxy.base_url, stream=True)
+        finally:
+            release.set()
+        assert caught.value.status_code == 504
+        assert "ReadTimeout" in caught.value.message
+        assert proxy.settle_tasks(baseline) <= baseline, proxy.tasks()
+        (row,) = proxy.rows()
+    assert row["status"] == 504 and "ReadTimeout" in row["error"]
+
+
+# -- broken and malformed answers ----------------------------------------------------------------------------
+def test_stream_cut_mid_event_ends_with_an_error_the_sdk_surfaces(check):
+    def cut(request: Received) -> Reply:
+        reply = answer(check.route, True)
+        chunks = list(reply.chunks or [])
+        half = chunks[4][: len(chunks[4]) // 2]
+        return Reply(headers=reply.headers, chunks=[*chunks[:4], half, b"never sent"], cut_after=5)
+
+    check.reply(cut)
+    message = stream_failure(check.route, check.base_url)
+    assert "stream broke" in message or "ended before the response was complete" in message, message
+    row = check.row()
+    assert row["error"] and ("stream broke" in row["error"] or "ended before" in row["error"])
+
+
+def test_malformed_stream_ends_and_is_recorded(check):
+    """Garbage inside a 200 stream: the stream still ends (never hangs); translated, the SDK's user
+    gets an error saying the answer was incomplete; passed through, the bytes are the upstream's."""
+    def garbage(request: Received) -> Reply:
+        first = list(answer(check.route, True).chunks or [])[0]
+        junk = b"{not json at all\n" if check.route.wire == "ollama" else b"data: {not json at all\n\n"
+        return Reply(headers=answer(check.route, True).headers, chunks=[first, junk, b"\x00\xff\xfe junk\n\n"])
+
+    check.reply(garbage)
+    if check.route.translated:
+        message = stream_failure(check.route, check.base_url)
+        assert "ended before the response was complete" in message or "not valid" in message, message
+    else:
+        with pytest.raises(Exception):  # the SDK cannot parse what the upstream sent; lynkr did not alter it
+            call(check.route, check.base_url, stream=True)
+    row = check.row()
+    assert row["status"] == 200
+    if check.route.translated:
+        assert row["error"]
+
+
+@pytest.mark.parametrize("body", [b'{"id": "x", "choices": [', b"", b"\xff\xfe"], ids=["truncated", "empty", "binary"])
+def test_malformed_json_answer(check, body):
+    check.reply(lambda request: Reply(headers={"content-type": "application/json"}, body=body))
+    if check.route.translated:
+        with pytest.raises(status_error(check.route)) as caught:
+            call(check.route, check.base_url, stream=False)
+        assert caught.value.status_code == 502 and "could not be parsed" in caught.value.message
+    else:
+        with pytest.raises(Exception):
+            call(check.route, check.base_url, stream=False)
+    row = check.row()
+    if check.route.translated:
+        assert row["status"] == 502 and "could not be parsed" in row["error"]
+    else:
+        assert row["status"] == 200
+
+
+# -- size ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_huge_answer_arrives_whole(check, stream):
+    """An 8 MB answer (128 deltas of 64 KB) reaches the SDK complete, translated or not."""
+    words = " ".join(f"w{i:03d}" + "x" * 65_530 for i in range(128))
+    big = Turn(text=words, input_tokens=5, output_tokens=8_000)
+    check.reply(lambda request: answer(check.route, _stream_of(request), big))
+    result = call(check.route, check.base_url, stream)
+    assert text_of(check.route, result, stream) == words
+    row = check.row()
+    assert row["status"] == 200 and row["error"] is None and row["output_tokens"] == 8_000
