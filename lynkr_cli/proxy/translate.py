@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.formats import codec
+from lynkr_cli.formats.base import STREAM_CUT
 from lynkr_cli.formats.events import MessageBuilder, message_events
 from lynkr_cli.formats.jsonio import dumps, loads
 from lynkr_cli.formats.errors import anthropic_type, openai_type
@@ -69,6 +70,7 @@ class ResponseTranslator:
         self._decoder: Any = None
         self._encoder: Any = None
         self._ended = False
+        self._error_detail: str | None = None
 
     # -- the relay's side -------------------------------------------------------------------------
     def begin(self, status: int, content_type: str | None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -108,7 +110,10 @@ class ResponseTranslator:
         """The rest of the client's body once the upstream's has ended (or ``broken`` said why not)."""
         self._ended = True
         if self._mode == "stream":
-            out = self._emit(self._decoder.finish())
+            events = self._decoder.finish()
+            if broken:  # the decoder only knows the stream stopped; the relay knows why (a timeout …)
+                events = [_broken_event(broken) if _is_stream_cut(e) else e for e in events]
+            out = self._emit(events)
             if self.client_stream or self.scan_only:
                 return out
             return self._final_json()
@@ -182,7 +187,10 @@ class ResponseTranslator:
             self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
         elif kind == "error":
             error = event.get("error") or {}
-            self.error = f"{error.get('type', 'error')}: {error.get('message', '')}"
+            message = str(error.get("message", ""))
+            self.error = f"{error.get('type', 'error')}: {message}"
+            # For a non-streaming client's error body: lynkr's own messages without their prefix.
+            self._error_detail = message.removeprefix("lynkr: ") if message.startswith("lynkr: ") else self.error
 
     def _observe_message(self, message: dict[str, Any]) -> None:
         self.model = message.get("model") or self.model
@@ -193,7 +201,7 @@ class ResponseTranslator:
         message = self.message
         if message is None:
             self._mode = "error"
-            return self._error_body(self.error or "the upstream stream ended before the response was complete")
+            return self._error_body(self._error_detail or "the upstream stream ended before the response was complete")
         return dumps(self.client.encode_message(message, self.request))
 
     def _error_body(self, broken: str | None) -> bytes:
@@ -209,3 +217,11 @@ class ResponseTranslator:
         self.error = self.error or detail
         kind = anthropic_type(status) if self.request.inbound == "anthropic" else openai_type(status)
         return self.client.error_body(f"lynkr: {detail}", kind)
+
+
+def _is_stream_cut(event: Event) -> bool:
+    return event.get("type") == "error" and (event.get("error") or {}).get("message") == STREAM_CUT
+
+
+def _broken_event(broken: str) -> Event:
+    return {"type": "error", "error": {"type": "api_error", "message": f"lynkr: {broken}"}}

@@ -15,6 +15,7 @@ The proxy is shared by a module (one per timeout test), so the suite stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -283,27 +284,72 @@ def test_connection_refused_is_a_502_naming_the_cause(check, stream):
     assert row["status"] == 502 and "ConnectError" in row["error"]
 
 
-def test_timeout_before_the_first_byte_is_a_504(proxy_for, route):
+@contextlib.contextmanager
+def impatient_proxy(proxy_for, route: Route, respond: Callable[[Received, threading.Event], Reply]):
+    """A proxy with a 0.5 s read timeout in front of an upstream that waits on an event the test
+    releases at the end (so no fake thread outlives it); yields ``(proxy, baseline task count)``."""
     release = threading.Event()
+    with FakeUpstream(lambda request: respond(request, release)) as upstream, \
+            proxy_for(upstream.url, providers=providers(upstream.url), router=StaticRouter(route.provider, route.model),
+                      read_timeout=0.5) as proxy:
+        try:
+            yield proxy, proxy.task_count()
+        finally:
+            release.set()
 
-    def slow(request: Received) -> Reply:
+
+def test_timeout_before_the_first_byte_is_a_504(proxy_for, route):
+    def slow(request: Received, release: threading.Event) -> Reply:
         release.wait(10)
         return answer(route, _stream_of(request))
 
-    with FakeUpstream(slow) as upstream, proxy_for(upstream.url, providers=providers(upstream.url),
-                                                   router=StaticRouter(route.provider, route.model),
-                                                   read_timeout=0.5) as proxy:
-        baseline = proxy.task_count()
-        try:
-            with pytest.raises(status_error(route)) as caught:
-                call(route, proxy.base_url, stream=True)
-        finally:
-            release.set()
+    with impatient_proxy(proxy_for, route, slow) as (proxy, baseline):
+        with pytest.raises(status_error(route)) as caught:
+            call(route, proxy.base_url, stream=True)
         assert caught.value.status_code == 504
         assert "ReadTimeout" in caught.value.message
         assert proxy.settle_tasks(baseline) <= baseline, proxy.tasks()
         (row,) = proxy.rows()
     assert row["status"] == 504 and "ReadTimeout" in row["error"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_stall_mid_answer_names_the_timeout(proxy_for, route, stream):
+    """The upstream sends part of its answer and goes quiet: the SDK's user learns it was a read
+    timeout (not merely that the answer was incomplete), streamed or not, translated or not."""
+    def stalls(request: Received, release: threading.Event) -> Reply:
+        reply = answer(route, _stream_of(request))
+
+        def chunks():
+            if reply.chunks is not None:
+                yield from list(reply.chunks)[:3]
+            else:
+                yield (reply.body or b"")[:20]
+            release.wait(10)
+
+        return Reply(headers=reply.headers, chunks=chunks())
+
+    with impatient_proxy(proxy_for, route, stalls) as (proxy, baseline):
+        if stream:
+            message = stream_failure(route, proxy.base_url)
+        elif not route.translated:
+            # Known bug in proxy/relay.py (another engineer's file, see notes/faults9.md): a passed-through
+            # JSON answer that breaks after its first bytes is ended cleanly, so the SDK parses
+            # truncated JSON (JSONDecodeError) instead of seeing a broken connection it would retry.
+            with pytest.raises((openai.APIConnectionError, json.JSONDecodeError)) as caught:
+                call(route, proxy.base_url, stream=False)
+            if isinstance(caught.value, json.JSONDecodeError):
+                pytest.xfail("relay.py ends a broken pass-through JSON body cleanly (truncated JSON)")
+            message = None  # a broken connection: the SDK's own APIConnectionError, no text from lynkr
+        else:
+            with pytest.raises(status_error(route)) as caught:
+                call(route, proxy.base_url, stream=False)
+            message = caught.value.message
+            assert caught.value.status_code == 502
+        assert message is None or "stream broke: ReadTimeout" in message, message
+        assert proxy.settle_tasks(baseline) <= baseline, proxy.tasks()
+        (row,) = proxy.rows()
+    assert "ReadTimeout" in row["error"]
 
 
 # -- broken and malformed answers ----------------------------------------------------------------------------
@@ -316,9 +362,9 @@ def test_stream_cut_mid_event_ends_with_an_error_the_sdk_surfaces(check):
 
     check.reply(cut)
     message = stream_failure(check.route, check.base_url)
-    assert "stream broke" in message or "ended before the response was complete" in message, message
+    assert "stream broke: RemoteProtocolError" in message, message  # the cause, not just "incomplete"
     row = check.row()
-    assert row["error"] and ("stream broke" in row["error"] or "ended before" in row["error"])
+    assert "stream broke: RemoteProtocolError" in row["error"]
 
 
 def test_malformed_stream_ends_and_is_recorded(check):
