@@ -2,18 +2,20 @@
 
 ``bench/overhead.py`` measures lynkr against calling the upstream directly. This script answers the
 next question, "how much of that is lynkr's own work?", by serving the same real ~77 KB Claude Code
-request (streamed answer) through four ASGI apps on the same Hypercorn configuration, one at a time,
+request (streamed answer) through five ASGI apps on the same Hypercorn configuration, one at a time,
 against the same instant fake upstream:
 
 - ``hypercorn only``: an app that reads the body and answers a canned 14-event SSE stream itself;
 - ``hypercorn + httpx relay``: an app that forwards the body with one shared ``httpx.AsyncClient``
-  and relays the streamed answer chunk by chunk (the minimum any proxy on this stack does);
+  and relays the streamed answer chunk by chunk (the minimum any proxy on this stack does), once on
+  httpx's default transport and once on lynkr's own (``lynkr_cli/proxy/wire.py``);
 - ``lynkr pass-through``: lynkr's real app (``--no-optimize``), ledger on a temporary SQLite file;
 - ``lynkr full pipeline``: the same with the default optimization stages.
 
-It also times the client half alone: ``httpx`` vs a raw asyncio HTTP/1.1 exchange for the same
-request. Reported per request: the server process's CPU time (``time.process_time``, all threads),
-and the client's wall-clock p50 (a separate process with a raw keep-alive socket client).
+It also times the client half alone: ``httpx`` (both transports) vs a raw asyncio HTTP/1.1 exchange
+for the same request. Reported per request: the server process's CPU time (``time.process_time``,
+all threads), and the client's wall-clock p50 (a separate process with a raw keep-alive socket
+client), also against the same client calling the upstream directly.
 
     python bench/stack_floor.py [--requests 500]
 """
@@ -29,10 +31,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import ssl
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from lynkr_cli.proxy.wire import WireTransport  # noqa: E402
+
 BODY = (REPO / "bench" / "data" / "claude_code_request.json").read_bytes()
 TOKEN = "bench"
 
@@ -65,8 +70,9 @@ print(statistics.median(times) * 1000)
 """
 
 
-def drain_app(handler):  # type: ignore[no-untyped-def]
-    """A bare ASGI app around ``handler(body, send)`` with a lifespan that opens an httpx client."""
+def drain_app(handler, wire: bool = False):  # type: ignore[no-untyped-def]
+    """A bare ASGI app around ``handler(body, send)`` with a lifespan that opens an httpx client
+    (with lynkr's own upstream transport if ``wire``, httpx's default one otherwise)."""
     state: dict = {}
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -76,7 +82,8 @@ def drain_app(handler):  # type: ignore[no-untyped-def]
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    state["client"] = httpx.AsyncClient()
+                    transport = WireTransport(ssl.create_default_context()) if wire else None
+                    state["client"] = httpx.AsyncClient(transport=transport)
                     await send({"type": "lifespan.startup.complete"})
                 else:
                     await state["client"].aclose()
@@ -128,6 +135,21 @@ def lynkr_app(upstream: str, optimize: bool):  # type: ignore[no-untyped-def]
     return _build_app("bench", TOKEN, ledger, upstream, options)
 
 
+async def run_client(port: int, n: int, path: str) -> float:
+    """Client wall-clock p50 (ms) of ``n`` sequential requests on one keep-alive connection."""
+    body_file = str(REPO / "bench" / "data" / "claude_code_request.json")
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", CLIENT, str(port), str(n), path, body_file,
+                                                stdout=subprocess.PIPE)
+    out, _ = await proc.communicate()
+    return float(out)
+
+
+async def direct(upstream: str, requests: int) -> float:
+    port = int(upstream.rsplit(":", 1)[1])
+    await run_client(port, 50, "/v1/messages")
+    return await run_client(port, requests, "/v1/messages")
+
+
 async def serve_and_measure(app, requests: int, path: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """(server CPU ms per request, client wall p50 ms) for ``requests`` sequential requests."""
     from hypercorn.asyncio import serve
@@ -143,17 +165,9 @@ async def serve_and_measure(app, requests: int, path: str) -> tuple[float, float
     server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     await asyncio.sleep(0.3)
     port = sock.getsockname()[1]
-    body_file = str(REPO / "bench" / "data" / "claude_code_request.json")
-
-    async def client(n: int) -> float:
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", CLIENT, str(port), str(n), path, body_file,
-                                                    stdout=subprocess.PIPE)
-        out, _ = await proc.communicate()
-        return float(out)
-
-    await client(50)  # warm-up: imports, connection pools, pipeline memo
+    await run_client(port, 50, path)  # warm-up: imports, connection pools, pipeline memo
     cpu = time.process_time()
-    p50 = await client(requests)
+    p50 = await run_client(port, requests, path)
     cpu_ms = (time.process_time() - cpu) / requests * 1000
     stop.set()
     await server
@@ -161,25 +175,30 @@ async def serve_and_measure(app, requests: int, path: str) -> tuple[float, float
     return cpu_ms, p50
 
 
-async def client_half(upstream: str, requests: int) -> tuple[float, float]:
-    """CPU per request of the upstream call alone: httpx vs a raw asyncio HTTP/1.1 exchange."""
+async def client_half(upstream: str, requests: int) -> tuple[float, float, float]:
+    """CPU per request of the upstream call alone: httpx (default transport, then lynkr's wire
+    transport) vs a raw asyncio HTTP/1.1 exchange."""
     import httpx
 
-    async with httpx.AsyncClient() as client:
-        async def one_httpx() -> None:
-            request = client.build_request("POST", f"{upstream}/v1/messages", content=BODY,
-                                           headers={"content-type": "application/json"})
-            response = await client.send(request, stream=True)
-            async for _ in response.aiter_raw():
-                pass
-            await response.aclose()
+    async def with_httpx(transport: httpx.AsyncBaseTransport | None) -> float:
+        async with httpx.AsyncClient(transport=transport) as client:
+            async def one() -> None:
+                request = client.build_request("POST", f"{upstream}/v1/messages", content=BODY,
+                                               headers={"content-type": "application/json"})
+                response = await client.send(request, stream=True)
+                async for _ in response.aiter_raw():
+                    pass
+                await response.aclose()
 
-        for _ in range(50):
-            await one_httpx()
-        t = time.thread_time()
-        for _ in range(requests):
-            await one_httpx()
-        httpx_ms = (time.thread_time() - t) / requests * 1000
+            for _ in range(50):
+                await one()
+            t = time.thread_time()
+            for _ in range(requests):
+                await one()
+            return (time.thread_time() - t) / requests * 1000
+
+    httpx_ms = await with_httpx(None)
+    wire_ms = await with_httpx(WireTransport(ssl.create_default_context()))
 
     host, port = upstream.rsplit("/", 1)[-1].split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
@@ -204,7 +223,7 @@ async def client_half(upstream: str, requests: int) -> tuple[float, float]:
         await one_raw()
     raw_ms = (time.thread_time() - t) / requests * 1000
     writer.close()
-    return httpx_ms, raw_ms
+    return httpx_ms, wire_ms, raw_ms
 
 
 def main() -> None:
@@ -218,18 +237,23 @@ def main() -> None:
         print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
               f"load {os.getloadavg()[0]:.2f} · {len(BODY):,}-byte Claude Code body, streamed answer, "
               f"{args.requests} sequential requests")
-        print("\n| server | CPU ms / request | client p50 ms |\n|---|---:|---:|")
+        base = asyncio.run(direct(upstream, args.requests))
+        print("\n| server | CPU ms / request | client p50 ms | added to direct |\n|---|---:|---:|---:|")
+        print(f"| direct (no proxy) | – | {base:.2f} | – |")
         cases = [
             ("hypercorn only (canned answer)", lambda: drain_app(canned), "/v1/messages"),
             ("hypercorn + httpx relay", lambda: drain_app(httpx_relay(upstream)), "/v1/messages"),
+            ("hypercorn + httpx relay on lynkr's wire transport", lambda: drain_app(httpx_relay(upstream), wire=True),
+             "/v1/messages"),
             ("lynkr pass-through", lambda: lynkr_app(upstream, optimize=False), f"/s/{TOKEN}/v1/messages?beta=true"),
             ("lynkr full pipeline", lambda: lynkr_app(upstream, optimize=True), f"/s/{TOKEN}/v1/messages?beta=true"),
         ]
         for label, build, path in cases:
             cpu_ms, p50 = asyncio.run(serve_and_measure(build(), args.requests, path))
-            print(f"| {label} | {cpu_ms:.2f} | {p50:.2f} |")
-        httpx_ms, raw_ms = asyncio.run(client_half(upstream, args.requests))
-        print(f"\nupstream call alone, CPU per request: httpx {httpx_ms:.2f} ms · raw asyncio HTTP/1.1 {raw_ms:.2f} ms")
+            print(f"| {label} | {cpu_ms:.2f} | {p50:.2f} | {p50 - base:+.2f} |")
+        httpx_ms, wire_ms, raw_ms = asyncio.run(client_half(upstream, args.requests))
+        print(f"\nupstream call alone, CPU per request: httpx {httpx_ms:.2f} ms · httpx on lynkr's wire transport "
+              f"{wire_ms:.2f} ms · raw asyncio HTTP/1.1 {raw_ms:.2f} ms")
     finally:
         upstream_proc.kill()
 

@@ -20,9 +20,9 @@ from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
 from lynkr_cli.proxy.flow import count_tokens, model_call
 from lynkr_cli.proxy.guard import PathGuard
-from lynkr_cli.proxy.pool import ShardedTransport
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
+from lynkr_cli.proxy.wire import WireTransport
 
 
 class _NullScanner:
@@ -122,7 +122,9 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
         ctx.client = httpx.AsyncClient(
             timeout=httpx.Timeout(ctx.read_timeout, connect=ctx.connect_timeout),
             limits=limits,
-            transport=ShardedTransport(limits=limits),
+            # HTTP/1.1 on asyncio streams for direct connections (proxy/wire.py says why); httpx still
+            # mounts its own transports for HTTP(S)_PROXY. One TLS context: the CA bundle is loaded once.
+            transport=WireTransport(httpx.create_ssl_context(trust_env=True), limits),
             follow_redirects=False,
         )
         if ctx.pipeline is not None:
