@@ -22,7 +22,7 @@ from lynkr_cli.proxy.flow import count_tokens, model_call
 from lynkr_cli.proxy.guard import PathGuard
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
-from lynkr_cli.proxy.wire import WireTransport
+from lynkr_cli.proxy.wire import UpstreamClient
 
 
 class _NullScanner:
@@ -119,12 +119,10 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=60)
-        ctx.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(ctx.read_timeout, connect=ctx.connect_timeout),
+        ctx.client = UpstreamClient(  # HTTP/1.1 on asyncio streams unless a proxy is set (proxy/wire.py)
+            ssl_context=httpx.create_ssl_context(trust_env=True),
             limits=limits,
-            # HTTP/1.1 on asyncio streams for direct connections (proxy/wire.py says why); httpx still
-            # mounts its own transports for HTTP(S)_PROXY. One TLS context: the CA bundle is loaded once.
-            transport=WireTransport(httpx.create_ssl_context(trust_env=True), limits),
+            timeout=httpx.Timeout(ctx.read_timeout, connect=ctx.connect_timeout),
             follow_redirects=False,
         )
         if ctx.pipeline is not None:

@@ -279,3 +279,38 @@ def test_https_upstreams_are_verified_and_reused():
         assert len(upstream.requests) == 2
 
     run(main())
+
+
+def test_the_proxy_client_never_replays_an_upstream_cookie_on_later_requests():
+    from lynkr_cli.proxy.wire import UpstreamClient
+
+    cookie = b"HTTP/1.1 200 OK\r\nset-cookie: __cf_bm=session-a; Path=/\r\ncontent-length: 2\r\n\r\nok"
+
+    async def main() -> None:
+        upstream = Upstream([cookie, FIXED])
+        async with upstream as url:
+            async with UpstreamClient(ssl_context=ssl.create_default_context(), limits=httpx.Limits()) as client:
+                assert client.direct
+                assert (await client.post(url, content=b"{}")).text == "ok"
+                assert (await client.post(url, content=b"{}")).json() == {"type": "message"}
+        assert b"cookie" not in upstream.requests[1][0].lower()
+
+    run(main())
+
+
+def test_with_http_proxy_set_upstream_calls_go_through_that_proxy(monkeypatch):
+    from lynkr_cli.proxy.wire import UpstreamClient
+
+    async def main() -> None:
+        proxy = Upstream([FIXED])  # an HTTP forward proxy answering for the origin
+        async with proxy as proxy_url:
+            monkeypatch.setenv("HTTP_PROXY", proxy_url)
+            monkeypatch.delenv("NO_PROXY", raising=False)
+            monkeypatch.delenv("no_proxy", raising=False)
+            async with UpstreamClient(ssl_context=ssl.create_default_context(), limits=httpx.Limits()) as client:
+                assert not client.direct
+                reply = await client.post("http://api.lynkr-test.invalid/v1/messages", content=b"{}")
+        assert reply.json() == {"type": "message"}
+        assert proxy.requests[0][0].startswith(b"POST http://api.lynkr-test.invalid/v1/messages HTTP/1.1")
+
+    run(main())
