@@ -411,7 +411,24 @@ class UpstreamClient(httpx.AsyncClient):
     def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits, **options: object) -> None:
         direct = not any(os.environ.get(name) for name in _PROXY_VARIABLES)
         self._wire = WireTransport(ssl_context, limits) if direct else None
+        self._urls: dict[str, httpx.URL] = {}
         super().__init__(transport=self._wire, verify=ssl_context, limits=limits, **options)  # type: ignore[arg-type]
+
+    def build_request(self, method: str, url: object, *, content: object = None, headers: object = None,
+                      **options: object) -> httpx.Request:
+        """``AsyncClient.build_request``, with the parsed upstream URL remembered: lynkr sends to a
+        handful of URLs, and parsing one costs more than the rest of building the request."""
+        if self._wire is None or options or not isinstance(content, bytes) or not isinstance(url, str):
+            return super().build_request(method, url, content=content, headers=headers, **options)  # type: ignore[arg-type]
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= 512:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        merged = httpx.Headers(self.headers)
+        merged.update(headers)  # type: ignore[arg-type]
+        return httpx.Request(method, parsed, content=content, headers=merged,
+                             extensions={"timeout": self.timeout.as_dict()})
 
     @property
     def direct(self) -> bool:

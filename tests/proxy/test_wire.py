@@ -314,3 +314,23 @@ def test_with_http_proxy_set_upstream_calls_go_through_that_proxy(monkeypatch):
         assert proxy.requests[0][0].startswith(b"POST http://api.lynkr-test.invalid/v1/messages HTTP/1.1")
 
     run(main())
+
+
+def test_requests_built_by_the_proxy_client_match_httpx_own():
+    from lynkr_cli.proxy.wire import UpstreamClient
+
+    async def main() -> None:
+        timeout = httpx.Timeout(30.0, connect=3.0)
+        async with UpstreamClient(ssl_context=ssl.create_default_context(), limits=httpx.Limits(),
+                                  timeout=timeout) as ours, httpx.AsyncClient(timeout=timeout) as theirs:
+            for url in ("https://api.anthropic.com/v1/messages?beta=true", "http://127.0.0.1:8080/gw/v1/messages"):
+                for _ in range(2):  # the second time from the remembered URL
+                    headers = [("x-api-key", "sk-test"), ("anthropic-beta", "a,b"), ("accept", "application/json")]
+                    mine = ours.build_request("POST", url, headers=headers, content=b'{"a":1}')
+                    reference = theirs.build_request("POST", url, headers=headers, content=b'{"a":1}')
+                    assert mine.url == reference.url and mine.method == reference.method
+                    assert mine.headers.raw == reference.headers.raw
+                    assert mine.content == reference.content
+                    assert mine.extensions == reference.extensions
+
+    run(main())
