@@ -5,7 +5,8 @@ next question, "how much of that is lynkr's own work?", by serving the same real
 request (streamed answer) through five ASGI apps on the same Hypercorn configuration, one at a time,
 against the same instant fake upstream:
 
-- ``hypercorn only``: an app that reads the body and answers a canned 14-event SSE stream itself;
+- ``hypercorn only``: an app that reads the body and answers a canned 14-event SSE stream itself
+  (in three ASGI messages, as the relays below send an instant upstream's answer);
 - ``hypercorn + httpx relay``: an app that forwards the body with one shared ``httpx.AsyncClient``
   and relays the streamed answer chunk by chunk (the minimum any proxy on this stack does), once on
   httpx's default transport and once on lynkr's own (``lynkr_cli/proxy/wire.py``);
@@ -101,9 +102,9 @@ def drain_app(handler, wire: bool = False):  # type: ignore[no-untyped-def]
 
 
 async def canned(client, body, send):  # type: ignore[no-untyped-def]
+    """The answer as a relay sends an instant upstream's reply: head, all 14 events, end."""
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
-    for _ in range(14):
-        await send({"type": "http.response.body", "body": b"event: x\ndata: {}\n\n", "more_body": True})
+    await send({"type": "http.response.body", "body": b"event: x\ndata: {}\n\n" * 14, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

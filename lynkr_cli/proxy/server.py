@@ -118,6 +118,7 @@ class ProxyServer:
         config.keep_alive_timeout = 75
         config.backlog = 512
         config.h11_max_incomplete_size = 64 * 1024
+        config.include_server_header = False  # agents have no use for "server: hypercorn-h11"
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
 
