@@ -13,7 +13,8 @@ from typing import Any
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import UsageError
 from lynkr_cli.formats.jsonio import dumps
-from lynkr_cli.formats.base import BlockTracker, Event, block_delta, load_json, new_id, parse_arguments, stream_cut_error
+from lynkr_cli.formats.base import (BlockTracker, Event, LineBuffer, block_delta, load_json, new_id, parse_arguments,
+                                     stream_cut_error)
 from lynkr_cli.formats.openai_chat import result_text, system_text, thinking_budget
 
 
@@ -133,25 +134,22 @@ class OllamaStreamDecoder(BlockTracker):
     """NDJSON lines -> canonical events; a tool call arrives whole and becomes a complete block."""
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._lines = LineBuffer()
         self._started = False
         self._tools = False
         self._done = False
 
     def feed(self, chunk: bytes) -> list[Event]:
-        data = self._buffer + chunk if self._buffer else chunk
-        lines = data.split(b"\n")
-        self._buffer = lines.pop()
         events: list[Event] = []
-        for line in lines:
+        for line in self._lines.feed(chunk):
             self._line(line, events)
         return events
 
     def finish(self) -> list[Event]:
         events: list[Event] = []
-        if self._buffer.strip():
-            self._line(self._buffer, events)
-            self._buffer = b""
+        rest = self._lines.rest()
+        if rest.strip():
+            self._line(rest, events)
         if not self._done:
             events.append(stream_cut_error())
             self._done = True

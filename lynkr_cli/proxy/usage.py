@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from lynkr_cli.formats.base import LineBuffer
+
 _MAX_JSON_BODY = 16 * 1024 * 1024  # bodies larger than this are relayed but not parsed for usage
 _USAGE_EVENTS = (b"message_start", b"message_delta", b"error")
 
@@ -46,7 +48,7 @@ class AnthropicResponseScanner:
         self.stop_reason: str | None = None
         self.error: str | None = None
         self.saw_message_stop = False
-        self._buffer = b""
+        self._lines = LineBuffer()  # linear in the bytes even when one event spans many chunks
         self._event: bytes | None = None
         self._body: list[bytes] = []
         self._body_size = 0
@@ -76,10 +78,7 @@ class AnthropicResponseScanner:
 
     # -- internals -------------------------------------------------------------------------------
     def _feed_sse(self, chunk: bytes) -> None:
-        data = self._buffer + chunk if self._buffer else chunk
-        lines = data.split(b"\n")
-        self._buffer = lines.pop()
-        for line in lines:
+        for line in self._lines.feed(chunk):
             if line.startswith(b"event:"):
                 self._event = line[6:].strip()
             elif line.startswith(b"data:"):

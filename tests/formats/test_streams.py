@@ -116,3 +116,31 @@ def test_usage_maps_cache_tokens_both_ways():
     back = codec("openai-responses").encode_message(message, ModelRequest(body={}, inbound="openai-responses"))
     assert back["usage"]["input_tokens"] == 1200 and back["usage"]["input_tokens_details"]["cached_tokens"] == 1000
     assert back["status"] == "incomplete"
+
+
+@pytest.mark.parametrize("fmt, make", [
+    ("anthropic", stream_events), ("openai-chat", chat_stream), ("openai-responses", responses_stream),
+    ("ollama", ollama_stream),
+], ids=["anthropic", "openai-chat", "openai-responses", "ollama"])
+def test_a_large_answer_read_in_64k_pieces_decodes_whole(fmt, make):
+    """An answer whose events span many reads (a 4 MB delta, CRLF line ends split across reads)
+    decodes to the same message; the line buffer joins each long line once, not once per read."""
+    text = "x" * (4 << 20) + " end"
+    body = b"".join(make(Turn(text=text, input_tokens=3, output_tokens=2), "m"))
+    if fmt != "ollama":
+        body = body.replace(b"\n", b"\r\n")
+    reads = [body[i:i + 65537] for i in range(0, len(body), 65537)]
+    message = build(decode_all(fmt, reads))
+    assert message["content"][0]["text"] == text and message["usage"]["output_tokens"] == 2
+
+
+def test_pass_through_usage_scanner_reads_an_event_spanning_many_reads():
+    from lynkr_cli.proxy.usage import AnthropicResponseScanner
+
+    body = b"".join(stream_events(Turn(text="y" * (4 << 20), input_tokens=7, output_tokens=5), "claude-x"))
+    scanner = AnthropicResponseScanner()
+    scanner.begin(200, "text/event-stream")
+    for i in range(0, len(body), 65537):
+        scanner.feed(body[i:i + 65537])
+    scanner.finish()
+    assert (scanner.usage.input_tokens, scanner.usage.output_tokens, scanner.model) == (7, 5, "claude-x")
