@@ -119,6 +119,11 @@ class ResponseTranslator:
             return self._final_json()
         if self._mode == "error" or broken:
             return self._error_body(broken)
+        if self._size > _MAX_BUFFER:
+            if self.scan_only:  # the bytes went to the client untouched; only usage is unknown
+                return b""
+            return self._error_body(f"its answer is over {_MAX_BUFFER >> 20} MB, more than lynkr translates "
+                                    "(a streamed request has no such limit)")
         try:
             upstream = loads(b"".join(self._buffer))
         except ValueError:

@@ -416,3 +416,22 @@ def test_huge_answer_arrives_whole(check, stream):
     assert text_of(check.route, result, stream) == words
     row = check.row()
     assert row["status"] == 200 and row["error"] is None and row["output_tokens"] == 8_000
+
+
+@pytest.mark.parametrize("route", ["chat>openai", "responses>anthropic", "anthropic>openai-chat"], indirect=True)
+def test_json_answer_over_32_mb(check):
+    """Passed through, it arrives whole with no error recorded; translated (lynkr must hold a JSON
+    answer whole to convert it), the SDK gets a 502 saying it is too large, not "could not be parsed"."""
+    big = Turn(text="z" * (33 << 20), input_tokens=5, output_tokens=9)
+    check.reply(lambda request: answer(check.route, False, big))
+    if check.route.translated:
+        with pytest.raises(status_error(check.route)) as caught:
+            call(check.route, check.base_url, stream=False)
+        assert caught.value.status_code == 502 and "over 32 MB" in caught.value.message
+    else:
+        assert text_of(check.route, call(check.route, check.base_url, stream=False), False) == big.text
+    row = check.row()
+    if check.route.translated:
+        assert row["status"] == 502 and "over 32 MB" in row["error"]
+    else:
+        assert row["status"] == 200 and row["error"] is None
