@@ -19,6 +19,7 @@ import contextlib
 import json
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -435,3 +436,47 @@ def test_json_answer_over_32_mb(check):
         assert row["status"] == 502 and "over 32 MB" in row["error"]
     else:
         assert row["status"] == 200 and row["error"] is None
+
+
+def test_client_leaving_mid_stream_cancels_the_upstream_call(check):
+    """The SDK's user stops reading and closes the stream: lynkr stops the upstream call at once
+    (the fake notices its writes failing), records the request, and leaves no task behind."""
+    sent: list[int] = []
+    route = check.route
+    filler = (json.dumps({"model": route.model, "created_at": "2025-01-01T00:00:00Z", "done": False,
+                          "message": {"role": "assistant", "content": ""}}).encode() + b"\n"
+              if route.wire == "ollama" else b": keep-alive\n\n")
+
+    def slow(request: Received) -> Reply:
+        def chunks():
+            for chunk in list(answer(route, True).chunks or [])[:3]:
+                sent.append(1)
+                yield chunk
+            for _ in range(400):  # keeps going slowly until the proxy hangs up (the write then fails)
+                time.sleep(0.02)
+                sent.append(1)
+                yield filler
+
+        return Reply(headers=answer(route, True).headers, chunks=chunks())
+
+    check.reply(slow)
+    if route.client == "anthropic":
+        sdk: Any = anthropic.Anthropic(base_url=check.base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
+        stream = sdk.messages.create(model="claude-opus-4-8", max_tokens=64, stream=True,
+                                     messages=[{"role": "user", "content": PROMPT}])
+    else:
+        sdk = openai.OpenAI(base_url=f"{check.base_url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+        if route.client == "chat":
+            stream = sdk.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": PROMPT}],
+                                                 stream=True)
+        else:
+            stream = sdk.responses.create(model="gpt-test", input=PROMPT, stream=True)
+    with sdk:
+        next(iter(stream))  # the first event arrives, then the user walks away
+        stream.close()
+    row = check.row()
+    time.sleep(0.3)
+    stopped_at = len(sent)
+    time.sleep(0.3)
+    assert len(sent) == stopped_at < 100, "the upstream kept streaming after the client left"
+    assert "client disconnected" in row["error"]
