@@ -10,7 +10,7 @@ from typing import Any
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import anthropic_error_body
 from lynkr_cli.formats.jsonio import dumps
-from lynkr_cli.formats.base import Event, SSEDecoder, load_json, sse_event
+from lynkr_cli.formats.base import Event, SSEDecoder, sse_event
 
 # Anthropic requires max_tokens; requests translated from OpenAI formats may not carry one.
 DEFAULT_MAX_TOKENS = 8192
@@ -24,7 +24,7 @@ class AnthropicDecoder(SSEDecoder):
     """Anthropic SSE bytes -> events (already canonical: only parsed)."""
 
     def _data(self, data: str, events: list[Event]) -> None:
-        event = load_json(data)
+        event = self._json(data)
         if not isinstance(event, dict) or event.get("type") == "ping":
             return
         if event.get("type") in ("message_stop", "error"):

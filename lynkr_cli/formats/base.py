@@ -121,7 +121,32 @@ def stream_cut_error() -> Event:
     return {"type": "error", "error": {"type": "api_error", "message": STREAM_CUT}}
 
 
-class SSEDecoder:
+class JsonEvents:
+    """Parses each streamed event's JSON and counts those that are not JSON, so a stream that then
+    ends incomplete says it was sent garbage (what a user debugging a local server needs to know)
+    rather than only that it ended early."""
+
+    _malformed = 0
+    _first_malformed = ""
+
+    def _json(self, text: str) -> Any:
+        value = load_json(text)
+        if value is None and text.strip() != "null":
+            self._malformed += 1
+            if self._malformed == 1:
+                self._first_malformed = text.strip()[:60]
+        return value
+
+    def _cut_error(self) -> Event:
+        """The error for a stream that ended before its last event."""
+        if not self._malformed:
+            return stream_cut_error()
+        were = "was" if self._malformed == 1 else "were"
+        note = f"; {self._malformed} of its events {were} not valid JSON (first: {self._first_malformed!r})"
+        return {"type": "error", "error": {"type": "api_error", "message": STREAM_CUT + note}}
+
+
+class SSEDecoder(JsonEvents):
     """Base of the SSE stream decoders: each complete event's data goes to ``_data``; a stream that
     ends before ``_done`` was set gets an error event (``_incomplete`` may end it properly instead)."""
 
@@ -144,7 +169,7 @@ class SSEDecoder:
         return events
 
     def _incomplete(self, events: list[Event]) -> None:
-        events.append(stream_cut_error())
+        events.append(self._cut_error())
         self._done = True
 
     def _data(self, data: str, events: list[Event]) -> None:

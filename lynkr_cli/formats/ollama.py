@@ -13,8 +13,7 @@ from typing import Any
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import UsageError
 from lynkr_cli.formats.jsonio import dumps
-from lynkr_cli.formats.base import (BlockTracker, Event, LineBuffer, block_delta, load_json, new_id, parse_arguments,
-                                     stream_cut_error)
+from lynkr_cli.formats.base import BlockTracker, Event, JsonEvents, LineBuffer, block_delta, new_id, parse_arguments
 from lynkr_cli.formats.openai_chat import result_text, system_text, thinking_budget
 
 
@@ -130,7 +129,7 @@ class OllamaCodec:
         return json.dumps({"error": message}).encode()
 
 
-class OllamaStreamDecoder(BlockTracker):
+class OllamaStreamDecoder(JsonEvents, BlockTracker):
     """NDJSON lines -> canonical events; a tool call arrives whole and becomes a complete block."""
 
     def __init__(self) -> None:
@@ -151,12 +150,12 @@ class OllamaStreamDecoder(BlockTracker):
         if rest.strip():
             self._line(rest, events)
         if not self._done:
-            events.append(stream_cut_error())
+            events.append(self._cut_error())
             self._done = True
         return events
 
     def _line(self, raw: bytes, events: list[Event]) -> None:
-        line = load_json(raw.decode("utf-8", "replace")) if raw.strip() else None
+        line = self._json(raw.decode("utf-8", "replace")) if raw.strip() else None
         if self._done or not isinstance(line, dict):
             return
         if "error" in line:

@@ -24,7 +24,6 @@ from lynkr_cli.formats.base import (
     Event,
     SSEDecoder,
     block_delta,
-    load_json,
     new_id,
     parse_arguments,
     sse_event,
@@ -399,7 +398,7 @@ class ChatStreamDecoder(SSEDecoder, BlockTracker):
             if self._stop is not None or self._started:
                 self._end(events)
             return
-        chunk = load_json(data)
+        chunk = self._json(data)
         if not isinstance(chunk, dict):
             return
         if "error" in chunk:

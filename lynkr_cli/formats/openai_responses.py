@@ -22,7 +22,7 @@ from typing import Any
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import openai_error_body
 from lynkr_cli.formats.jsonio import dumps
-from lynkr_cli.formats.base import Event, SSEDecoder, load_json, new_id, parse_arguments, sse_event, text_of
+from lynkr_cli.formats.base import Event, SSEDecoder, new_id, parse_arguments, sse_event, text_of
 from lynkr_cli.formats.errors import error_detail
 from lynkr_cli.formats.openai_chat import (
     EFFORT_BUDGET,
@@ -361,7 +361,7 @@ class ResponsesStreamDecoder(SSEDecoder):
         return index
 
     def _data(self, data: str, events: list[Event]) -> None:
-        event = load_json(data)
+        event = self._json(data)
         if self._done or not isinstance(event, dict):
             return
         kind = event.get("type", "")

@@ -225,7 +225,7 @@ class ResponseTranslator:
 
 
 def _is_stream_cut(event: Event) -> bool:
-    return event.get("type") == "error" and (event.get("error") or {}).get("message") == STREAM_CUT
+    return event.get("type") == "error" and str((event.get("error") or {}).get("message")).startswith(STREAM_CUT)
 
 
 def _broken_event(broken: str) -> Event:
