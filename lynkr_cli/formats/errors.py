@@ -54,6 +54,8 @@ def describe_upstream_error(provider: str, status: int, body: bytes, content_typ
     """``upstream <provider> answered HTTP <status>: <cause>`` with credentials redacted."""
     kind = (content_type or "").split(";")[0].strip().lower()
     detail = error_detail(load_json(body.decode("utf-8", "replace"))) if body[:1] in (b"{", b"[") else None
+    if detail is None and (kind == "text/event-stream" or body.startswith((b"event:", b"data:"))):
+        detail = _sse_error_detail(body)
     if detail is None:
         if kind == "text/html" or body.lstrip()[:1] == b"<":
             title = _TITLE.search(body[:65536])
@@ -63,3 +65,14 @@ def describe_upstream_error(provider: str, status: int, body: bytes, content_typ
             text = body[:300].decode("utf-8", "replace").strip()
             detail = text or "an empty body"
     return redact_text(f"upstream {provider} answered HTTP {status}: {detail}")
+
+
+def _sse_error_detail(body: bytes) -> str | None:
+    """An error sent as SSE (``event: error`` / ``data: {"error": …}``) by a server answering a
+    streaming request: the message inside its first data line that holds one, not the raw event."""
+    for line in body[:65536].splitlines():
+        if line.startswith(b"data:"):
+            detail = error_detail(load_json(line[5:].decode("utf-8", "replace").strip()))
+            if detail is not None:
+                return detail
+    return None

@@ -254,6 +254,21 @@ def test_server_errors_keep_status_and_message(check, status):
     assert row["status"] == status and f"upstream says {status}" in row["error"]
 
 
+def test_error_sent_as_an_sse_event_is_read_like_a_json_error(check):
+    """Some servers answer a streaming request's error as an SSE event (with a 4xx/5xx status): the
+    SDK's user gets the message inside it, not the raw ``event: … data: …`` text."""
+    body = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded, try later"}}\n\n'
+    check.reply(lambda request: Reply(status=503, headers={"content-type": "text/event-stream"}, body=body))
+    with pytest.raises(status_error(check.route)) as caught:
+        call(check.route, check.base_url, stream=True)
+    assert caught.value.status_code == 503
+    if check.route.translated:  # passed through, the SDK reads the upstream's own body
+        assert "Overloaded, try later" in caught.value.message and "data:" not in caught.value.message
+    row = check.row()
+    assert row["status"] == 503 and "overloaded_error: Overloaded, try later" in row["error"]
+    assert "data:" not in row["error"]
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 def test_html_error_page_becomes_an_api_error_naming_the_page(check, stream):
     page = b"<html><head><title>503 Service Temporarily Unavailable</title></head><body>nginx</body></html>"
