@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Protocol
 
 import httpx
 from starlette.requests import Request
@@ -121,6 +121,7 @@ class RelayResponse:
         self.scanner = scanner
         self.error_body = error_body
         self._client_gone = False
+        self._recorded = False
 
     async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         task = asyncio.current_task()
@@ -131,16 +132,32 @@ class RelayResponse:
         try:
             await self._relay(send, t0)
         except asyncio.CancelledError:
+            # Once recorded, the whole answer was relayed: the row is left as it is (the ledger's
+            # writer may be reading it already), whatever happens during the last send.
             if not self._client_gone:
-                self.record.error = self.record.error or "cancelled: lynkr shut down before the response ended"
+                if not self._recorded:
+                    self.record.error = self.record.error or "cancelled: lynkr shut down before the response ended"
                 raise
             task.uncancel()  # type: ignore[union-attr]  # our own cancellation: the client left
-            self.record.error = self.record.error or "client disconnected before the response ended"
+            if not self._recorded:
+                self.record.error = self.record.error or "client disconnected before the response ended"
         finally:
             watcher.cancel()
-            _finish(self.ctx, self.record, self.scanner, t0, _credentials(self.upstream_request.headers))
-            if self.on_finish is not None:
-                self.on_finish()
+            self._done(t0)
+
+    def _done(self, t0: float) -> None:
+        """Record the request (once) and run ``on_finish``.
+
+        Called just before the last message of the response is sent, so a client that has read the
+        end of the answer always finds its row (and the cache its entry); the ``finally`` above only
+        catches the responses that never got that far.
+        """
+        if self._recorded:
+            return
+        self._recorded = True
+        _finish(self.ctx, self.record, self.scanner, t0, _credentials(self.upstream_request.headers))
+        if self.on_finish is not None:
+            self.on_finish()
 
     async def _watch_disconnect(self, receive, task) -> None:  # type: ignore[no-untyped-def]
         while True:
@@ -161,11 +178,11 @@ class RelayResponse:
                 upstream = await client.send(self.upstream_request, stream=True)
         except httpx.TimeoutException as exc:
             await _send_error(send, record, UpstreamTimeout(_describe(exc, str(self.upstream_request.url))),
-                              self.error_body)
+                              self.error_body, lambda: self._done(t0))
             return
         except httpx.HTTPError as exc:
             await _send_error(send, record, UpstreamError(_describe(exc, str(self.upstream_request.url))),
-                              self.error_body)
+                              self.error_body, lambda: self._done(t0))
             return
         scanner, url = self.scanner, str(self.upstream_request.url)
         if self.translator is None and self.html_translator is not None and _not_an_api_answer(upstream):
@@ -182,8 +199,9 @@ class RelayResponse:
             headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in _DROP_RESPONSE_HEADERS]
             await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
             events = _EventAligner() if getattr(scanner, "streaming", False) else None
+            chunks = batched(upstream.aiter_raw())
             try:
-                async for chunk in batched(upstream.aiter_raw()):
+                async for chunk in chunks:
                     if record.ttfb_ms is None:
                         record.ttfb_ms = (time.perf_counter() - t0) * 1000
                     record.response_bytes += len(chunk)
@@ -202,6 +220,9 @@ class RelayResponse:
                     tail_for = getattr(scanner, "broken_tail", None)
                     tail = tail_for(record.error) if tail_for is not None else _sse_error(record.error)
                     await send({"type": "http.response.body", "body": tail, "more_body": True})
+            finally:
+                await chunks.aclose()
+            self._done(t0)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await upstream.aclose()
@@ -233,46 +254,94 @@ class RelayResponse:
             status, headers = translator.final_head()
             record.status = status
             await send({"type": "http.response.start", "status": status, "headers": headers})
+        self._done(t0)
         await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 
-async def batched(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+class batched:
     """``chunks``, with those that are already read joined into one.
 
     An upstream often delivers several SSE events in one read (a whole short answer, or a burst after
-    a pause); httpx yields them one by one, and each becomes a write to the client's socket, which on
-    a loaded machine costs far more than the bytes (measured: 16 writes per short answer were most of
-    lynkr's added latency). The next read is started before yielding and joined only if it finished
-    without waiting, so nothing is ever held back. The read in flight is cancelled if the consumer
-    stops (client gone), and an error after some chunks comes after those chunks.
+    a pause); httpx yields them one by one, and each would become a write to the client's socket,
+    which on a loaded machine costs far more than the bytes (measured: 16 writes per short answer were
+    most of lynkr's added latency). One reader task per response pulls chunks as they come and the
+    consumer takes everything read so far each time it asks, so nothing is ever held back waiting for
+    more. (A task and a loop turn per chunk, the earlier way to find out whether the next read was
+    already buffered, cost ~30 task creations per answer.) The reader pauses once ``limit`` bytes wait
+    untaken (a slow client), it is cancelled by ``aclose`` (client gone), and an error after some
+    chunks comes after those chunks.
     """
-    iterator = chunks.__aiter__()
-    step = asyncio.ensure_future(iterator.__anext__())
-    try:
-        while True:
+
+    def __init__(self, chunks: AsyncIterator[bytes], limit: int = 1 << 20) -> None:
+        self._chunks = chunks.__aiter__()
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._ended = False
+        self._failure: BaseException | None = None
+        self._waiting: asyncio.Future[None] | None = None  # the consumer, until something arrives
+        self._room: asyncio.Future[None] | None = None  # the reader, until the consumer takes
+        self._reader: asyncio.Task[None] | None = None
+
+    def __aiter__(self) -> "batched":
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read())
+        while not self._parts:
+            if self._ended:
+                failure, self._failure = self._failure, None
+                if failure is not None:
+                    raise failure
+                raise StopAsyncIteration
+            self._waiting = asyncio.get_running_loop().create_future()
             try:
-                parts = [await step]
-            except StopAsyncIteration:
-                return
-            failure: BaseException | None = None
+                await self._waiting
+            finally:
+                self._waiting = None
+        parts, self._parts, self._size = self._parts, [], 0
+        if self._room is not None and not self._room.done():
+            self._room.set_result(None)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    async def _read(self) -> None:
+        try:
             while True:
-                step = asyncio.ensure_future(iterator.__anext__())
-                await asyncio.sleep(0)  # one loop turn: completes only if the data is already buffered
-                if not step.done():
-                    break
-                try:
-                    parts.append(step.result())
-                except StopAsyncIteration:
-                    break
-                except BaseException as exc:  # the chunks before it still go out first
-                    failure = exc
-                    break
-            yield parts[0] if len(parts) == 1 else b"".join(parts)
-            if failure is not None:
-                raise failure
-    finally:
-        if not step.done():
-            step.cancel()
+                chunk = await self._chunks.__anext__()
+                self._parts.append(chunk)
+                self._size += len(chunk)
+                self._wake()
+                if self._size >= self._limit:
+                    self._room = asyncio.get_running_loop().create_future()
+                    await self._room
+        except StopAsyncIteration:
+            pass
+        except BaseException as exc:  # the consumer raises it after the chunks before it
+            self._failure = exc
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
+            self._ended = True
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
+
+    async def aclose(self) -> None:
+        """Stop reading: the read in flight is cancelled and has ended when this returns."""
+        reader = self._reader
+        if reader is None or reader.done():
+            return
+        reader.cancel()
+        try:
+            await reader
+        except asyncio.CancelledError:
+            if not reader.cancelled():  # it is this task that is being cancelled
+                raise
+        except BaseException:
+            pass
 
 
 class _EventAligner:
@@ -318,11 +387,13 @@ def _not_an_api_answer(upstream: httpx.Response) -> bool:
     return upstream.headers.get("content-type", "").startswith("text/html")
 
 
-async def _send_error(send, record: RequestRecord, error: LynkrError, error_body: ErrorBody) -> None:  # type: ignore[no-untyped-def]
+async def _send_error(send, record: RequestRecord, error: LynkrError, error_body: ErrorBody,  # type: ignore[no-untyped-def]
+                      done: Callable[[], None]) -> None:
     record.status = error.http_status
     record.error = str(error)
     response = error_response(error, error_body)
     await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
+    done()  # recorded before the body that ends the response
     await send({"type": "http.response.body", "body": response.body, "more_body": False})
 
 
