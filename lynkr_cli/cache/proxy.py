@@ -1,6 +1,6 @@
 """Where the cache meets the proxy: the ``x-lynkr-cache`` header and the cache's view of a request.
 
-``CacheHeaderMiddleware`` puts ``x-lynkr-cache`` on every response the proxy sends (``skip`` unless
+``with_cache_header`` puts ``x-lynkr-cache`` on every response the proxy sends (``skip`` unless
 the request flow decided otherwise), so users and scripts can always see what happened.
 ``cache_target`` names where a request goes (provider, upstream, model, feature flags): the same
 question sent elsewhere is another question.
@@ -29,27 +29,21 @@ class _Mark:
         self.value = "skip"
 
 
-class CacheHeaderMiddleware:
-    """ASGI middleware: add ``x-lynkr-cache`` to every HTTP response (default ``skip``)."""
+def attach_mark(scope) -> _Mark:  # type: ignore[no-untyped-def]
+    """A ``skip`` mark on ``scope``, shared by the copies of it that later layers make; the request
+    flow changes it (``mark_decision``) before the response starts."""
+    mark = scope[_SCOPE_KEY] = _Mark()
+    return mark
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        mark = _Mark()
-        scope[_SCOPE_KEY] = mark  # shared by the copies of scope that inner middleware make
-
-        async def send_with_header(message) -> None:  # type: ignore[no-untyped-def]
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0].lower() != HEADER]
-                headers.append((HEADER, mark.value.encode()))
-                message = dict(message, headers=headers)
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
+def with_cache_header(message, mark: _Mark):  # type: ignore[no-untyped-def]
+    """``message`` with ``x-lynkr-cache`` set when it starts a response (``proxy/front.py`` sends every
+    response through this)."""
+    if message["type"] == "http.response.start":
+        headers = [h for h in message.get("headers", []) if h[0].lower() != HEADER]
+        headers.append((HEADER, mark.value.encode()))
+        message = dict(message, headers=headers)
+    return message
 
 
 def mark_decision(request: Request, record: RequestRecord) -> None:

@@ -13,13 +13,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lynkr_cli import __version__
-from lynkr_cli.cache.proxy import CacheHeaderMiddleware
 from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge
 from lynkr_cli.ledger import RequestRecord
-from lynkr_cli.proxy.auth import SessionTokenMiddleware
 from lynkr_cli.proxy.context import ProxyContext
 from lynkr_cli.proxy.flow import count_tokens, model_call
-from lynkr_cli.proxy.guard import PathGuard
+from lynkr_cli.proxy.front import ProxyFront
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
 from lynkr_cli.proxy.wire import UpstreamClient
@@ -151,4 +149,6 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
         exception_handlers={ClientDisconnect: _client_disconnect},
     )
     app.state.ctx = ctx
-    return CacheHeaderMiddleware(PathGuard(SessionTokenMiddleware(app, ctx.token) if ctx.token else app))
+    hot = {"/v1/messages": messages, "/v1/chat/completions": chat_completions, "/chat/completions": chat_completions,
+           "/v1/responses": responses, "/responses": responses}
+    return ProxyFront(app, ctx.token, hot)

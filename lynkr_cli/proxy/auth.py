@@ -19,18 +19,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(18)
 
 
-class SessionTokenMiddleware:
-    """ASGI middleware: require and strip ``/s/<token>``, so routes below it see plain API paths."""
+class SessionToken:
+    """Require and strip ``/s/<token>``, so routes below it see plain API paths (``proxy/front.py``)."""
 
-    def __init__(self, app, token: str) -> None:  # type: ignore[no-untyped-def]
-        self.app = app
+    def __init__(self, token: str) -> None:
         self._prefix = f"{PREFIX}{token}".encode()
         self._prefix_str = f"{PREFIX}{token}"
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def strip(self, scope):  # type: ignore[no-untyped-def]
+        """The scope with the prefix removed, or None when the path does not carry the token."""
         path: str = scope["path"]
         given = path[: len(self._prefix_str)]
         rest = path[len(self._prefix_str) :]
@@ -39,12 +36,11 @@ class SessionTokenMiddleware:
             scope["path"] = rest or "/"
             scope["raw_path"] = (rest or "/").encode()
             scope["root_path"] = scope.get("root_path", "") + self._prefix_str
-            await self.app(scope, receive, send)
-            return
-        await _reject(scope, send)
+            return scope
+        return None
 
 
-async def _reject(scope, send) -> None:  # type: ignore[no-untyped-def]
+async def reject(scope, send) -> None:  # type: ignore[no-untyped-def]
     message = "lynkr: this proxy requires its session token in the URL path (/s/<token>/...)"
     if "/chat/completions" in scope["path"] or "/responses" in scope["path"]:
         body = openai_error_body(message, "invalid_request_error", "invalid_api_key")

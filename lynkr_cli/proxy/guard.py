@@ -5,7 +5,7 @@ The proxy forwards unknown API paths to the upstream (``count_tokens``, model lo
 endpoints). A path such as ``/v1/models/..%5C..%5Cadmin`` would reach the upstream as a traversal
 attempt on lynkr's behalf; servers that decode ``%5C`` as a separator (or resolve dot segments) would
 act on it. Such a path is never a real API call, so it gets a 404 in the Anthropic error format
-before routing, and nothing is sent upstream.
+before routing, and nothing is sent upstream. ``proxy/front.py`` applies it to every HTTP request.
 """
 
 from __future__ import annotations
@@ -19,21 +19,15 @@ from lynkr_cli.errors import anthropic_error_body
 _SUSPICIOUS = re.compile(rb"(^|/)(\.|%2e){1,2}(/|$)|\\|%5c|%2f|%00|\x00", re.IGNORECASE)
 
 
-class PathGuard:
-    """ASGI middleware: 404 for a path that is not a plain API path (checked on the raw bytes too)."""
+def is_api_path(scope) -> bool:  # type: ignore[no-untyped-def]
+    """False for a path that is not a plain API path (checked on the raw bytes too)."""
+    raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+    return not (_SUSPICIOUS.search(raw.split(b"?", 1)[0]) or _SUSPICIOUS.search(scope["path"].encode("utf-8", "replace")))
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
-        if scope["type"] == "http":
-            raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-            if _SUSPICIOUS.search(raw.split(b"?", 1)[0]) or _SUSPICIOUS.search(scope["path"].encode("utf-8", "replace")):
-                body = anthropic_error_body("lynkr: this path is not an API path (dot segments or backslashes)",
-                                            "not_found_error")
-                await send({"type": "http.response.start", "status": 404,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"content-length", str(len(body)).encode())]})
-                await send({"type": "http.response.body", "body": body})
-                return
-        await self.app(scope, receive, send)
+async def refuse(send) -> None:  # type: ignore[no-untyped-def]
+    """The 404, in the Anthropic error format."""
+    body = anthropic_error_body("lynkr: this path is not an API path (dot segments or backslashes)", "not_found_error")
+    await send({"type": "http.response.start", "status": 404,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

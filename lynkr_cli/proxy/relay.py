@@ -155,7 +155,7 @@ class RelayResponse:
         if self._recorded:
             return
         self._recorded = True
-        _finish(self.ctx, self.record, self.scanner, t0, _credentials(self.upstream_request.headers))
+        _finish(self.ctx, self.record, self.scanner, t0, self.upstream_request.headers)
         if self.on_finish is not None:
             self.on_finish()
 
@@ -413,7 +413,7 @@ def _credentials(headers: httpx.Headers) -> tuple[str, ...]:
 
 
 def _finish(ctx: ProxyContext, record: RequestRecord, scanner: ResponseScanner, t0: float,
-            secrets: tuple[str, ...] = ()) -> None:
+            sent_headers: httpx.Headers | None = None) -> None:
     scanner.finish()
     record.latency_ms = (time.perf_counter() - t0) * 1000
     record.model_used = scanner.model or record.model_used
@@ -434,7 +434,7 @@ def _finish(ctx: ProxyContext, record: RequestRecord, scanner: ResponseScanner, 
     if scanner.error and not record.error:
         record.error = scanner.error
     if record.error:
-        record.error = redact_text(record.error, secrets)
+        record.error = redact_text(record.error, _credentials(sent_headers) if sent_headers is not None else ())
     ctx.record(record)
 
 
