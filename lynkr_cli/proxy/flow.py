@@ -59,7 +59,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
         payload = parse_json_object(body)
         record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
         record.streamed = payload.get("stream") is True
-        canonical = codec(inbound).decode_request(payload, body)
+        canonical = _decode(inbound, payload, body)
         canonical = _run_pipeline(ctx, canonical, request.headers, record)
         session = request.headers.get("x-claude-code-session-id") or ctx.session_id
         decision = _route(ctx, canonical, session, record)
@@ -79,7 +79,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
                 return served
         else:
             record.details["cache"] = {"decision": "skip", "reason": "cache off"}
-        call = provider.build_call(canonical, decision.model, dict(request.headers), request.url.query)
+        call = _build_call(provider, canonical, decision.model, request)
     except LynkrError as error:
         return reject(ctx, record, error, error_body)
     translated = call.wire_format != inbound or call.body is not canonical.raw
@@ -95,6 +95,35 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
     if ctx.cache.enabled:
         response.on_finish = lambda: _store(ctx, canonical, target, response)
     return response
+
+
+_API_NAMES = {"anthropic": "Anthropic Messages", "openai-chat": "OpenAI Chat Completions",
+              "openai-responses": "OpenAI Responses"}
+
+
+def _decode(inbound: ApiFormat, payload: dict[str, Any], body: bytes) -> ModelRequest:
+    """The canonical request; a body of the wrong shape (``"messages": 5``, ``"tools": [5]`` …) is the
+    client's 400 in its own format, with a ledger row, not a bare 500 from deep in a decoder."""
+    try:
+        return codec(inbound).decode_request(payload, body)
+    except LynkrError:
+        raise
+    except Exception as exc:  # the decoders assume the API's types; a wrong one surfaces here
+        log.debug("request could not be read as %s", inbound, exc_info=True)
+        raise UsageError(f"the request does not fit the {_API_NAMES.get(inbound, inbound)} API "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _build_call(provider: Any, canonical: ModelRequest, model: str, request: Request) -> Any:
+    """The upstream call; a request whose parts cannot be translated for this provider is a 400."""
+    try:
+        return provider.build_call(canonical, model, dict(request.headers), request.url.query)
+    except LynkrError:
+        raise
+    except Exception as exc:
+        log.debug("request could not be translated for %s", provider.id, exc_info=True)
+        raise UsageError(f"the request could not be translated for provider {provider.id!r} "
+                         f"({type(exc).__name__}: {exc})") from None
 
 
 def response_handlers(ctx: ProxyContext, provider: Any, call: Any, canonical: ModelRequest) -> tuple[Any, Any, Any]:

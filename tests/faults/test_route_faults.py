@@ -197,12 +197,13 @@ class Check:
     def reply(self, make: Callable[[Received], Reply]) -> None:
         self.script.respond = make
 
-    def row(self) -> dict:
-        """No task outlived the request and the ledger has exactly one new row: that row."""
+    def row(self, routed: bool = True) -> dict:
+        """No task outlived the request and the ledger has exactly one new row: that row (with the
+        route's provider when the request got as far as routing)."""
         assert self.proxy.settle_tasks(self.baseline) <= self.baseline, f"a task outlived the request: {self.proxy.tasks()}"
         rows = self.proxy.rows()[self.rows_before:]
         assert len(rows) == 1, rows
-        assert rows[0]["provider"] == self.route.provider
+        assert rows[0]["provider"] == self.route.provider or not routed
         return rows[0]
 
 
@@ -496,3 +497,41 @@ def test_client_leaving_mid_stream_cancels_the_upstream_call(check):
     time.sleep(0.3)
     assert len(sent) == stopped_at < 100, "the upstream kept streaming after the client left"
     assert "client disconnected" in row["error"]
+
+
+MALFORMED = {  # request parts of the wrong type, per client API (the SDKs send what they are given)
+    "anthropic": [{"messages": [{"role": "user", "content": [5]}]}, {"tools": [5]}, {"stop_sequences": 5}],
+    "chat": [{"messages": [5]}, {"tools": [5]}, {"stop": 5}],
+    "responses": [{"input": [5]}, {"tools": [5]}, {"reasoning": 5}],
+}
+
+
+@pytest.mark.parametrize("variant", range(3))
+def test_request_of_the_wrong_shape_is_a_400_in_the_clients_format(check, variant):
+    """A body lynkr cannot read or translate is the client's 400 (its SDK's BadRequestError) with a
+    ledger row, never a plain-text 500 from the proxy; nothing is sent upstream."""
+    route, bad = check.route, MALFORMED[check.route.client][variant]
+    sent_before = len(check.upstream.received)
+    check.reply(lambda request: answer(route, _stream_of(request)))
+    if route.client == "anthropic":
+        request = {"model": "claude-opus-4-8", "max_tokens": 64, "messages": [{"role": "user", "content": PROMPT}],
+                   **bad}
+        with anthropic.Anthropic(base_url=check.base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0) as sdk, \
+                pytest.raises(anthropic.BadRequestError) as caught:
+            sdk.messages.create(**request)
+        assert caught.value.body["error"]["type"] == "invalid_request_error"
+        message = caught.value.body["error"]["message"]
+    else:
+        with openai.OpenAI(base_url=f"{check.base_url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0) as sdk, \
+                pytest.raises(openai.BadRequestError) as caught:
+            if route.client == "chat":
+                sdk.chat.completions.create(**{"model": "gpt-test", "messages": [{"role": "user", "content": PROMPT}],
+                                               **bad})
+            else:
+                sdk.responses.create(**{"model": "gpt-test", "input": PROMPT, **bad})
+        assert caught.value.body["type"] == "invalid_request_error"
+        message = caught.value.body["message"]
+    assert "does not fit the" in message or "could not be translated for provider" in message, message
+    assert len(check.upstream.received) == sent_before
+    row = check.row(routed="could not be translated" in message)
+    assert row["status"] == 400 and row["error"] == message.split("lynkr: ", 1)[1]
