@@ -11,7 +11,7 @@ client's own format with the upstream's status (502 when a 2xx carried no API re
 
 from __future__ import annotations
 
-import json
+import logging
 from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.formats import codec
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
     from lynkr_cli.formats.base import Event
     from lynkr_cli.providers.base import HttpProvider, WireFormat
+
+log = logging.getLogger("lynkr.proxy")
 
 _MAX_BUFFER = 32 * 1024 * 1024
 _KEEP_HEADERS = ("retry-after", "request-id", "x-request-id", "openai-processing-ms")
@@ -71,6 +73,7 @@ class ResponseTranslator:
         self._encoder: Any = None
         self._ended = False
         self._error_detail: str | None = None
+        self._unreadable = False  # an upstream event could not be decoded: the rest is ignored
 
     # -- the relay's side -------------------------------------------------------------------------
     def begin(self, status: int, content_type: str | None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -104,16 +107,26 @@ class ResponseTranslator:
                 self._buffer.append(chunk)
                 self._size += len(chunk)
             return b""
-        return self._emit(self._decoder.feed(chunk))
+        if self._unreadable:
+            return b""
+        try:
+            return self._emit(self._decoder.feed(chunk))
+        except Exception as exc:  # an event of a shape the decoder does not expect (see _cannot_read)
+            return self._cannot_read(exc)
 
     def end(self, broken: str | None = None) -> bytes:
         """The rest of the client's body once the upstream's has ended (or ``broken`` said why not)."""
         self._ended = True
         if self._mode == "stream":
-            events = self._decoder.finish()
-            if broken:  # the decoder only knows the stream stopped; the relay knows why (a timeout …)
-                events = [_broken_event(broken) if _is_stream_cut(e) else e for e in events]
-            out = self._emit(events)
+            out = b""
+            if not self._unreadable:
+                try:
+                    events = self._decoder.finish()
+                    if broken:  # the decoder only knows the stream stopped; the relay knows why (a timeout …)
+                        events = [_broken_event(broken) if _is_stream_cut(e) else e for e in events]
+                    out = self._emit(events)
+                except Exception as exc:
+                    out = self._cannot_read(exc)
             if self.client_stream or self.scan_only:
                 return out
             return self._final_json()
@@ -129,16 +142,23 @@ class ResponseTranslator:
         except ValueError:
             self._mode = "error"
             return self._error_body("the upstream's JSON answer could not be parsed")
-        message = self.provider.decode_message(self.wire, upstream)
-        if not message.get("model") and self._asked_model:
-            message["model"] = self._asked_model
-        if self.client_stream and not self.scan_only:
-            self._encoder = self.client.stream_encoder(self.request)
-            return self._emit(message_events(message))
-        self._observe_message(message)
-        if self.builder is not None:
-            self.builder.message, self.builder.complete = message, True
-        return dumps(self.client.encode_message(message, self.request))
+        try:
+            message = self.provider.decode_message(self.wire, upstream)
+            if not message.get("model") and self._asked_model:
+                message["model"] = self._asked_model
+            if self.client_stream and not self.scan_only:
+                self._encoder = self.client.stream_encoder(self.request)
+                return self._emit(message_events(message))
+            self._observe_message(message)
+            if self.builder is not None:
+                self.builder.message, self.builder.complete = message, True
+            return dumps(self.client.encode_message(message, self.request))
+        except Exception as exc:  # valid JSON of another shape ("choices": 5, "content": [5] …)
+            log.debug("upstream answer could not be read", exc_info=True)
+            if self.builder is not None:
+                self.builder.complete = False
+            return self._error_body(f"its {self.wire} answer has a shape lynkr cannot read "
+                                    f"({type(exc).__name__}: {exc})")
 
     def final_head(self) -> tuple[int, list[tuple[bytes, bytes]]]:
         """Status and headers once ``end`` has run (for answers whose ``head`` was deferred)."""
@@ -169,6 +189,22 @@ class ResponseTranslator:
         return None
 
     # -- internals --------------------------------------------------------------------------------
+    def _cannot_read(self, exc: Exception) -> bytes:
+        """An upstream event the decoder could not handle (valid JSON of an unexpected shape): the
+        client's stream ends with an error event naming it, instead of the connection being dropped;
+        the rest of the upstream's stream is ignored."""
+        log.debug("upstream event could not be read", exc_info=True)
+        self._unreadable = True
+        if self.builder is not None:
+            self.builder.complete = False
+        event = _broken_event(f"upstream {self.provider.id} sent an event lynkr could not read "
+                              f"({type(exc).__name__}: {exc})")
+        try:
+            return self._emit([event])
+        except Exception:  # the client's encoder failed too: record it, send nothing more
+            self._observe(event)
+            return b""
+
     def _emit(self, events: list[Event]) -> bytes:
         out = []
         for event in events:
@@ -185,11 +221,11 @@ class ResponseTranslator:
             message = event.get("message") or {}
             if not message.get("model") and self._asked_model:
                 message["model"] = self._asked_model  # filled before the client's encoder sees it
-            self.model = message.get("model") or self.model
-            self.usage.update_from_anthropic(message.get("usage") or {})
+            self.model = _text(message.get("model")) or self.model
+            self.usage.update_from_anthropic(message.get("usage"))
         elif kind == "message_delta":
-            self.usage.update_from_anthropic(event.get("usage") or {})
-            self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
+            self.usage.update_from_anthropic(event.get("usage"))
+            self.stop_reason = _text((event.get("delta") or {}).get("stop_reason")) or self.stop_reason
         elif kind == "error":
             error = event.get("error") or {}
             message = str(error.get("message", ""))
@@ -198,9 +234,9 @@ class ResponseTranslator:
             self._error_detail = message.removeprefix("lynkr: ") if message.startswith("lynkr: ") else self.error
 
     def _observe_message(self, message: dict[str, Any]) -> None:
-        self.model = message.get("model") or self.model
-        self.usage.update_from_anthropic(message.get("usage") or {})
-        self.stop_reason = message.get("stop_reason")
+        self.model = _text(message.get("model")) or self.model
+        self.usage.update_from_anthropic(message.get("usage"))
+        self.stop_reason = _text(message.get("stop_reason"))
 
     def _final_json(self) -> bytes:
         message = self.message
@@ -212,7 +248,7 @@ class ResponseTranslator:
     def _error_body(self, broken: str | None) -> bytes:
         body = b"".join(self._buffer)
         if broken and self._status < 300:
-            detail = f"upstream {self.provider.id}: {broken}"
+            detail = broken if broken.startswith("upstream ") else f"upstream {self.provider.id}: {broken}"
             status = 502
         else:
             detail = self.provider.error_message(self.wire, self._status, body, self._content_type)
@@ -222,6 +258,10 @@ class ResponseTranslator:
         self.error = self.error or detail
         kind = anthropic_type(status) if self.request.inbound == "anthropic" else openai_type(status)
         return self.client.error_body(f"lynkr: {detail}", kind)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _is_stream_cut(event: Event) -> bool:

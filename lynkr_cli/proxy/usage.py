@@ -26,16 +26,22 @@ class Usage:
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
 
-    def update_from_anthropic(self, usage: dict[str, Any]) -> None:
-        """Merge an Anthropic ``usage`` object; later events carry cumulative figures."""
-        if usage.get("input_tokens") is not None:
-            self.input_tokens = usage["input_tokens"]
-        if usage.get("output_tokens") is not None:
-            self.output_tokens = usage["output_tokens"]
-        if usage.get("cache_read_input_tokens") is not None:
-            self.cache_read_tokens = usage["cache_read_input_tokens"]
-        if usage.get("cache_creation_input_tokens") is not None:
-            self.cache_write_tokens = usage["cache_creation_input_tokens"]
+    def update_from_anthropic(self, usage: Any) -> None:
+        """Merge an Anthropic ``usage`` object; later events carry cumulative figures.
+
+        Only whole numbers are taken: an upstream that sends ``"usage": 5`` or a count as a string
+        must not break the relay or the cost computation (and so the request's ledger row)."""
+        if not isinstance(usage, dict):
+            return
+        for key, attr in _USAGE_FIELDS:
+            value = usage.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                setattr(self, attr, value)
+
+
+_USAGE_FIELDS = (("input_tokens", "input_tokens"), ("output_tokens", "output_tokens"),
+                 ("cache_read_input_tokens", "cache_read_tokens"),
+                 ("cache_creation_input_tokens", "cache_write_tokens"))
 
 
 class AnthropicResponseScanner:
@@ -100,20 +106,30 @@ class AnthropicResponseScanner:
         if kind == "message_start":
             self._on_message(event.get("message") or {})
         elif kind == "message_delta":
-            self.usage.update_from_anthropic(event.get("usage") or {})
-            self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
+            self.usage.update_from_anthropic(event.get("usage"))
+            delta = event.get("delta")
+            if isinstance(delta, dict):
+                self.stop_reason = _text(delta.get("stop_reason")) or self.stop_reason
         elif kind == "error":
             self.error = _error_message(event)
 
-    def _on_message(self, message: dict[str, Any]) -> None:
+    def _on_message(self, message: Any) -> None:
+        if not isinstance(message, dict):  # the bytes are relayed as sent; only nothing is learnt
+            return
         if message.get("type") == "error":
             self.error = _error_message(message)
             return
-        self.model = message.get("model") or self.model
-        self.stop_reason = message.get("stop_reason") or self.stop_reason
-        self.usage.update_from_anthropic(message.get("usage") or {})
+        self.model = _text(message.get("model")) or self.model
+        self.stop_reason = _text(message.get("stop_reason")) or self.stop_reason
+        self.usage.update_from_anthropic(message.get("usage"))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _error_message(event: dict[str, Any]) -> str:
-    error = event.get("error") or {}
+    error = event.get("error")
+    if not isinstance(error, dict):
+        error = {"message": str(error)} if error else {}
     return f"{error.get('type', 'error')}: {error.get('message', '')}".strip()

@@ -535,3 +535,73 @@ def test_request_of_the_wrong_shape_is_a_400_in_the_clients_format(check, varian
     assert len(check.upstream.received) == sent_before
     row = check.row(routed="could not be translated" in message)
     assert row["status"] == 400 and row["error"] == message.split("lynkr: ", 1)[1]
+
+
+WRONG_SHAPE = {  # valid JSON in the upstream's answer, but a part of the wrong type
+    "anthropic": ({"id": "msg_1", "type": "message", "role": "assistant", "content": [5]},
+                  {"type": "content_block_delta", "index": 0, "delta": 5}),
+    "openai-chat": ({"id": "c1", "object": "chat.completion", "choices": [5]}, {"choices": [5]}),
+    "openai-responses": ({"id": "r1", "object": "response", "output": [5]}, {"type": "response.created", "response": 5}),
+    "ollama": ({"model": "m", "message": 5, "done": True}, {"model": "m", "message": 5, "done": False}),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_answer_of_an_unexpected_shape(check, stream):
+    """Valid JSON whose parts have the wrong types: translated, the SDK's user gets a 502 or a
+    stream error saying lynkr could not read the upstream's answer (not a plain-text 500 or a dropped
+    connection); passed through, the bytes reach the SDK as sent. A ledger row either way."""
+    route = check.route
+    whole, event = WRONG_SHAPE[route.wire]
+
+    def reply(request: Received) -> Reply:
+        if not stream:
+            return Reply(headers={"content-type": "application/json"}, body=json.dumps(whole).encode())
+        healthy = answer(route, True)
+        line = json.dumps(event).encode()
+        bad = line + b"\n" if route.wire == "ollama" else b"data: " + line + b"\n\n"
+        return Reply(headers=healthy.headers, chunks=[*list(healthy.chunks or [])[:2], bad])
+
+    check.reply(reply)
+    if not route.translated:
+        try:
+            call(route, check.base_url, stream)
+        except (openai.APIConnectionError, openai.APIStatusError) as error:
+            pytest.fail(f"lynkr changed a passed-through answer: {error!r}")
+        except Exception:
+            pass  # the SDK's own verdict on the upstream's bytes
+    elif stream:  # the event is named, or skipped and the stream reported incomplete; never dropped
+        message = stream_failure(route, check.base_url)
+        assert "sent an event lynkr could not read" in message or "ended before the response" in message, message
+    else:
+        with pytest.raises(status_error(route)) as caught:
+            call(route, check.base_url, stream)
+        assert caught.value.status_code == 502 and "answer has a shape lynkr cannot read" in caught.value.message
+    row = check.row()
+    assert row["status"] == (502 if route.translated and not stream else 200) and row["error"]
+
+
+def test_usage_counts_that_are_not_numbers_still_leave_a_ledger_row(check):
+    """An upstream reporting token counts as strings: the answer still reaches the SDK and the
+    request is recorded (the cost computation used to fail and lose the row)."""
+    route = check.route
+
+    def reply(request: Received) -> Reply:
+        healthy = answer(route, False)
+        body = json.loads(healthy.body or b"{}")
+        if route.wire == "ollama":
+            body["prompt_eval_count"] = "11"
+        else:
+            body["usage"] = {key: str(value) if isinstance(value, int) else value
+                             for key, value in (body.get("usage") or {}).items()}
+        return Reply(headers=healthy.headers, body=json.dumps(body).encode())
+
+    check.reply(reply)
+    try:
+        text = text_of(route, call(route, check.base_url, False), False)
+    except (anthropic.APIStatusError, openai.APIStatusError) as error:  # a clear refusal is fine too
+        text = None
+        assert error.status_code == 502 and "cannot read" in error.message
+    row = check.row()
+    assert text == TURN.text or "cannot read" in (row["error"] or "")
+    assert row["input_tokens"] in (None, TURN.input_tokens)

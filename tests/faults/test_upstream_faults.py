@@ -301,3 +301,20 @@ def test_client_disconnect_mid_stream_cancels_the_upstream_call(proxy_for):
         assert len(sent) == stopped_at < 100, "the upstream kept streaming after the client left"
     assert "client disconnected" in row["error"]
     assert row["input_tokens"] == 100
+
+
+def test_wrong_types_in_a_passed_through_stream_are_relayed_and_recorded(proxy_for):
+    """Token counts as strings, a message or delta that is not an object: lynkr's usage scanner
+    learns nothing from them but neither breaks the relay nor loses the request's ledger row."""
+    odd = [sse("message_start", {"type": "message_start", "message": {"model": 5, "usage": {"input_tokens": "12"}}}),
+           sse("message_start", {"type": "message_start", "message": 5}),
+           sse("message_delta", {"type": "message_delta", "delta": 5, "usage": 7}),
+           sse("error", {"type": "error", "error": "overloaded"})]
+    reply = Reply(headers={"content-type": "text/event-stream"}, chunks=odd)
+    with FakeUpstream(only(lambda r: reply)) as upstream, proxy_for(upstream.url) as proxy:
+        baseline = proxy.task_count()
+        with httpx.Client() as client:
+            response = client.post(f"{proxy.base_url}/v1/messages", headers=HEADERS, json=dict(MESSAGE, stream=True))
+        row = check_clean(proxy, baseline)
+    assert response.status_code == 200 and response.content == b"".join(odd)
+    assert row["status"] == 200 and row["input_tokens"] is None and "overloaded" in row["error"]
