@@ -43,6 +43,9 @@ def attach_fallback(ctx: "ProxyContext", response: "RelayResponse", decision: "R
         except LynkrError as exc:  # not configured (no key, no URL): cannot be a fallback
             skipped.append(f"{target}: {exc}")
             continue
+        except Exception as exc:  # a request its format cannot carry (parts of the wrong type) either
+            skipped.append(f"{target}: the request could not be translated ({type(exc).__name__}: {exc})")
+            continue
         candidates.append(Candidate(target.provider, target.model, _builder(ctx, call), (provider, call)))
     if skipped:
         response.record.details.setdefault("route", {})["fallback_skipped"] = skipped

@@ -605,3 +605,27 @@ def test_usage_counts_that_are_not_numbers_still_leave_a_ledger_row(check):
     row = check.row()
     assert text == TURN.text or "cannot read" in (row["error"] or "")
     assert row["input_tokens"] in (None, TURN.input_tokens)
+
+
+def test_with_routing_on_a_request_no_fallback_can_carry_still_gets_its_answer(tmp_path):
+    """Tier routing with a fallback chain in another format (Ollama): a request whose parts that
+    format cannot carry (``"tools": [5]``) goes to its first choice as before, and the upstream's own
+    400 reaches the SDK, instead of lynkr failing with a plain-text 500 while preparing the fallback."""
+    from lynkr_cli.routing.config import RoutingConfig
+    from lynkr_cli.routing.proxy import TierRouter
+    from lynkr_cli.routing.router import Router
+    from lynkr_cli.routing.tiers import TierMap
+
+    upstream_says = "tools.0: Input should be a valid dictionary"
+    first = ROUTES["chat>anthropic"]
+    router = TierRouter(Router(TierMap.from_strings({"simple": "anthropic:claude-test"}),
+                               RoutingConfig(backoff_s=0.01, fallback=["ollama:qwen-test:7b"])))
+    with FakeUpstream(lambda request: api_error(first, 400, upstream_says)) as upstream, \
+            start_proxy(tmp_path, upstream.url, providers=providers(upstream.url), router=router) as proxy:
+        with anthropic.Anthropic(base_url=proxy.base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0) as sdk, \
+                pytest.raises(anthropic.BadRequestError) as caught:
+            sdk.messages.create(model="claude-opus-4-8", max_tokens=64, tools=[5],  # type: ignore[list-item]
+                                messages=[{"role": "user", "content": PROMPT}])
+        (row,) = proxy.rows()
+    assert upstream_says in caught.value.message
+    assert row["status"] == 400 and "could not be translated" in row["details"]["route"]["fallback_skipped"][0]
