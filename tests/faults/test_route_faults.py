@@ -15,6 +15,7 @@ The proxy is shared by a module (one per timeout test), so the suite stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -168,13 +169,19 @@ class Script:
         return self.respond(request)
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
+@contextlib.contextmanager
+def scripted_proxy(directory, read_timeout: float) -> Iterator[tuple[Any, FakeUpstream, Script]]:
+    """A proxy in front of a fake upstream whose behaviour each test scripts."""
     script = Script()
     with FakeUpstream(script) as upstream, \
-            start_proxy(tmp_path_factory.mktemp("route-faults"), upstream.url, providers=providers(upstream.url),
-                        read_timeout=30.0) as proxy:
+            start_proxy(directory, upstream.url, providers=providers(upstream.url), read_timeout=read_timeout) as proxy:
         yield proxy, upstream, script
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    with scripted_proxy(tmp_path_factory.mktemp("route-faults"), read_timeout=30.0) as parts:
+        yield parts
 
 
 @pytest.fixture(params=list(ROUTES), ids=list(ROUTES))
@@ -303,11 +310,8 @@ def test_connection_refused_is_a_502_naming_the_cause(check, stream):
 @pytest.fixture(scope="module")
 def impatient_shared(tmp_path_factory):
     """A second shared proxy, with a 0.5 s read timeout, for the upstreams that go quiet."""
-    script = Script()
-    with FakeUpstream(script) as upstream, \
-            start_proxy(tmp_path_factory.mktemp("impatient"), upstream.url, providers=providers(upstream.url),
-                        read_timeout=0.5) as proxy:
-        yield proxy, upstream, script
+    with scripted_proxy(tmp_path_factory.mktemp("impatient"), read_timeout=0.5) as parts:
+        yield parts
 
 
 @pytest.fixture
