@@ -391,6 +391,20 @@ def _os_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _header_items(headers: object) -> list[tuple[bytes, bytes]] | None:
+    """``headers`` as raw ``(name, value)`` pairs, names in their given case (as httpx keeps them),
+    or None for anything httpx itself should handle (non-ASCII text, which it refuses its own way)."""
+    if headers is None:
+        return []
+    if isinstance(headers, httpx.Headers):
+        return list(headers.raw)
+    items = list(headers.items()) if isinstance(headers, dict) else list(headers)  # type: ignore[call-overload]
+    try:
+        return [(name.encode("ascii"), value.encode("ascii")) for name, value in items]
+    except (AttributeError, UnicodeEncodeError):
+        return None
+
+
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
@@ -425,8 +439,13 @@ class UpstreamClient(httpx.AsyncClient):
             if len(self._urls) >= 512:
                 self._urls.clear()
             parsed = self._urls[url] = httpx.URL(url)
-        merged = httpx.Headers(self.headers)
-        merged.update(headers)  # type: ignore[arg-type]
+        given = _header_items(headers)
+        if given is None:
+            return super().build_request(method, url, content=content, headers=headers, **options)  # type: ignore[arg-type]
+        # httpx's merge, without its Headers objects (four of them per request, each rescanning its
+        # list on every lookup): the client's defaults not given by the caller, then the caller's.
+        names = {name.lower() for name, _ in given}
+        merged = [item for item in self.headers.raw if item[0].lower() not in names] + given
         return httpx.Request(method, parsed, content=content, headers=merged,
                              extensions={"timeout": self.timeout.as_dict()})
 

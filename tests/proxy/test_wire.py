@@ -324,8 +324,10 @@ def test_requests_built_by_the_proxy_client_match_httpx_own():
         async with UpstreamClient(ssl_context=ssl.create_default_context(), limits=httpx.Limits(),
                                   timeout=timeout) as ours, httpx.AsyncClient(timeout=timeout) as theirs:
             for url in ("https://api.anthropic.com/v1/messages?beta=true", "http://127.0.0.1:8080/gw/v1/messages"):
-                for _ in range(2):  # the second time from the remembered URL
-                    headers = [("x-api-key", "sk-test"), ("anthropic-beta", "a,b"), ("accept", "application/json")]
+                pairs = [("x-api-key", "sk-test"), ("anthropic-beta", "a"), ("anthropic-beta", "b"),
+                         ("Accept", "application/json"), ("user-agent", "claude-cli/2.1.197")]
+                shapes = [pairs, dict(pairs), httpx.Headers(pairs), None, [(b"x-api-key", b"sk-test")]]
+                for headers in shapes * 2:  # the second time from the remembered URL
                     mine = ours.build_request("POST", url, headers=headers, content=b'{"a":1}')
                     reference = theirs.build_request("POST", url, headers=headers, content=b'{"a":1}')
                     assert mine.url == reference.url and mine.method == reference.method
