@@ -253,6 +253,11 @@ class ResponseTranslator:
         else:
             detail = self.provider.error_message(self.wire, self._status, body, self._content_type)
             status = self._status if self._status >= 400 else 502
+            if status == 404 and self.wire != self.request.inbound:
+                # The model (or endpoint) lynkr sent the request to is missing upstream. Clients read a
+                # 404 as "the model *you* asked for does not exist": Claude Code then names its own
+                # Claude model and hides the message ("model not found, try pulling it first").
+                status = 400
         self._status = status
         self._mode = "error"
         self.error = self.error or detail

@@ -261,6 +261,19 @@ def test_server_errors_keep_status_and_message(check, status):
     assert row["status"] == status and f"upstream says {status}" in row["error"]
 
 
+def test_model_missing_upstream(check):
+    """The upstream says the model is not there (404). Passed through, the client's own model is
+    missing: a 404. Translated, the model is lynkr's choice: a 400 carrying the upstream's message,
+    since clients read a 404 as "your model does not exist" (see test_agent_faults)."""
+    check.reply(lambda request: api_error(check.route, 404, f"model {check.route.model} not found, try pulling it first"))
+    with pytest.raises(status_error(check.route)) as caught:
+        call(check.route, check.base_url, stream=True)
+    expected = 400 if check.route.translated else 404
+    assert caught.value.status_code == expected and "try pulling it first" in caught.value.message
+    row = check.row()
+    assert row["status"] == expected and "try pulling it first" in row["error"]
+
+
 def test_error_sent_as_an_sse_event_is_read_like_a_json_error(check):
     """Some servers answer a streaming request's error as an SSE event (with a 4xx/5xx status): the
     SDK's user gets the message inside it, not the raw ``event: … data: …`` text."""
