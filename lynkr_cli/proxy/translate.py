@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("lynkr.proxy")
 
 _MAX_BUFFER = 32 * 1024 * 1024
-_KEEP_HEADERS = ("retry-after", "request-id", "x-request-id", "openai-processing-ms")
+# The SDKs decide whether and when to retry from the first three.
+_KEEP_HEADERS = ("retry-after", "retry-after-ms", "x-should-retry", "request-id", "x-request-id",
+                 "openai-processing-ms")
 _STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/ndjson", "application/jsonl",
                  "application/vnd.amazon.eventstream")  # Bedrock ConverseStream
 

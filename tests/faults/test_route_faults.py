@@ -107,16 +107,16 @@ def api_error(route: Route, status: int, message: str, headers: dict[str, str] |
 PROMPT = "hi"
 
 
-def call(route: Route, base_url: str, stream: bool) -> Any:
+def call(route: Route, base_url: str, stream: bool, retries: int = 0) -> Any:
     """One call with the official SDK of ``route.client``; returns the answer (or the stream's items)."""
     if route.client == "anthropic":
-        with anthropic.Anthropic(base_url=base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0, timeout=20) as sdk:
+        with anthropic.Anthropic(base_url=base_url, api_key=FAKE_ANTHROPIC_KEY, max_retries=retries, timeout=20) as sdk:
             request = {"model": "claude-opus-4-8", "max_tokens": 64, "messages": [{"role": "user", "content": PROMPT}]}
             if stream:
                 with sdk.messages.stream(**request) as events:
                     return events.get_final_message()
             return sdk.messages.create(**request)
-    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0, timeout=20) as sdk:
+    with openai.OpenAI(base_url=f"{base_url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=retries, timeout=20) as sdk:
         if route.client == "chat":
             result = sdk.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": PROMPT}],
                                                  stream=stream)
@@ -259,6 +259,22 @@ def test_server_errors_keep_status_and_message(check, status):
     assert f"upstream says {status}" in caught.value.message
     row = check.row()
     assert row["status"] == status and f"upstream says {status}" in row["error"]
+
+
+def test_the_upstreams_retry_advice_reaches_the_sdk(check):
+    """``x-should-retry: false`` (and ``retry-after-ms``) are what the SDKs obey before retrying a
+    5xx: the upstream saying "do not retry" is heard through lynkr too, so the SDK (here with its
+    default of two retries) asks once instead of three times."""
+    headers = {"x-should-retry": "false", "retry-after-ms": "10"}
+    check.reply(lambda request: api_error(check.route, 500, "internal error, retrying will not help", headers))
+    sent_before = len(check.upstream.received)
+    with pytest.raises(status_error(check.route)) as caught:
+        call(check.route, check.base_url, stream=False, retries=2)
+    assert caught.value.status_code == 500
+    assert caught.value.response.headers.get("x-should-retry") == "false"
+    assert caught.value.response.headers.get("retry-after-ms") == "10"
+    assert len(check.upstream.received) - sent_before == 1
+    check.row()
 
 
 def test_model_missing_upstream(check):
