@@ -41,6 +41,7 @@ def error_detail(body: Any) -> str | None:
     if isinstance(error, dict):
         message = error.get("message") or error.get("msg")
         kind = error.get("type") or error.get("code")
+        kind = str(kind) if kind else None  # OpenRouter's codes are numbers ({"code": 429, …})
         if message:
             return f"{kind}: {message}" if kind and kind not in str(message) else str(message)
     if isinstance(body.get("message"), str):  # Bedrock, some gateways

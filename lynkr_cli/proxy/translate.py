@@ -18,7 +18,7 @@ from lynkr_cli.formats import codec
 from lynkr_cli.formats.base import STREAM_CUT
 from lynkr_cli.formats.events import MessageBuilder, message_events
 from lynkr_cli.formats.jsonio import dumps, loads
-from lynkr_cli.formats.errors import anthropic_type, openai_type
+from lynkr_cli.formats.errors import anthropic_type, error_detail, openai_type
 from lynkr_cli.proxy.usage import Usage
 
 if TYPE_CHECKING:
@@ -144,6 +144,9 @@ class ResponseTranslator:
         except ValueError:
             self._mode = "error"
             return self._error_body("the upstream's JSON answer could not be parsed")
+        failure = _error_in_answer(upstream)
+        if failure is not None:  # some servers (OpenRouter, gateways) put a failure in a 200 answer
+            return self._error_body(f"it answered HTTP 200 with an error: {failure}")
         try:
             message = self.provider.decode_message(self.wire, upstream)
             if not message.get("model") and self._asked_model:
@@ -265,6 +268,17 @@ class ResponseTranslator:
         self.error = self.error or detail
         kind = anthropic_type(status) if self.request.inbound == "anthropic" else openai_type(status)
         return self.client.error_body(f"lynkr: {detail}", kind)
+
+
+def _error_in_answer(body: Any) -> str | None:
+    """The message of an error object given as an answer (``{"error": …}`` or ``{"type": "error"}``
+    with no content beside it), else None: decoded as a message it became an empty, successful
+    answer, recorded without an error and even cached."""
+    if not isinstance(body, dict) or not body.get("error"):
+        return None
+    if any(body.get(key) for key in ("choices", "content", "output", "message")):
+        return None
+    return error_detail(body) or str(body["error"])[:300]
 
 
 def _text(value: Any) -> str | None:

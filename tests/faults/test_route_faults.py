@@ -277,6 +277,41 @@ def test_the_upstreams_retry_advice_reaches_the_sdk(check):
     check.row()
 
 
+def test_error_with_a_numeric_code(check):
+    """OpenRouter's errors carry numeric codes (``{"error": {"code": 429, "message": …}}``): the SDK
+    gets its rate-limit error with the message (describing it used to raise inside lynkr)."""
+    body = json.dumps({"error": {"code": 429, "message": "Rate limit exceeded: free-models-per-day"}}).encode()
+    check.reply(lambda request: Reply(status=429, headers={"content-type": "application/json"}, body=body))
+    error = anthropic.RateLimitError if check.route.client == "anthropic" else openai.RateLimitError
+    with pytest.raises(error) as caught:
+        call(check.route, check.base_url, stream=True)
+    assert "free-models-per-day" in str(caught.value.body)
+    row = check.row()
+    assert row["status"] == 429 and "429: Rate limit exceeded: free-models-per-day" in row["error"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_error_object_in_a_200_answer(check, stream):
+    """Some servers (OpenRouter, gateways) answer 200 with only ``{"error": …}``: translated, that was
+    an empty successful answer (recorded without error, even cacheable); now the SDK gets a 502 naming
+    the error. Passed through, the bytes are the upstream's; the ledger records the error either way."""
+    body = json.dumps({"error": {"code": 502, "message": "Provider returned error"}}).encode()
+    check.reply(lambda request: Reply(headers={"content-type": "application/json"}, body=body))
+    if check.route.translated:
+        with pytest.raises(status_error(check.route)) as caught:
+            call(check.route, check.base_url, stream)
+        assert caught.value.status_code == 502 and "Provider returned error" in caught.value.message
+    else:
+        try:
+            call(check.route, check.base_url, stream)
+        except (openai.APIConnectionError, openai.APIStatusError) as error:
+            pytest.fail(f"lynkr changed a passed-through answer: {error!r}")
+        except Exception:
+            pass  # the SDK's own verdict on the upstream's bytes
+    row = check.row()
+    assert "answered HTTP 200 with an error: 502: Provider returned error" in row["error"]
+
+
 def test_model_missing_upstream(check):
     """The upstream says the model is not there (404). Passed through, the client's own model is
     missing: a 404. Translated, the model is lynkr's choice: a 400 carrying the upstream's message,
