@@ -68,6 +68,7 @@ class WireTransport(httpx.AsyncBaseTransport):
         fallback: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._ssl = ssl_context
+        ssl_context.set_alpn_protocols(["http/1.1"])  # say so in the handshake, as httpcore does
         self._max_idle = limits.max_keepalive_connections  # None: no limit, as in httpx
         self._expiry = limits.keepalive_expiry if limits.keepalive_expiry is not None else 5.0
         self._slots = asyncio.Semaphore(limits.max_connections) if limits.max_connections else None

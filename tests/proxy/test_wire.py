@@ -44,10 +44,14 @@ class Upstream:
         self.answers = answers
         self.close_after = close_after
         self.connections = 0
+        self.alpn: list[str | None] = []
         self.requests: list[tuple[bytes, bytes]] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        tls = writer.get_extra_info("ssl_object")
+        if tls is not None:
+            self.alpn.append(tls.selected_alpn_protocol())
         try:
             while True:
                 self.requests.append(await _read_request(reader))
@@ -258,6 +262,7 @@ def test_https_upstreams_are_verified_and_reused():
 
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.set_alpn_protocols(["h2", "http/1.1"])
     ca.issue_cert("localhost").configure_cert(server_context)
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
@@ -275,6 +280,7 @@ def test_https_upstreams_are_verified_and_reused():
                 await client.post(f"https://127.0.0.1:{port}/v1/messages", content=b"{}")
         server.close()
         assert streamed.content == b"".join(SSE) and fixed.json() == {"type": "message"}
+        assert upstream.alpn == ["http/1.1"]  # the protocol was negotiated, not assumed
         assert upstream.connections == 1  # reused; the refused handshake never became a connection
         assert len(upstream.requests) == 2
 
