@@ -12,6 +12,7 @@ client's own format with the upstream's status (502 when a 2xx carried no API re
 from __future__ import annotations
 
 import logging
+import zlib
 from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.formats import codec
@@ -76,12 +77,15 @@ class ResponseTranslator:
         self._ended = False
         self._error_detail: str | None = None
         self._unreadable = False  # an upstream event could not be decoded: the rest is ignored
+        self._inflate: Any = None  # a gzip/deflate answer from an upstream that ignored "identity"
+        self._corrupt: str | None = None
 
     # -- the relay's side -------------------------------------------------------------------------
     def begin(self, status: int, content_type: str | None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         self._status = status
         self._content_type = content_type
         self._headers = [(k, v) for k, v in headers or [] if k.decode().lower() in _KEEP_HEADERS]
+        self._inflate = _inflater(headers or [])
         kind = (content_type or "").split(";")[0].strip().lower()
         if status >= 300:
             self._mode = "error"
@@ -104,6 +108,13 @@ class ResponseTranslator:
         return None
 
     def feed(self, chunk: bytes) -> bytes:
+        if self._inflate is not None:
+            plain = self._inflated(chunk)
+            if plain is None:
+                return self._cannot_read(ValueError(self._corrupt)) if self._mode == "stream" else b""
+            chunk = plain
+        elif self._corrupt:
+            return b""
         if self._mode != "stream":
             if self._size <= _MAX_BUFFER:
                 self._buffer.append(chunk)
@@ -118,6 +129,17 @@ class ResponseTranslator:
 
     def end(self, broken: str | None = None) -> bytes:
         """The rest of the client's body once the upstream's has ended (or ``broken`` said why not)."""
+        head = b""
+        if self._inflate is not None:
+            rest = self._inflated(None)
+            self._inflate = None
+            if rest:
+                head = self.feed(rest)
+            elif rest is None and self._mode == "stream":
+                head = self._cannot_read(ValueError(self._corrupt))
+        return head + self._end(broken)
+
+    def _end(self, broken: str | None) -> bytes:
         self._ended = True
         if self._mode == "stream":
             out = b""
@@ -132,8 +154,8 @@ class ResponseTranslator:
             if self.client_stream or self.scan_only:
                 return out
             return self._final_json()
-        if self._mode == "error" or broken:
-            return self._error_body(broken)
+        if self._mode == "error" or broken or self._corrupt:
+            return self._error_body(broken or self._corrupt)
         if self._size > _MAX_BUFFER:
             if self.scan_only:  # the bytes went to the client untouched; only usage is unknown
                 return b""
@@ -194,6 +216,15 @@ class ResponseTranslator:
         return None
 
     # -- internals --------------------------------------------------------------------------------
+    def _inflated(self, chunk: bytes | None) -> bytes | None:
+        """``chunk`` decompressed (None: the end), or None when the compressed stream is corrupt."""
+        try:
+            return self._inflate.decompress(chunk) if chunk is not None else self._inflate.flush()
+        except zlib.error as exc:
+            self._inflate = None
+            self._corrupt = f"its compressed answer is corrupt ({exc})"
+            return None
+
     def _cannot_read(self, exc: Exception) -> bytes:
         """An upstream event the decoder could not handle (valid JSON of an unexpected shape): the
         client's stream ends with an error event naming it, instead of the connection being dropped;
@@ -268,6 +299,15 @@ class ResponseTranslator:
         self.error = self.error or detail
         kind = anthropic_type(status) if self.request.inbound == "anthropic" else openai_type(status)
         return self.client.error_body(f"lynkr: {detail}", kind)
+
+
+def _inflater(headers: list[tuple[bytes, bytes]]) -> Any:
+    """A decompressor for an answer sent gzip- or deflate-encoded although lynkr asks upstreams for
+    ``identity`` (some gateways compress anyway): translation needs the plain bytes."""
+    for key, value in headers:
+        if key.lower() == b"content-encoding" and value.strip().lower() in (b"gzip", b"x-gzip", b"deflate"):
+            return zlib.decompressobj(32 + zlib.MAX_WBITS)  # gzip or zlib header, detected
+    return None
 
 
 def _error_in_answer(body: Any) -> str | None:

@@ -707,3 +707,39 @@ def test_with_routing_on_a_request_no_fallback_can_carry_still_gets_its_answer(t
         (row,) = proxy.rows()
     assert upstream_says in caught.value.message
     assert row["status"] == 400 and "could not be translated" in row["details"]["route"]["fallback_skipped"][0]
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if ROUTES[r].translated], indirect=True)
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_compressed_answer_is_translated(check, stream):
+    """A gateway that gzips its answer although lynkr asked for ``identity``: translated, the SDK
+    still gets the answer (lynkr read compressed bytes as JSON before: "could not be parsed"); a
+    corrupt compressed body is an error naming it."""
+    import gzip
+
+    route = check.route
+
+    def compressed(request: Received) -> Reply:
+        reply = answer(route, _stream_of(request))
+        data = gzip.compress(b"".join(reply.chunks) if reply.chunks is not None else reply.body or b"")
+        return Reply(headers={**reply.headers, "content-encoding": "gzip"}, chunks=[data[:40], data[40:]])
+
+    check.reply(compressed)
+    assert text_of(route, call(route, check.base_url, stream), stream) == TURN.text
+    row = check.row()
+    assert row["status"] == 200 and row["error"] is None and row["output_tokens"] == TURN.output_tokens
+
+    def corrupt(request: Received) -> Reply:
+        reply = compressed(request)
+        return Reply(headers=reply.headers, chunks=[b"\x1f\x8b\x08\x00garbage-not-deflate"])
+
+    check.reply(corrupt)
+    check.rows_before = len(check.proxy.rows())
+    if stream:
+        message = stream_failure(route, check.base_url)
+    else:
+        with pytest.raises(status_error(route)) as caught:
+            call(route, check.base_url, stream)
+        message = caught.value.message
+    assert "compressed answer is corrupt" in message, message
+    assert "compressed answer is corrupt" in check.row()["error"]
