@@ -200,6 +200,7 @@ class RelayResponse:
             await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
             events = _EventAligner() if getattr(scanner, "streaming", False) else None
             chunks = batched(upstream.aiter_raw())
+            broken = False
             try:
                 async for chunk in chunks:
                     if record.ttfb_ms is None:
@@ -220,10 +221,16 @@ class RelayResponse:
                     tail_for = getattr(scanner, "broken_tail", None)
                     tail = tail_for(record.error) if tail_for is not None else _sse_error(record.error)
                     await send({"type": "http.response.body", "body": tail, "more_body": True})
+                else:
+                    # A JSON answer cut short must reach the client as a broken response (its SDK
+                    # reports a connection error and may retry), not as a complete body of truncated
+                    # JSON: the body is left unended and the server closes the connection.
+                    broken = True
             finally:
                 await chunks.aclose()
             self._done(t0)
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if not broken:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await upstream.aclose()
 
@@ -349,26 +356,56 @@ class _EventAligner:
 
     Upstreams send whole events, so nothing waits in practice; but when a stream breaks in the middle
     of an event, the half event must not reach the client glued to lynkr's closing ``error`` event (the
-    client would parse one garbled event and miss the error). The unfinished tail is kept in
-    ``pending`` until the blank line that ends it arrives.
+    client would parse one garbled event and miss the error). The unfinished tail is kept until the
+    blank line that ends it arrives: as a list of reads, and only each new read (with the three bytes
+    before it) is searched, so one huge event costs linear time, not a re-join and re-search per read.
     """
 
-    __slots__ = ("pending",)
+    __slots__ = ("_parts", "_tail")
 
     def __init__(self) -> None:
-        self.pending = b""
+        self._parts: list[bytes] = []  # the unfinished event, as read
+        self._tail = b""  # its last three bytes: a blank line may straddle two reads
+
+    @property
+    def pending(self) -> bytes:
+        """The unfinished event's bytes so far."""
+        return b"".join(self._parts)
 
     def whole(self, chunk: bytes) -> bytes:
-        data = self.pending + chunk if self.pending else chunk
-        end = data.rfind(b"\n\n") + 2
-        if end == 1:  # not found; CRLF or CR line endings are allowed by the SSE spec too
-            end = max(data.rfind(b"\r\n\r\n") + 4, data.rfind(b"\r\r") + 2, 0) if b"\r" in data else 0
-            end = 0 if end in (1, 3) else end
-        if end == len(data):
-            self.pending = b""
-            return data
-        self.pending = data[end:]
-        return data[:end]
+        if not self._parts:
+            end = _after_last_blank_line(chunk)
+            if end == len(chunk):
+                return chunk
+            rest = chunk[end:] if end > 0 else chunk
+            self._parts, self._tail = [rest], rest[-3:]
+            return chunk[:end] if end > 0 else b""
+        window = self._tail + chunk
+        end = _after_last_blank_line(window)
+        if end <= 0:  # still inside the event
+            self._parts.append(chunk)
+            self._tail = window[-3:]
+            return b""
+        cut = end - len(self._tail)  # > 0: the pending bytes hold no whole blank line
+        out = b"".join(self._parts) + chunk[:cut]
+        rest = chunk[cut:]
+        self._parts, self._tail = ([rest], rest[-3:]) if rest else ([], b"")
+        return out
+
+
+def _after_last_blank_line(data: bytes) -> int:
+    """The index just past the last blank line (``\\n\\n``, ``\\r\\n\\r\\n`` or ``\\r\\r``) in ``data``,
+    or -1: the SSE spec allows all three line endings."""
+    end = data.rfind(b"\n\n")
+    end = end + 2 if end >= 0 else -1
+    if b"\r" in data:
+        crlf = data.rfind(b"\r\n\r\n")
+        if crlf >= 0:
+            end = max(end, crlf + 4)
+        cr = data.rfind(b"\r\r")
+        if cr >= 0:
+            end = max(end, cr + 2)
+    return end
 
 
 def _with_headers(send, extra: list[tuple[bytes, bytes]]):  # type: ignore[no-untyped-def]

@@ -428,15 +428,11 @@ def test_stall_mid_answer_names_the_timeout(quiet, stream):
     if stream:
         message = stream_failure(route, quiet.base_url)
     elif not route.translated:
-        # Known bug in proxy/relay.py (another engineer's file, see notes/faults9.md): a passed-through
-        # JSON answer that breaks after its first bytes is ended cleanly, so the SDK parses
-        # truncated JSON (JSONDecodeError) instead of seeing a broken connection it would retry.
-        with pytest.raises((openai.APIConnectionError, json.JSONDecodeError)) as caught:
+        # A passed-through JSON answer that breaks after its first bytes reaches the SDK as the broken
+        # connection it is (which it may retry), never as a complete body of truncated JSON.
+        with pytest.raises(openai.APIConnectionError):
             call(route, quiet.base_url, stream=False)
-        if isinstance(caught.value, json.JSONDecodeError):
-            quiet.row()
-            pytest.xfail("relay.py ends a broken pass-through JSON body cleanly (truncated JSON)")
-        message = None  # a broken connection: the SDK's own APIConnectionError, no text from lynkr
+        message = None  # the SDK's own APIConnectionError, no text from lynkr
     else:
         with pytest.raises(status_error(route)) as caught:
             call(route, quiet.base_url, stream=False)
