@@ -7,11 +7,11 @@ in an Anthropic stream, the ``usage`` object of a JSON body).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from lynkr_cli.formats.base import LineBuffer
+from lynkr_cli.formats.jsonio import loads  # orjson: usage events and whole JSON answers, on every request
 
 _MAX_JSON_BODY = 16 * 1024 * 1024  # bodies larger than this are relayed but not parsed for usage
 _USAGE_EVENTS = (b"message_start", b"message_delta", b"error")
@@ -75,7 +75,7 @@ class AnthropicResponseScanner:
         if self.streaming or not self._body or self._body_size > _MAX_JSON_BODY:
             return
         try:
-            body = json.loads(b"".join(self._body))
+            body = loads(b"".join(self._body))
         except ValueError:
             return
         self._body = []
@@ -97,7 +97,7 @@ class AnthropicResponseScanner:
 
     def _on_sse_data(self, raw: bytes) -> None:
         try:
-            event = json.loads(raw)
+            event = loads(raw)
         except ValueError:
             return
         if not isinstance(event, dict):
