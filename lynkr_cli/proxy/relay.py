@@ -122,6 +122,7 @@ class RelayResponse:
         self.error_body = error_body
         self._client_gone = False
         self._recorded = False
+        self._client_has_answer = False  # its final event was sent: leaving after it is no error
 
     async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
         task = asyncio.current_task()
@@ -139,7 +140,9 @@ class RelayResponse:
                     self.record.error = self.record.error or "cancelled: lynkr shut down before the response ended"
                 raise
             task.uncancel()  # type: ignore[union-attr]  # our own cancellation: the client left
-            if not self._recorded:
+            # A client may leave as soon as it has the final event (the OpenAI SDK closes the
+            # connection at ``[DONE]``), before the upstream has ended its body: not an error.
+            if not self._recorded and not self._client_has_answer:
                 self.record.error = self.record.error or "client disconnected before the response ended"
         finally:
             watcher.cancel()
@@ -210,6 +213,8 @@ class RelayResponse:
                     out = events.whole(chunk) if events is not None else chunk
                     if out:
                         await send({"type": "http.response.body", "body": out, "more_body": True})
+                        if getattr(scanner, "saw_message_stop", False) or getattr(scanner, "stopped", False):
+                            self._client_has_answer = True
                 if events is not None and events.pending:  # the upstream ended cleanly: its bytes, as sent
                     await send({"type": "http.response.body", "body": events.pending, "more_body": True})
             except httpx.HTTPError as exc:
@@ -253,6 +258,8 @@ class RelayResponse:
                 out = translator.feed(chunk)
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
+                    if translator.stopped and translator.client_stream:
+                        self._client_has_answer = True
         except httpx.HTTPError as exc:
             broken = f"upstream stream broke: {_describe(exc, str(self.upstream_request.url))}"
             record.error = broken

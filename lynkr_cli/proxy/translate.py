@@ -79,6 +79,7 @@ class ResponseTranslator:
         self._unreadable = False  # an upstream event could not be decoded: the rest is ignored
         self._inflate: Any = None  # a gzip/deflate answer from an upstream that ignored "identity"
         self._corrupt: str | None = None
+        self.stopped = False  # the answer's final event (message_stop) went by
 
     # -- the relay's side -------------------------------------------------------------------------
     def begin(self, status: int, content_type: str | None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -262,6 +263,8 @@ class ResponseTranslator:
         elif kind == "message_delta":
             self.usage.update_from_anthropic(event.get("usage"))
             self.stop_reason = _text((event.get("delta") or {}).get("stop_reason")) or self.stop_reason
+        elif kind == "message_stop":
+            self.stopped = True
         elif kind == "error":
             error = event.get("error") or {}
             message = str(error.get("message", ""))
