@@ -2,14 +2,16 @@
 
 ``bench/overhead.py`` measures lynkr against calling the upstream directly. This script answers the
 next question, "how much of that is lynkr's own work?", by serving the same real ~77 KB Claude Code
-request (streamed answer) through five ASGI apps on the same Hypercorn configuration, one at a time,
+request (streamed answer) through six ASGI apps on the same Hypercorn configuration, one at a time,
 against the same instant fake upstream:
 
 - ``hypercorn only``: an app that reads the body and answers a canned 14-event SSE stream itself
   (in three ASGI messages, as the relays below send an instant upstream's answer);
 - ``hypercorn + httpx relay``: an app that forwards the body with one shared ``httpx.AsyncClient``
   and relays the streamed answer chunk by chunk (the minimum any proxy on this stack does), once on
-  httpx's default transport and once on lynkr's own (``lynkr_cli/proxy/wire.py``);
+  httpx's default client and once on lynkr's own (``UpstreamClient`` in ``lynkr_cli/proxy/wire.py``);
+- ``hypercorn + raw asyncio relay``: the body written on a raw asyncio connection and the chunked
+  answer decoded and relayed, with no HTTP client at all: the floor of any Python proxy on Hypercorn;
 - ``lynkr pass-through``: lynkr's real app (``--no-optimize``), ledger on a temporary SQLite file;
 - ``lynkr full pipeline``: the same with the default optimization stages.
 
@@ -38,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from lynkr_cli.proxy.server import event_loop_factory  # noqa: E402
-from lynkr_cli.proxy.wire import WireTransport  # noqa: E402
+from lynkr_cli.proxy.wire import UpstreamClient  # noqa: E402
 
 BODY = (REPO / "bench" / "data" / "claude_code_request.json").read_bytes()
 TOKEN = "bench"
@@ -74,7 +76,7 @@ print(statistics.median(times) * 1000)
 
 def drain_app(handler, wire: bool = False):  # type: ignore[no-untyped-def]
     """A bare ASGI app around ``handler(body, send)`` with a lifespan that opens an httpx client
-    (with lynkr's own upstream transport if ``wire``, httpx's default one otherwise)."""
+    (lynkr's own, ``UpstreamClient`` on its wire transport, if ``wire``; httpx's default otherwise)."""
     state: dict = {}
 
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
@@ -84,8 +86,8 @@ def drain_app(handler, wire: bool = False):  # type: ignore[no-untyped-def]
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    transport = WireTransport(ssl.create_default_context()) if wire else None
-                    state["client"] = httpx.AsyncClient(transport=transport)
+                    state["client"] = (UpstreamClient(ssl_context=ssl.create_default_context(), limits=httpx.Limits())
+                                       if wire else httpx.AsyncClient())
                     await send({"type": "lifespan.startup.complete"})
                 else:
                     await state["client"].aclose()
@@ -119,6 +121,33 @@ def httpx_relay(upstream: str):  # type: ignore[no-untyped-def]
         async for chunk in response.aiter_raw():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await response.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    return relay
+
+
+def raw_relay(upstream: str):  # type: ignore[no-untyped-def]
+    """The least any Python proxy on Hypercorn can do: the body written on one kept-alive asyncio
+    connection, the answer's head read, its chunked body decoded and sent on as it is read. No HTTP
+    client library, no header handling, no error handling: a floor, not a usable proxy."""
+    from lynkr_cli.proxy.wire import _ChunkedDecoder
+
+    host, port = upstream.rsplit("/", 1)[-1].split(":")
+    streams: list = []
+
+    async def relay(client, body, send):  # type: ignore[no-untyped-def]
+        if not streams:
+            streams.extend(await asyncio.open_connection(host, int(port)))
+        reader, writer = streams
+        writer.write(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n%s" % (len(body), body))
+        await reader.readuntil(b"\r\n\r\n")  # the instant upstream always answers chunked
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+        decoder = _ChunkedDecoder()
+        while not decoder.done:
+            data = decoder.feed(await reader.read(65536))
+            if data:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     return relay
@@ -178,12 +207,12 @@ async def serve_and_measure(app, requests: int, path: str) -> tuple[float, float
 
 
 async def client_half(upstream: str, requests: int) -> tuple[float, float, float]:
-    """CPU per request of the upstream call alone: httpx (default transport, then lynkr's wire
-    transport) vs a raw asyncio HTTP/1.1 exchange."""
+    """CPU per request of the upstream call alone: httpx's client, lynkr's ``UpstreamClient`` (httpx
+    API on the wire transport) and a raw asyncio HTTP/1.1 exchange."""
     import httpx
 
-    async def with_httpx(transport: httpx.AsyncBaseTransport | None) -> float:
-        async with httpx.AsyncClient(transport=transport) as client:
+    async def with_httpx(client: httpx.AsyncClient) -> float:
+        async with client:
             async def one() -> None:
                 request = client.build_request("POST", f"{upstream}/v1/messages", content=BODY,
                                                headers={"content-type": "application/json"})
@@ -199,8 +228,8 @@ async def client_half(upstream: str, requests: int) -> tuple[float, float, float
                 await one()
             return (time.thread_time() - t) / requests * 1000
 
-    httpx_ms = await with_httpx(None)
-    wire_ms = await with_httpx(WireTransport(ssl.create_default_context()))
+    httpx_ms = await with_httpx(httpx.AsyncClient())
+    wire_ms = await with_httpx(UpstreamClient(ssl_context=ssl.create_default_context(), limits=httpx.Limits()))
 
     host, port = upstream.rsplit("/", 1)[-1].split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
@@ -246,8 +275,9 @@ def main() -> None:
         cases = [
             ("hypercorn only (canned answer)", lambda: drain_app(canned), "/v1/messages"),
             ("hypercorn + httpx relay", lambda: drain_app(httpx_relay(upstream)), "/v1/messages"),
-            ("hypercorn + httpx relay on lynkr's wire transport", lambda: drain_app(httpx_relay(upstream), wire=True),
+            ("hypercorn + lynkr's upstream client relay", lambda: drain_app(httpx_relay(upstream), wire=True),
              "/v1/messages"),
+            ("hypercorn + raw asyncio relay (the floor)", lambda: drain_app(raw_relay(upstream)), "/v1/messages"),
             ("lynkr pass-through", lambda: lynkr_app(upstream, optimize=False), f"/s/{TOKEN}/v1/messages?beta=true"),
             ("lynkr full pipeline", lambda: lynkr_app(upstream, optimize=True), f"/s/{TOKEN}/v1/messages?beta=true"),
         ]
@@ -256,7 +286,7 @@ def main() -> None:
                 cpu_ms, p50 = runner.run(serve_and_measure(build(), args.requests, path))
             print(f"| {label} | {cpu_ms:.2f} | {p50:.2f} | {p50 - base:+.2f} |")
         httpx_ms, wire_ms, raw_ms = asyncio.run(client_half(upstream, args.requests))
-        print(f"\nupstream call alone, CPU per request: httpx {httpx_ms:.2f} ms · httpx on lynkr's wire transport "
+        print(f"\nupstream call alone, CPU per request: httpx {httpx_ms:.2f} ms · lynkr's UpstreamClient "
               f"{wire_ms:.2f} ms · raw asyncio HTTP/1.1 {raw_ms:.2f} ms")
     finally:
         upstream_proc.kill()
