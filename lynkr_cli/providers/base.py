@@ -169,6 +169,8 @@ class HttpProvider:
         ``query`` is the client's query string, kept when the request passes through in its format."""
         wire = self.wire_format_for(request.inbound)
         self.check_credentials(request.inbound, client_headers)
+        if wire != request.inbound:
+            _check_stateless(request, self.id)
         body = self.encode_body(request, model, wire)
         headers = [("content-type", "application/json"), ("accept-encoding", "identity")]
         headers += self.auth_headers(request.inbound, client_headers, wire)
@@ -216,6 +218,18 @@ class HttpProvider:
     def models_url(self) -> str | None:
         """Where this provider lists its models (``GET``), if it has such an endpoint."""
         return None
+
+
+def _check_stateless(request: ModelRequest, provider: str) -> None:
+    """A Responses request that continues a conversation stored at OpenAI (``previous_response_id``,
+    ``conversation``) cannot be translated: the other provider has no such conversation, and sending
+    only the new input would silently answer without the earlier turns."""
+    for key in ("previous_response_id", "conversation"):
+        if request.extras.get(key):
+            raise UsageError(
+                f"{key} refers to a conversation stored at OpenAI, but this request goes to provider "
+                f"{provider!r}, which has none; send the whole conversation in 'input' instead"
+            )
 
 
 @dataclass(frozen=True)

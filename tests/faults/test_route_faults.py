@@ -739,3 +739,26 @@ def test_compressed_answer_is_translated(check, stream):
         message = caught.value.message
     assert "compressed answer is corrupt" in message, message
     assert "compressed answer is corrupt" in check.row()["error"]
+
+
+@pytest.mark.parametrize("route", ["responses>openai", "responses>anthropic"], indirect=True)
+def test_continuing_a_stored_openai_conversation(check):
+    """``previous_response_id`` names a conversation OpenAI stored. Passed through, OpenAI gets it.
+    Translated, the other provider has no such conversation: a 400 saying so, instead of an answer
+    silently given without the earlier turns."""
+    route = check.route
+    check.reply(lambda request: answer(route, _stream_of(request)))
+    sent_before = len(check.upstream.received)
+    with openai.OpenAI(base_url=f"{check.base_url}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0) as sdk:
+        if not route.translated:
+            sdk.responses.create(model="gpt-test", input="and then?", previous_response_id="resp_abc123")
+        else:
+            with pytest.raises(openai.BadRequestError) as caught:
+                sdk.responses.create(model="gpt-test", input="and then?", previous_response_id="resp_abc123")
+    if not route.translated:
+        assert check.upstream.received[-1].json["previous_response_id"] == "resp_abc123"
+        assert check.row()["status"] == 200
+        return
+    assert "previous_response_id refers to a conversation stored at OpenAI" in caught.value.message
+    assert len(check.upstream.received) == sent_before
+    assert check.row()["status"] == 400
