@@ -9,9 +9,8 @@ connection. This module speaks exactly that and nothing else.
 
 It plugs in below ``httpx.AsyncClient`` as its transport, so everything above keeps httpx's API and
 error types (``ConnectError``, ``ReadTimeout``, ``RemoteProtocolError`` ...), which the relay, the
-router's failover and the fault suite depend on. What it leaves to httpx: proxies (the client mounts
-its own proxy transports for ``HTTP(S)_PROXY`` before a request reaches this one), HTTP/2 (never
-enabled here) and anything that is not ``http``/``https``, which goes to ``fallback``.
+router's failover and the fault suite depend on. What it leaves to httpx: proxies (``UpstreamClient``
+below is a plain httpx client when a proxy variable is set) and HTTP/2 (never enabled here).
 
 Each body read returns everything the socket has at that moment (chunked framing removed), so a
 burst of SSE events that arrived together becomes one chunk, one write to the client, and nothing
@@ -65,7 +64,6 @@ class WireTransport(httpx.AsyncBaseTransport):
         self,
         ssl_context: ssl.SSLContext,
         limits: httpx.Limits = httpx.Limits(),
-        fallback: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._ssl = ssl_context
         ssl_context.set_alpn_protocols(["http/1.1"])  # say so in the handshake, as httpcore does
@@ -74,16 +72,13 @@ class WireTransport(httpx.AsyncBaseTransport):
         self._slots = asyncio.Semaphore(limits.max_connections) if limits.max_connections else None
         self._idle: dict[Origin, list[_Connection]] = {}
         self._idle_count = 0
-        self._fallback = fallback
         self._closed = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         if url.scheme not in ("http", "https"):
-            if self._fallback is None:
-                raise httpx.UnsupportedProtocol(f"lynkr's upstream transport does not speak {url.scheme!r}",
-                                                request=request)
-            return await self._fallback.handle_async_request(request)
+            raise httpx.UnsupportedProtocol(f"lynkr's upstream transport does not speak {url.scheme!r}",
+                                            request=request)
         timeouts = request.extensions.get("timeout", {})
         if self._slots is not None:
             await _acquire(self._slots, timeouts.get("pool"), request)
@@ -146,8 +141,6 @@ class WireTransport(httpx.AsyncBaseTransport):
                 connection.close()
         self._idle.clear()
         self._idle_count = 0
-        if self._fallback is not None:
-            await self._fallback.aclose()
 
 
 class _Body(httpx.AsyncByteStream):
