@@ -373,8 +373,9 @@ def test_connection_refused_is_a_502_naming_the_cause(check, stream):
 
 @pytest.fixture(scope="module")
 def impatient_shared(tmp_path_factory):
-    """A second shared proxy, with a 0.5 s read timeout, for the upstreams that go quiet."""
-    with scripted_proxy(tmp_path_factory.mktemp("impatient"), read_timeout=0.5) as parts:
+    """A second shared proxy, with a 1 s read timeout, for the upstreams that go quiet (short, yet long
+    enough that a loaded machine does not time out the healthy first bytes of a stall test)."""
+    with scripted_proxy(tmp_path_factory.mktemp("impatient"), read_timeout=1.0) as parts:
         yield parts
 
 
