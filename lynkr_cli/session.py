@@ -129,6 +129,7 @@ def run(options: RunOptions) -> int:
         sock,
         lambda: _build_app(session_id, token, ledger, upstream, options),
         on_failure=lambda _exc: child.terminate(),  # an agent without its proxy can only fail
+        log_path=ledger.path.parent / "lynkr.log",  # the agent owns the terminal (proxy/logs.py)
     )
     server.start()
 

@@ -82,6 +82,9 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
         call = _build_call(provider, canonical, decision.model, request)
     except LynkrError as error:
         return reject(ctx, record, error, error_body)
+    except Exception as exc:  # a bug in lynkr: the client still gets its own format, the ledger its row
+        log.exception("unexpected error on %s", record.route)
+        return reject(ctx, record, LynkrError(f"internal error: {type(exc).__name__}: {exc}"), error_body)
     translated = call.wire_format != inbound or call.body is not canonical.raw
     record.details["provider"] = {"id": provider.id, "model": decision.model, "wire": call.wire_format,
                                   "translated": call.wire_format != inbound, "original_bytes": not translated}

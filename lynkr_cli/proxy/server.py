@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:  # asyncio costs ~40 ms to import: only the server thread imports it
@@ -56,9 +57,11 @@ class ProxyServer:
         app_factory: Callable[[], object],
         graceful_timeout: float = 5.0,
         on_failure: Callable[[BaseException], None] | None = None,
+        log_path: Path | None = None,
     ):
         self.sock = sock
         self._on_failure = on_failure
+        self._log_path = log_path  # None: log records go where Python sends them (stderr)
         self.host, self.port = sock.getsockname()[:2]
         self._app_factory = app_factory
         self._graceful_timeout = graceful_timeout
@@ -103,6 +106,10 @@ class ProxyServer:
         import asyncio
 
         try:
+            if self._log_path is not None:
+                from lynkr_cli.proxy.logs import log_to_file
+
+                log_to_file(self._log_path)
             with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
                 runner.run(self._serve())
         except BaseException as exc:  # reported by the caller at exit

@@ -1,5 +1,6 @@
 """The proxy's front layer: every answer carries ``x-lynkr-cache``, refusals included, and a failing
-component gives the client a 500 without taking the proxy down."""
+component (a bug in lynkr) gives the client a 500 in its own format and leaves a ledger row, without
+taking the proxy down."""
 
 from __future__ import annotations
 
@@ -50,13 +51,18 @@ class _BrokenCache:
 
 
 @pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions", "/v1/responses"])
-def test_a_component_bug_is_a_500_and_the_next_request_is_served(upstream, tmp_path, path):
+def test_a_component_bug_is_a_500_in_the_clients_format_with_a_row(upstream, tmp_path, path):
     with running_proxy(upstream.url, tmp_path / "l.db") as (base_url, ctx, ledger):
+        rows: list = []
+        ctx.listeners.append(rows.append)
         ctx.cache = _BrokenCache()
         with httpx.Client(timeout=10) as client:
             failed = client.post(f"{base_url}{path}", json=ASK, headers=HEADERS)
             ctx.cache = NoCache()
             served = client.post(f"{base_url}/v1/messages", json=ASK, headers=HEADERS)
-    assert failed.status_code == 500 and failed.text == "Internal Server Error"
-    assert failed.headers["x-lynkr-cache"] == "skip"
+    assert failed.status_code == 500 and failed.headers["x-lynkr-cache"] == "skip"
+    error = failed.json()["error"]
+    assert error["type"] == ("api_error" if path == "/v1/messages" else "server_error")
+    assert "lynkr: internal error" in error["message"] and "cache index corrupted" in error["message"]
+    assert rows[0].status == 500 and "RuntimeError: cache index corrupted" in rows[0].error
     assert served.status_code == 200 and served.json()["content"][0]["text"] == "pong"

@@ -1,0 +1,36 @@
+"""Where the proxy's warnings go: under ``lynkr run`` a file, never the agent's terminal.
+
+The proxy's components log what they skipped (a pipeline stage that failed open, a cache that could
+not be read, a failover). With no handler configured, Python's last-resort handler prints those
+records, tracebacks included, to stderr, which under ``lynkr run`` is the agent's terminal: a
+warning would land in the middle of Claude Code's screen. ``lynkr run`` sends them to
+``$LYNKR_HOME/lynkr.log`` instead (user-only, rotated at 1 MB); ``lynkr serve`` owns its terminal
+and keeps printing them there.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+    """A rotating log file created readable by its owner only (error text can name hosts and paths)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding or "utf-8")
+
+
+def log_to_file(path: Path) -> logging.Handler:
+    """Send every log record of this process (lynkr's, asyncio's, Hypercorn's) to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = _PrivateRotatingFile(path, maxBytes=1 << 20, backupCount=1, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    root = logging.getLogger()
+    root.addHandler(handler)  # with a handler in place, the last-resort one stays silent
+    return handler
