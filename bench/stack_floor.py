@@ -39,7 +39,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from lynkr_cli.proxy.server import event_loop_factory  # noqa: E402
 from lynkr_cli.proxy.wire import UpstreamClient  # noqa: E402
 
 BODY = (REPO / "bench" / "data" / "claude_code_request.json").read_bytes()
@@ -266,8 +265,7 @@ def main() -> None:
     try:
         upstream = f"http://127.0.0.1:{int(upstream_proc.stdout.readline())}"  # type: ignore[union-attr]
         print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
-              f"load {os.getloadavg()[0]:.2f} · {'uvloop' if event_loop_factory() else 'asyncio'} event loop · "
-              f"{len(BODY):,}-byte Claude Code body, streamed answer, "
+              f"load {os.getloadavg()[0]:.2f} · {len(BODY):,}-byte Claude Code body, streamed answer, "
               f"{args.requests} sequential requests")
         base = asyncio.run(direct(upstream, args.requests))
         print("\n| server | CPU ms / request | client p50 ms | added to direct |\n|---|---:|---:|---:|")
@@ -282,8 +280,7 @@ def main() -> None:
             ("lynkr full pipeline", lambda: lynkr_app(upstream, optimize=True), f"/s/{TOKEN}/v1/messages?beta=true"),
         ]
         for label, build, path in cases:
-            with asyncio.Runner(loop_factory=event_loop_factory()) as runner:  # the loop lynkr serves on
-                cpu_ms, p50 = runner.run(serve_and_measure(build(), args.requests, path))
+            cpu_ms, p50 = asyncio.run(serve_and_measure(build(), args.requests, path))
             print(f"| {label} | {cpu_ms:.2f} | {p50:.2f} | {p50 - base:+.2f} |")
         httpx_ms, wire_ms, raw_ms = asyncio.run(client_half(upstream, args.requests))
         print(f"\nupstream call alone, CPU per request: httpx {httpx_ms:.2f} ms · lynkr's UpstreamClient "

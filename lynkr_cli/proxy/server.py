@@ -32,22 +32,6 @@ def bind_socket(host: str = LOOPBACK, port: int = 0, backlog: int = 512) -> sock
     return sock
 
 
-def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop where it is installed (not on Windows), asyncio's otherwise.
-
-    Measured with ``bench/stack_floor.py``: lynkr's pass-through costs 10-35 % less CPU per request
-    on uvloop (its sockets, transports and timers are C code). ``LYNKR_EVENT_LOOP=asyncio`` picks
-    the standard loop, to rule uvloop out when something looks wrong.
-    """
-    if os.environ.get("LYNKR_EVENT_LOOP", "").strip().lower() == "asyncio":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
-
-
 class ProxyServer:
     """Runs an ASGI app (built lazily on the server thread) on an already bound socket."""
 
@@ -110,8 +94,7 @@ class ProxyServer:
                 from lynkr_cli.proxy.logs import log_to_file
 
                 log_to_file(self._log_path)
-            with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
-                runner.run(self._serve())
+            asyncio.run(self._serve())
         except BaseException as exc:  # reported by the caller at exit
             self.error = exc
             self.sock.close()  # waiting connections are refused instead of hanging
