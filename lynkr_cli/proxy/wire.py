@@ -86,8 +86,24 @@ class WireTransport(httpx.AsyncBaseTransport):
         try:
             origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
             connection = self._take_idle(origin) or await self._connect(origin, timeouts.get("connect"), request)
-            await _send_request(connection, request, timeouts.get("write"))
-            status, reason, headers, keep_alive = await _read_head(connection, request, timeouts.get("read"))
+            try:
+                await _send_request(connection, request, timeouts.get("write"))
+            except httpx.WriteError as refused:
+                # A gateway may answer before taking the whole body (a 413 past its size limit) and
+                # close; the reset that breaks our write also makes the stream reader raise before
+                # handing over the answer it already holds. That answer says more than the broken
+                # pipe: read it from the bytes received so far.
+                received = _received_so_far(connection)
+                if received is None:
+                    raise
+                connection.reader = received
+                try:
+                    status, reason, headers, _ = await _read_head(connection, request, 1.0)
+                except httpx.HTTPError:
+                    raise refused from None
+                keep_alive = False
+            else:
+                status, reason, headers, keep_alive = await _read_head(connection, request, timeouts.get("read"))
             body = _Body(self, connection, request, status, headers, keep_alive, timeouts.get("read"))
         except BaseException:
             if connection is not None:
@@ -374,6 +390,17 @@ async def _read_head(
                 elif b"keep-alive" in tokens:
                     keep_alive = True
         return status, reason, headers, keep_alive
+
+
+def _received_so_far(connection: _Connection) -> asyncio.StreamReader | None:
+    """A reader holding what the connection received before it broke, if that includes a head."""
+    data = bytes(connection.reader._buffer)  # StreamReader keeps it there (CPython 3.4+)
+    if b"\r\n\r\n" not in data:
+        return None
+    reader = asyncio.StreamReader(limit=_HEAD_LIMIT)
+    reader.feed_data(data)
+    reader.feed_eof()
+    return reader
 
 
 def _protocol_error(request: httpx.Request, detail: str, connection: _Connection) -> httpx.RemoteProtocolError:

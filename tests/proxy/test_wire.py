@@ -342,3 +342,33 @@ def test_requests_built_by_the_proxy_client_match_httpx_own():
                     assert mine.extensions == reference.extensions
 
     run(main())
+
+
+@pytest.mark.parametrize("hang_up", ["close", "abort", "linger"])
+def test_a_gateway_refusing_a_large_body_early_is_heard(hang_up: str):
+    """A gateway past its body limit (nginx: 1 MB by default) answers 413 after the head, before the
+    body. Whether it then drains the body (nginx's lingering close), closes, or resets, the client
+    gets that answer, not a broken-pipe error from its unfinished write."""
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 413 Request Entity Too Large\r\ncontent-type: text/html\r\n"
+                     b"content-length: 22\r\nconnection: close\r\n\r\n<h1>413 Too Large</h1>")
+        await writer.drain()
+        if hang_up == "linger":
+            while await reader.read(1 << 16):
+                pass
+        if hang_up == "abort":
+            writer.transport.abort()
+        else:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(refuse, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/messages"
+        async with _client() as client:
+            reply = await client.post(url, content=b"x" * (8 << 20))
+        server.close()
+        assert reply.status_code == 413 and reply.content == b"<h1>413 Too Large</h1>"
+
+    run(main())
