@@ -131,7 +131,10 @@ class WireTransport(httpx.AsyncBaseTransport):
         try:
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(
-                    host, port, ssl=tls, server_hostname=host if tls else None, limit=_HEAD_LIMIT
+                    host, port, ssl=tls, server_hostname=host if tls else None, limit=_HEAD_LIMIT,
+                    # RFC 8305: try the next address after 250 ms instead of waiting out a dead one
+                    # (a broken IPv6 route must not cost the whole connect timeout), as httpcore does.
+                    happy_eyeballs_delay=0.25,
                 )
         except TimeoutError:
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout} s", request=request) from None

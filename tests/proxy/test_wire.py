@@ -372,3 +372,41 @@ def test_a_gateway_refusing_a_large_body_early_is_heard(hang_up: str):
         assert reply.status_code == 413 and reply.content == b"<h1>413 Too Large</h1>"
 
     run(main())
+
+
+def test_an_address_that_never_answers_does_not_cost_the_connect_timeout():
+    """A host whose first address is dead (a broken IPv6 route, a stale DNS record): the next one is
+    tried after a short delay, so the request succeeds well within its connect timeout."""
+
+    async def main() -> None:
+        upstream = Upstream([FIXED])
+        async with upstream as url:
+            live_port = int(url.rsplit(":", 1)[1])
+            # A listener that never accepts, its queue full: further connection attempts hang.
+            dead = socket.socket()
+            dead.bind(("127.0.0.1", 0))
+            dead.listen(0)
+            fillers = []
+            for _ in range(3):
+                filler = socket.socket()
+                filler.setblocking(False)
+                filler.connect_ex(dead.getsockname())
+                fillers.append(filler)
+            await asyncio.sleep(0.1)
+            loop = asyncio.get_running_loop()
+
+            async def resolve(host, port, **kwargs):  # type: ignore[no-untyped-def]
+                # What DNS would answer for a host with a dead first address and a live second one.
+                assert host == "api.lynkr-test.invalid"
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", dead.getsockname()),
+                        (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", live_port))]
+
+            loop.getaddrinfo = resolve  # type: ignore[method-assign]
+            transport = WireTransport(ssl.create_default_context(), httpx.Limits())
+            async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(30.0, connect=5.0)) as client:
+                reply = await client.post("http://api.lynkr-test.invalid/v1/messages", content=b"{}")
+            for sock in (dead, *fillers):
+                sock.close()
+        assert reply.json() == {"type": "message"}
+
+    run(main())
