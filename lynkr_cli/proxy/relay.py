@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Protocol
 
 import httpx
@@ -19,6 +20,7 @@ from starlette.responses import Response
 
 from lynkr_cli.errors import LynkrError, UpstreamError, UpstreamTimeout, anthropic_error_body
 from lynkr_cli.ledger.pricing import cost_usd
+from lynkr_cli.proxy.translate import inflater
 from lynkr_cli.redact import redact_text
 
 if TYPE_CHECKING:
@@ -201,7 +203,11 @@ class RelayResponse:
             scanner.begin(upstream.status_code, upstream.headers.get("content-type"))
             headers = [(k, v) for k, v in upstream.headers.raw if k.lower() not in _DROP_RESPONSE_HEADERS]
             await send({"type": "http.response.start", "status": upstream.status_code, "headers": headers})
-            events = _EventAligner() if getattr(scanner, "streaming", False) else None
+            # A gateway may compress although lynkr asks for identity: the bytes go on as they are
+            # (the client decompresses), the scanner reads them decompressed, and no event alignment
+            # is possible on compressed bytes (it would hold them back).
+            inflate = inflater(upstream.headers.raw)
+            events = _EventAligner() if getattr(scanner, "streaming", False) and inflate is None else None
             chunks = batched(upstream.aiter_raw())
             broken = False
             try:
@@ -209,7 +215,14 @@ class RelayResponse:
                     if record.ttfb_ms is None:
                         record.ttfb_ms = (time.perf_counter() - t0) * 1000
                     record.response_bytes += len(chunk)
-                    scanner.feed(chunk)
+                    if inflate is None:
+                        scanner.feed(chunk)
+                    elif inflate is not False:
+                        try:
+                            scanner.feed(inflate.decompress(chunk))
+                        except zlib.error:
+                            record.error = "the upstream's compressed answer is corrupt (relayed as sent)"
+                            inflate = False
                     out = events.whole(chunk) if events is not None else chunk
                     if out:
                         await send({"type": "http.response.body", "body": out, "more_body": True})

@@ -86,7 +86,7 @@ class ResponseTranslator:
         self._status = status
         self._content_type = content_type
         self._headers = [(k, v) for k, v in headers or [] if k.decode().lower() in _KEEP_HEADERS]
-        self._inflate = _inflater(headers or [])
+        self._inflate = inflater(headers or [])
         kind = (content_type or "").split(";")[0].strip().lower()
         if status >= 300:
             self._mode = "error"
@@ -304,7 +304,7 @@ class ResponseTranslator:
         return self.client.error_body(f"lynkr: {detail}", kind)
 
 
-def _inflater(headers: list[tuple[bytes, bytes]]) -> Any:
+def inflater(headers: list[tuple[bytes, bytes]]) -> Any:
     """A decompressor for an answer sent gzip- or deflate-encoded although lynkr asks upstreams for
     ``identity`` (some gateways compress anyway): translation needs the plain bytes."""
     for key, value in headers:

@@ -318,3 +318,25 @@ def test_wrong_types_in_a_passed_through_stream_are_relayed_and_recorded(proxy_f
         row = check_clean(proxy, baseline)
     assert response.status_code == 200 and response.content == b"".join(odd)
     assert row["status"] == 200 and row["input_tokens"] is None and "overloaded" in row["error"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_a_compressed_answer_passes_through_and_its_usage_is_counted(proxy_for, stream):
+    """A gateway that gzips although lynkr asks for ``identity``: the client gets the bytes as sent (its
+    SDK decompresses them) and the ledger still has the answer's usage."""
+    import gzip
+
+    turn = Turn(text="Compressed, still counted.", input_tokens=1234, output_tokens=56)
+
+    def compressed(request: Received) -> Reply:
+        reply = reply_for(turn, request)
+        data = gzip.compress(b"".join(reply.chunks) if reply.chunks is not None else reply.body or b"")
+        return Reply(headers={**reply.headers, "content-encoding": "gzip"}, chunks=[data[:50], data[50:]])
+
+    with FakeUpstream(only(compressed)) as upstream, proxy_for(upstream.url) as proxy:
+        baseline = proxy.task_count()
+        message = create(proxy, stream)
+        row = check_clean(proxy, baseline)
+    assert message.content[0].text == turn.text
+    assert (row["status"], row["error"]) == (200, None)
+    assert (row["input_tokens"], row["output_tokens"]) == (1234, 56)
