@@ -164,6 +164,10 @@ class RelayResponse:
         if self.on_finish is not None:
             self.on_finish()
 
+    def _model_was_changed(self) -> bool:
+        requested, used = self.record.model_requested, self.record.model_used
+        return bool(requested and used and requested != used)
+
     async def _watch_disconnect(self, receive, task) -> None:  # type: ignore[no-untyped-def]
         while True:
             message = await receive()
@@ -190,8 +194,15 @@ class RelayResponse:
                               self.error_body, lambda: self._done(t0))
             return
         scanner, url = self.scanner, str(self.upstream_request.url)
-        if self.translator is None and self.html_translator is not None and _not_an_api_answer(upstream):
-            self.translator = self.scanner = self.html_translator  # type: ignore[assignment]
+        if self.translator is None and self.html_translator is not None:
+            if _not_an_api_answer(upstream):
+                self.translator = self.scanner = self.html_translator  # type: ignore[assignment]
+            elif upstream.status_code == 404 and self._model_was_changed():
+                # lynkr sent the request to another model (a tier, a fallback) and the upstream has no
+                # such model: passed on as a 404, Claude Code would say the user's own model may not
+                # exist. As an error lynkr describes, it names the upstream's message instead.
+                self.html_translator.rerouted = self.record.model_used
+                self.translator = self.scanner = self.html_translator  # type: ignore[assignment]
         if self.translator is not None:
             try:
                 await self._translate(send, upstream, t0)

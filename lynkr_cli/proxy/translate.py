@@ -53,6 +53,7 @@ class ResponseTranslator:
         and the message from them (for a same-format answer in an OpenAI format, or the cache).
         ``model``: the model asked for, shown to the client when the answer names none (Bedrock)."""
         self.scan_only = scan_only
+        self.rerouted: str | None = None  # set by the relay: the model lynkr chose instead of the client's
         self.provider = provider
         self.wire = wire
         self.request = request
@@ -292,7 +293,10 @@ class ResponseTranslator:
         else:
             detail = self.provider.error_message(self.wire, self._status, body, self._content_type)
             status = self._status if self._status >= 400 else 502
-            if status == 404 and self.wire != self.request.inbound:
+            if self.rerouted and status == 404:
+                asked = self.request.body.get("model")
+                detail += f" (lynkr sent this request to model {self.rerouted!r} instead of {asked!r}: check its tiers)"
+            if status == 404 and (self.wire != self.request.inbound or self.rerouted):
                 # The model (or endpoint) lynkr sent the request to is missing upstream. Clients read a
                 # 404 as "the model *you* asked for does not exist": Claude Code then names its own
                 # Claude model and hides the message ("model not found, try pulling it first").

@@ -12,7 +12,7 @@ import pytest
 from lynkr_cli.providers.base import ProviderSet
 from lynkr_cli.proxy.components import StaticRouter
 from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, base_env, run_lynkr, running_proxy
-from tests.fakes.anthropic import Turn
+from tests.fakes.anthropic import Turn, error_reply, messages_handler, reply_for
 from tests.fakes.openai import chat_stream, openai_error, openai_handler
 from tests.fakes.server import FakeUpstream, Reply
 
@@ -165,3 +165,35 @@ def test_chatgpt_login_goes_to_the_codex_backend():
     assert ("chatgpt-account-id", "acct-1") in call.headers and ("authorization", login["authorization"]) in call.headers
     keyed = resolve_provider("openai", {}).build_call(request, "gpt-5", {"authorization": "Bearer sk-x"})
     assert keyed.url == "https://api.openai.com/v1/responses"
+
+
+def test_a_model_lynkr_chose_that_the_upstream_lacks_is_named_as_such(tmp_path):
+    """A tier routes Claude Code's request to a model the upstream does not have. Passed on as a 404,
+    Claude Code would tell the user that *its* model may not exist; the client gets a 400 naming the
+    model lynkr chose and the upstream's message. A model the client itself asked for stays a 404."""
+
+    def no_such_model(request, body):  # type: ignore[no-untyped-def]
+        if body["model"] == "claude-tier-typo":
+            return error_reply(404, "not_found_error", "model: claude-tier-typo")
+        return reply_for(Turn(text="fine"), request)
+
+    with FakeUpstream(messages_handler(no_such_model)) as upstream:
+        with _proxy(tmp_path, upstream.url, "anthropic", "claude-tier-typo",
+                    env={"ANTHROPIC_API_KEY": FAKE_ANTHROPIC_KEY}) as (base, ctx, _):
+            rows = _rows(ctx)
+            client = anthropic.Anthropic(base_url=base, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
+            for stream in (False, True):
+                with pytest.raises(anthropic.BadRequestError) as info:
+                    client.messages.create(model="claude-opus-4-8", max_tokens=5, stream=stream,
+                                           messages=[{"role": "user", "content": "hi"}])
+                assert "claude-tier-typo" in info.value.message and "instead of 'claude-opus-4-8'" in info.value.message
+            _wait(rows, 2)
+    assert [r.status for r in rows] == [400, 400]
+    assert all("claude-tier-typo" in r.error for r in rows)
+
+    with FakeUpstream(messages_handler(no_such_model)) as upstream:
+        with running_proxy(upstream.url, tmp_path / "l2.db") as (base, ctx, _):
+            client = anthropic.Anthropic(base_url=base, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
+            with pytest.raises(anthropic.NotFoundError):
+                client.messages.create(model="claude-tier-typo", max_tokens=5,
+                                       messages=[{"role": "user", "content": "hi"}])
