@@ -45,6 +45,17 @@ def check_clean(proxy, baseline: int) -> dict:
     return rows[0]
 
 
+def relay_stream(proxy_for, chunks: list[bytes]) -> tuple[httpx.Response, dict]:
+    """A streamed Messages call answered with ``chunks`` as they are, read raw (no SDK parsing):
+    the response and its ledger row, after checking nothing was left behind."""
+    reply = Reply(headers={"content-type": "text/event-stream"}, chunks=chunks)
+    with FakeUpstream(only(lambda r: reply)) as upstream, proxy_for(upstream.url) as proxy:
+        baseline = proxy.task_count()
+        with httpx.Client() as client:
+            response = client.post(f"{proxy.base_url}/v1/messages", headers=HEADERS, json=dict(MESSAGE, stream=True))
+        return response, check_clean(proxy, baseline)
+
+
 # -- upstream HTTP errors ---------------------------------------------------------------------------
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
 @pytest.mark.parametrize("retry_after", ["7", None], ids=["retry-after", "no-retry-after"])
@@ -205,12 +216,7 @@ def test_malformed_sse_is_relayed_and_recorded(proxy_for):
     garbage = [sse("message_start", {"type": "message_start", "message": {"usage": {"input_tokens": 3}}}),
                b"event: content_block_delta\ndata: {not json at all\n\n", b"\x00\xff\xfe binary junk\n\n",
                b"data: " + b"x" * 100_000 + b"\n\n", b"event: message_stop\ndata: {}\n\n"]
-    reply = Reply(headers={"content-type": "text/event-stream"}, chunks=garbage)
-    with FakeUpstream(only(lambda r: reply)) as upstream, proxy_for(upstream.url) as proxy:
-        baseline = proxy.task_count()
-        with httpx.Client() as client:
-            response = client.post(f"{proxy.base_url}/v1/messages", headers=HEADERS, json=dict(MESSAGE, stream=True))
-        row = check_clean(proxy, baseline)
+    response, row = relay_stream(proxy_for, garbage)
     assert response.status_code == 200 and response.content == b"".join(garbage)
     assert row["status"] == 200 and row["input_tokens"] == 3 and row["response_bytes"] == len(response.content)
 
@@ -310,12 +316,7 @@ def test_wrong_types_in_a_passed_through_stream_are_relayed_and_recorded(proxy_f
            sse("message_start", {"type": "message_start", "message": 5}),
            sse("message_delta", {"type": "message_delta", "delta": 5, "usage": 7}),
            sse("error", {"type": "error", "error": "overloaded"})]
-    reply = Reply(headers={"content-type": "text/event-stream"}, chunks=odd)
-    with FakeUpstream(only(lambda r: reply)) as upstream, proxy_for(upstream.url) as proxy:
-        baseline = proxy.task_count()
-        with httpx.Client() as client:
-            response = client.post(f"{proxy.base_url}/v1/messages", headers=HEADERS, json=dict(MESSAGE, stream=True))
-        row = check_clean(proxy, baseline)
+    response, row = relay_stream(proxy_for, odd)
     assert response.status_code == 200 and response.content == b"".join(odd)
     assert row["status"] == 200 and row["input_tokens"] is None and "overloaded" in row["error"]
 
