@@ -33,4 +33,5 @@ def log_to_file(path: Path) -> logging.Handler:
     handler.setFormatter(logging.Formatter(_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)  # with a handler in place, the last-resort one stays silent
+    logging.getLogger("lynkr").setLevel(logging.INFO)  # lynkr's own notes too (a failover), not only warnings
     return handler

@@ -111,7 +111,8 @@ def test_a_failing_cheap_upstream_falls_back_to_the_strong_one_and_the_session_c
     assert main[0]["status"] == 200 and main[0]["model_used"] == STRONG_MODEL
     route = main[0]["details"]["route"]
     assert route["failover"] == {"from": f"anthropic:{CHEAP_MODEL}", "to": f"azure-anthropic:{STRONG_MODEL}"}
-    assert "failed over" in result.stderr
+    assert "failed over" in result.stderr  # the session report
+    assert f"failed over to azure-anthropic:{STRONG_MODEL}" in (lynkr_home / "lynkr.log").read_text()
 
 
 def test_a_spent_session_budget_stops_claude_with_a_clear_message(lynkr_home, user_home, tmp_path):
