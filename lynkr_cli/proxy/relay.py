@@ -245,7 +245,7 @@ class RelayResponse:
                 record.error = f"upstream stream broke: {_describe(exc, url)}"
                 if events is not None and events.pending:
                     record.error += f" (an unfinished event of {len(events.pending)} bytes was dropped)"
-                if getattr(scanner, "streaming", False):
+                if getattr(scanner, "streaming", False) and inflate is None:
                     # The client has a 200 and part of a stream: end it with an event it understands.
                     tail_for = getattr(scanner, "broken_tail", None)
                     tail = tail_for(record.error) if tail_for is not None else _sse_error(record.error)
@@ -253,7 +253,8 @@ class RelayResponse:
                 else:
                     # A JSON answer cut short must reach the client as a broken response (its SDK
                     # reports a connection error and may retry), not as a complete body of truncated
-                    # JSON: the body is left unended and the server closes the connection.
+                    # JSON: the body is left unended and the server closes the connection. So must a
+                    # compressed stream: plain bytes appended to it would not decompress.
                     broken = True
             finally:
                 await chunks.aclose()

@@ -341,3 +341,22 @@ def test_a_compressed_answer_passes_through_and_its_usage_is_counted(proxy_for, 
     assert message.content[0].text == turn.text
     assert (row["status"], row["error"]) == (200, None)
     assert (row["input_tokens"], row["output_tokens"]) == (1234, 56)
+
+
+def test_a_compressed_stream_cut_short_reaches_the_sdk_as_a_broken_connection(proxy_for):
+    """Plain error bytes appended to a gzip stream would not decompress: a compressed stream that
+    breaks is left unended, and the SDK reports the broken connection, not a decompression error."""
+    import gzip
+
+    def cut(request: Received) -> Reply:
+        data = gzip.compress(b"".join(stream_events(Turn(text="never finished"), "claude-opus-4-8")))
+        return Reply(headers={"content-type": "text/event-stream", "content-encoding": "gzip"},
+                     chunks=[data[:60], data[60:120], data[120:]], cut_after=2)  # the third never sent
+
+    with FakeUpstream(only(cut)) as upstream, proxy_for(upstream.url) as proxy:
+        baseline = proxy.task_count()
+        with pytest.raises(Exception) as caught:  # the SDK lets its HTTP client's error through
+            create(proxy, stream=True)
+        row = check_clean(proxy, baseline)
+    assert "peer closed connection without sending complete message body" in str(caught.value)
+    assert "stream broke" in row["error"]
