@@ -456,16 +456,15 @@ class UpstreamClient(httpx.AsyncClient):
                       **options: object) -> httpx.Request:
         """``AsyncClient.build_request``, with the parsed upstream URL remembered: lynkr sends to a
         handful of URLs, and parsing one costs more than the rest of building the request."""
-        if self._wire is None or options or not isinstance(content, bytes) or not isinstance(url, str):
+        plain = self._wire is not None and not options and isinstance(content, bytes) and isinstance(url, str)
+        given = _header_items(headers) if plain else None
+        if given is None:  # anything else is built by httpx itself
             return super().build_request(method, url, content=content, headers=headers, **options)  # type: ignore[arg-type]
-        parsed = self._urls.get(url)
+        parsed = self._urls.get(url)  # type: ignore[arg-type]
         if parsed is None:
             if len(self._urls) >= 512:
                 self._urls.clear()
-            parsed = self._urls[url] = httpx.URL(url)
-        given = _header_items(headers)
-        if given is None:
-            return super().build_request(method, url, content=content, headers=headers, **options)  # type: ignore[arg-type]
+            parsed = self._urls[url] = httpx.URL(url)  # type: ignore[index]
         # httpx's merge, without its Headers objects (four of them per request, each rescanning its
         # list on every lookup): the client's defaults not given by the caller, then the caller's.
         names = {name.lower() for name, _ in given}
