@@ -1,6 +1,6 @@
 """Added latency of lynkr against calling the upstream directly, side by side with LiteLLM's proxy.
 
-    python bench/overhead.py [--quick] [--requests N] [--seconds S] [--no-litellm] [--record]
+    python bench/overhead.py [--quick] [--requests N] [--seconds S] [--no-litellm] [--no-floor] [--record]
 
 Everything runs in one invocation against the same instant fake upstream (``instant_upstream.py``,
 its own process) with the same real ~85 KB Claude Code body (``data/claude_code_request.json``,
@@ -10,7 +10,11 @@ captured by ``capture_claude_body.py``):
 - ``lynkr``: ``lynkr run --report none -- <a child that waits>``, the product as users start it
   (token path, ledger writes on a real SQLite file in a temporary LYNKR_HOME), pass-through;
 - ``litellm``: LiteLLM's proxy from ``bench/.venv-litellm`` (``pip install 'litellm[proxy]'``),
-  its ``/anthropic`` pass-through route pointed at the same fake upstream.
+  its ``/anthropic`` pass-through route pointed at the same fake upstream;
+- two floors (``--no-floor`` leaves them out), bare relays from ``stack_floor.py`` with no
+  accounting and no error handling: Hypercorn configured as lynkr configures it around a raw asyncio
+  relay (the least any proxy on lynkr's server stack can add), and an asyncio byte relay with no HTTP
+  server at all (the least any Python proxy can add).
 
 The client is a minimal keep-alive HTTP/1.1 client on asyncio (no HTTP library in the measured path).
 Sequential latency is measured with the targets interleaved request by request, so machine noise
@@ -196,6 +200,26 @@ def start_lynkr(upstream: str, name: str, run_flags: tuple[str, ...] = ()):
         shutil.rmtree(home, ignore_errors=True)
 
 
+FLOORS = {
+    "hypercorn": "floor: hypercorn + raw relay",  # the floor of any proxy on lynkr's server stack
+    "asyncio": "floor: asyncio byte relay",  # the floor of any Python proxy: no HTTP server or client
+}
+
+
+@contextlib.contextmanager
+def start_floor(upstream: str, server: str):
+    """A bare relay from ``stack_floor.py`` (no accounting, no error handling, not a usable proxy):
+    Hypercorn configured as lynkr configures it serving a raw asyncio relay, or no HTTP server at all."""
+    proc = subprocess.Popen([sys.executable, str(BENCH / "stack_floor.py"), "--serve-floor", upstream,
+                             "--server", server], stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        port = _wait_line(proc, "floor relay")
+        yield Target(FLOORS[server], f"http://127.0.0.1:{port}", [proc.pid])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 @contextlib.contextmanager
 def start_litellm(upstream: str):
     """LiteLLM's proxy, one worker, its Anthropic pass-through route aimed at the fake upstream."""
@@ -282,6 +306,8 @@ def run(args: argparse.Namespace) -> str:
         direct = stack.enter_context(start_upstream())
         targets = [direct, stack.enter_context(start_lynkr(direct.url, "lynkr pass-through", ("--no-optimize",))),
                    stack.enter_context(start_lynkr(direct.url, "lynkr full pipeline"))]
+        if args.floor:
+            targets += [stack.enter_context(start_floor(direct.url, server)) for server in FLOORS]
         if args.litellm:
             if LITELLM_BIN.exists():
                 targets.append(stack.enter_context(start_litellm(direct.url)))
@@ -325,6 +351,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--body", type=Path, default=BODY_FILE, help="the request body (a Claude Code capture)")
     parser.add_argument("--no-litellm", dest="litellm", action="store_false")
+    parser.add_argument("--no-floor", dest="floor", action="store_false",
+                        help="leave out the two floor targets (bare relays, with and without Hypercorn)")
     parser.add_argument("--record", action="store_true", help="append the table to bench/RESULTS.md")
     args = parser.parse_args()
     global LOAD_AT_START

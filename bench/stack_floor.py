@@ -21,6 +21,10 @@ all threads), and the client's wall-clock p50 (a separate process with a raw kee
 client), also against the same client calling the upstream directly.
 
     python bench/stack_floor.py [--requests 500]
+
+``--serve-floor UPSTREAM [--server hypercorn|asyncio]`` only serves one floor relay (the raw relay
+on Hypercorn, or ``byte_relay`` with no HTTP server at all) and prints its port: ``bench/overhead.py``
+runs both as targets, so the floors are measured in the same run and harness as lynkr.
 """
 
 from __future__ import annotations
@@ -132,24 +136,65 @@ def raw_relay(upstream: str):  # type: ignore[no-untyped-def]
     from lynkr_cli.proxy.wire import _ChunkedDecoder
 
     host, port = upstream.rsplit("/", 1)[-1].split(":")
-    streams: list = []
+    idle: list = []  # kept-alive connections, one per concurrent request at most
 
     async def relay(client, body, send):  # type: ignore[no-untyped-def]
-        if not streams:
-            streams.extend(await asyncio.open_connection(host, int(port)))
-        reader, writer = streams
+        reader, writer = idle.pop() if idle else await asyncio.open_connection(host, int(port))
         writer.write(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
                      b"content-length: %d\r\n\r\n%s" % (len(body), body))
-        await reader.readuntil(b"\r\n\r\n")  # the instant upstream always answers chunked
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
-        decoder = _ChunkedDecoder()
-        while not decoder.done:
-            data = decoder.feed(await reader.read(65536))
-            if data:
-                await send({"type": "http.response.body", "body": data, "more_body": True})
+        head = (await reader.readuntil(b"\r\n\r\n")).lower()
+        streamed = b"text/event-stream" in head  # the instant upstream: chunked SSE, or JSON with a length
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream" if streamed else b"application/json")]})
+        if streamed:
+            decoder = _ChunkedDecoder()
+            while not decoder.done:
+                data = decoder.feed(await reader.read(65536))
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+        else:
+            length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+            await send({"type": "http.response.body", "body": await reader.readexactly(length), "more_body": True})
+        idle.append((reader, writer))
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     return relay
+
+
+def byte_relay(upstream: str):  # type: ignore[no-untyped-def]
+    """The least any Python proxy can do, with no HTTP server and no HTTP client: each request's head
+    and body read by content-length and written upstream as they are, the answer's bytes written back
+    as they are read until its chunked (or content-length) body ends. A floor, not a usable proxy."""
+    from lynkr_cli.proxy.wire import _ChunkedDecoder
+
+    host, port = upstream.rsplit("/", 1)[-1].split(":")
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(host, int(port), limit=1 << 22)
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                up_writer.write(head + await reader.readexactly(length))
+                answer = await up_reader.readuntil(b"\r\n\r\n")
+                writer.write(answer)
+                if b"content-length:" in answer.lower():
+                    size = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                    writer.write(await up_reader.readexactly(size))
+                    continue
+                decoder = _ChunkedDecoder()
+                while not decoder.done:
+                    data = await up_reader.read(65536)
+                    decoder.feed(data)
+                    writer.write(data)
+        finally:
+            up_writer.close()
+            writer.close()
+
+    return handle
 
 
 def lynkr_app(upstream: str, optimize: bool):  # type: ignore[no-untyped-def]
@@ -256,10 +301,42 @@ async def client_half(upstream: str, requests: int) -> tuple[float, float, float
     return httpx_ms, wire_ms, raw_ms
 
 
+async def serve_floor(upstream: str, server: str) -> None:
+    """A floor relay as a server process of its own, so ``bench/overhead.py`` measures it in the same
+    harness as lynkr: ``hypercorn`` is the raw relay on Hypercorn configured as lynkr's ``ProxyServer``
+    configures it; ``asyncio`` has no HTTP server either (``byte_relay``)."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from lynkr_cli.proxy.server import bind_socket
+
+    sock = bind_socket()
+    if server == "asyncio":
+        listener = await asyncio.start_server(byte_relay(upstream), sock=sock, limit=1 << 22)
+        print(sock.getsockname()[1], flush=True)
+        async with listener:
+            await listener.serve_forever()
+    config = Config()
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]
+    config.accesslog = config.errorlog = None
+    config.keep_alive_timeout = 75
+    config.include_server_header = False
+    print(sock.getsockname()[1], flush=True)
+    await serve(drain_app(raw_relay(upstream)), config)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--serve-floor", metavar="UPSTREAM",
+                        help="only serve the raw asyncio relay to UPSTREAM on Hypercorn (lynkr's server "
+                             "settings), print its port and wait: bench/overhead.py's floor target")
+    parser.add_argument("--server", choices=("hypercorn", "asyncio"), default="hypercorn",
+                        help="with --serve-floor: Hypercorn and the raw relay, or a bare asyncio byte relay")
     args = parser.parse_args()
+    if args.serve_floor:
+        asyncio.run(serve_floor(args.serve_floor, args.server))
+        return
     upstream_proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "instant_upstream.py"), "0"],
                                      stdout=subprocess.PIPE, text=True)
     try:
