@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable, Literal, Mapping
 
 if TYPE_CHECKING:
     from lynkr_cli.config.layers import Resolved
+    from lynkr_cli.settings import Settings
 
 Status = Literal["ok", "warn", "fail", "info"]
 
@@ -213,6 +214,59 @@ def environment_checks(env: Mapping[str, str], home: Path | None = None) -> list
     return out
 
 
+# What lives under $LYNKR_HOME: (name, the directory ``x/`` or the files named ``x*``).
+STORAGE_PARTS = (("ledger", "ledger.sqlite3"), ("cache", "cache.sqlite3"), ("pipeline", "pipeline/"),
+                 ("elided", "elided/"), ("lynkr.log", "lynkr.log"))
+
+
+def fmt_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover - unreachable
+
+
+def _usage(home: Path, part: str) -> tuple[int, int]:
+    """(bytes, files) of one part: a directory's regular files, or the files named ``part*`` (a SQLite
+    file's -wal and -shm, the log's rotated copy). Symlinks are not followed."""
+    directory = part.endswith("/")
+    where, prefix = (home / part.rstrip("/"), "") if directory else (home, part)
+    size = count = 0
+    try:
+        with os.scandir(where) as entries:
+            for entry in entries:
+                if entry.name.startswith(prefix) and entry.is_file(follow_symlinks=False):
+                    try:
+                        size += entry.stat(follow_symlinks=False).st_size
+                        count += 1
+                    except OSError:
+                        pass
+    except OSError:
+        pass
+    return size, count
+
+
+def storage_checks(env: Mapping[str, str], settings: Settings | None) -> list[Check]:
+    """Size and file count of each part of ``$LYNKR_HOME`` and how it is bounded (never a failure)."""
+    from lynkr_cli.paths import data_home
+
+    home = data_home(dict(env))
+    days = settings.retention_days if settings is not None else None
+    retention = ("kept forever (retention_days = 0)" if days == 0
+                 else f"deleted after {days} unused days" if days else "deleted after retention_days unused")
+    cache = (f"expires after {settings.cache.ttl_seconds / 86400:g} d, max {settings.cache.max_mb:g} MB"
+             if settings is not None else "expires (cache.ttl_seconds), bounded (cache.max_mb)")
+    bounds = {"ledger": "grows a row per request", "cache": cache, "pipeline": retention, "elided": retention,
+              "lynkr.log": "rotated at 1 MB"}
+    out = [Check("storage", "home", "info", str(home))]
+    for name, part in STORAGE_PARTS:
+        size, count = _usage(home, part)
+        files = f"{count} file{'s' if count != 1 else ''}"
+        out.append(Check("storage", name, "info", f"{fmt_size(size)} in {files}; {bounds[name]}"))
+    return out
+
+
 def run_checks(profile: str | None, env: Mapping[str, str], progress: Callable[[str], None]) -> list[Check]:
     progress("checking agents")
     wanted: list[str] = []
@@ -226,6 +280,7 @@ def run_checks(profile: str | None, env: Mapping[str, str], progress: Callable[[
     checks.append(ledger_check())
     checks += port_checks(resolved)
     checks += environment_checks(env)
+    checks += storage_checks(env, resolved.settings if resolved is not None else None)
     return checks
 
 

@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Optimization stages")
     routing: RoutingConfig = Field(default_factory=RoutingConfig, description="Tier routing, fallback, budgets")
     cache: CacheSetting = Field(default_factory=CacheConfig, description="Response cache (LYNKR_CACHE=off|exact|semantic)")
+    retention_days: int = Field(default=30, ge=0, description="Days unused pipeline decisions and elided texts are kept (0: forever)")
 
 
 def load_settings(

@@ -22,10 +22,15 @@ def _path(directory: Path, key: str) -> Path:
 
 def load(directory: Path, key: str) -> dict[str, Any]:
     """The decisions saved for session ``key`` ({} when none or unreadable: decide afresh)."""
+    path = _path(directory, key)
     try:
-        data = json.loads(_path(directory, key).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    try:
+        os.utime(path)  # still in use: retention (lynkr_cli/housekeeping.py) counts from the last read
+    except OSError:
+        pass
     return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()} if isinstance(data, dict) else {}
 
 

@@ -24,6 +24,10 @@ def elided_dir(home: Path | None = None) -> Path:
 def save(directory: Path, ref: str, text: str) -> Path:
     path = directory / f"{ref}.txt"
     if path.exists():
+        try:
+            os.utime(path)  # elided again: a marker in use, so retention counts from now
+        except OSError:
+            pass
         return path
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
