@@ -15,7 +15,7 @@ def main() -> None:
             _exit_now(code)
         from lynkr_cli.cli.app import app
 
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="lynkr")  # also under `python -m lynkr_cli`
     except LynkrError as error:
         print(f"lynkr: {error}", file=sys.stderr)
         sys.exit(error.exit_code)

@@ -25,6 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},  # `lynkr run -h` is help, as `--help` is
 )
 
 
@@ -45,6 +46,7 @@ def _root(
 
 app.command(
     "run",
+    options_metavar="[OPTIONS] AGENT|-- COMMAND [ARGS]...",  # the usage line: what follows the options
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False},
 )(run_cmd.run)
 app.command("report")(report_cmd.report)

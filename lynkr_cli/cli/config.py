@@ -44,7 +44,9 @@ def display(key: str, value: Any) -> Any:
 
 @config_app.command("show")
 def show(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Apply this profile (see `lynkr profiles`)."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help="Apply this profile (see `lynkr profiles`)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON: {key: {value, source}}."),
     changed: bool = typer.Option(False, "--changed", help="Only values not at their default."),
 ) -> None:
@@ -64,7 +66,7 @@ def show(
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, markup=False)
     table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("setting", overflow="fold")
     table.add_column("value", overflow="fold")
@@ -101,7 +103,7 @@ def path(
 
 @config_app.command("validate")
 def validate_cmd(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Apply this profile too."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Apply this profile too."),
 ) -> None:
     """Check every config layer; exit 2 with the key and file at fault."""
     from lynkr_cli.config.layers import resolve
@@ -131,7 +133,7 @@ def profiles(
     table.add_column("what it sets up", overflow="fold")
     for p in found:
         table.add_row(p.name + ("" if p.shipped else " (yours)"), p.summary)
-    console = Console(highlight=False)
+    console = Console(highlight=False, markup=False)
     console.print(table)
     console.print("use: lynkr run --profile NAME claude, lynkr serve --profile NAME, lynkr init --profile NAME", style="dim")
 
@@ -180,7 +182,7 @@ def keys(
     table.add_column("description", overflow="fold")
     for key, _kind, default, text in rows:
         table.add_row(key, default, text)
-    console = Console(highlight=False)
+    console = Console(highlight=False, markup=False)
     console.print(table)
     console.print("env: LYNKR_<KEY> with __ between levels, e.g. LYNKR_SERVE__PORT; files: [section] key = …",
                   style="dim")

@@ -11,7 +11,9 @@ MARKS = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red")
 
 
 def doctor(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Check with this profile applied."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help="Check with this profile applied."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Check agents, config, providers, keys, ledger, ports and proxy variables; print fixes. Exit 1 on failure."""
@@ -32,15 +34,18 @@ def doctor(
         raise typer.Exit(exit_code(checks))
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(highlight=False)
+    # No markup: details and fixes name config sections such as ``[providers.openrouter]``, which
+    # rich would otherwise take for style tags and silently drop.
+    console = Console(highlight=False, markup=False)
     table = Table(box=None, show_edge=False, pad_edge=False, show_header=False)
     table.add_column("", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("detail", overflow="fold")
     for check in checks:
         mark, style = MARKS[check.status]
-        table.add_row(f"[{style}]{mark}[/{style}]", f"{check.group}: {check.name}", check.detail)
+        table.add_row(Text(mark, style=style), f"{check.group}: {check.name}", check.detail)
     console.print(table)
     fixes = [c for c in checks if c.fix and c.status in ("fail", "warn")]
     if fixes:

@@ -9,12 +9,17 @@ import typer
 
 
 def explain(
-    prompt: Optional[str] = typer.Argument(None, help="The prompt to score, as a user would type it."),
+    prompt: Optional[str] = typer.Argument(
+        None, metavar="PROMPT", help="The prompt to score, as a user would type it."
+    ),
     request: Optional[Path] = typer.Option(
-        None, "--request", "-r", help="A request body (Anthropic Messages JSON) to score instead; - for stdin."
+        None, "--request", "-r", metavar="FILE",
+        help="A request body (Anthropic Messages, OpenAI Chat or Responses JSON) to score instead; - for stdin."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON object (tier, score, reason, …)."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Route with this profile's tiers."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help="Route with this profile's tiers."
+    ),
 ) -> None:
     """Show the tier, score breakdown, rule and model lynkr would route a request to."""
     import json

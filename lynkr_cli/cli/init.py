@@ -12,10 +12,14 @@ import typer
 def init(
     non_interactive: bool = typer.Option(False, "--non-interactive", "-y", help="Ask nothing; use flags and defaults."),
     project: bool = typer.Option(False, "--project", help="Write ./lynkr.toml instead of the user config."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Start from a profile (see `lynkr profiles`)."),
-    agent: Optional[List[str]] = typer.Option(None, "--agent", help="Agent you use: claude, codex (repeatable)."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help="Start from a profile (see `lynkr profiles`)."
+    ),
+    agent: Optional[List[str]] = typer.Option(
+        None, "--agent", metavar="AGENT", help="Agent you use: claude, codex (repeatable)."
+    ),
     tier: Optional[List[str]] = typer.Option(
-        None, "--tier", metavar="TIER=PROVIDER:MODEL", help="e.g. simple=ollama:qwen2.5-coder (repeatable)."
+        None, "--tier", metavar="TIER=PROVIDER:MODEL", help="A tier's model, e.g. simple=ollama:qwen2.5-coder (repeatable)."
     ),
     provider_url: Optional[List[str]] = typer.Option(
         None, "--provider-url", metavar="ID=URL", help="Base URL of a provider (repeatable)."
@@ -23,8 +27,13 @@ def init(
     key_env: Optional[List[str]] = typer.Option(
         None, "--key-env", metavar="ID=VARIABLE", help="Variable holding a provider's key (repeatable)."
     ),
-    budget_session: Optional[float] = typer.Option(None, "--budget-session", metavar="USD", min=0),
-    budget_daily: Optional[float] = typer.Option(None, "--budget-daily", metavar="USD", min=0),
+    budget_session: Optional[float] = typer.Option(
+        None, "--budget-session", metavar="USD", min=0, help="Spending limit per session, in US dollars at list prices."
+    ),
+    budget_daily: Optional[float] = typer.Option(
+        None, "--budget-daily", metavar="USD", min=0,
+        help="Spending limit per calendar day (all sessions), in US dollars at list prices."
+    ),
     set_: Optional[List[str]] = typer.Option(
         None, "--set", metavar="KEY=VALUE", help="Any setting by dotted key, e.g. cache.mode=exact (repeatable)."
     ),

@@ -103,7 +103,7 @@ def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> No
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=file or sys.stderr, highlight=False)
+    console = Console(file=file or sys.stderr, highlight=False, markup=False)
     console.print(short_report(summary).splitlines()[0], style="bold")
     t = summary.totals
     if t.requests == 0:

@@ -53,7 +53,7 @@ def bar_lines(lines: list[Line], width: int, by_cost: bool) -> list[tuple[str, s
 def print_overview(overview: Overview, file: TextIO | None = None, title: str = "") -> None:
     from rich.console import Console
 
-    console = Console(file=file, highlight=False)
+    console = Console(file=file, highlight=False, markup=False)
     width = min(console.width, 100)
     t = overview.totals
     start = time.strftime("%Y-%m-%d", time.localtime(overview.since)) if overview.since else "the start"

@@ -9,10 +9,12 @@ import typer
 
 
 def report(
-    session: Optional[str] = typer.Option(None, "--session", "-s", help="Session id (or a unique prefix)."),
-    last: int = typer.Option(1, "--last", "-n", min=1, help="Show the last N sessions."),
+    session: Optional[str] = typer.Option(
+        None, "--session", "-s", metavar="ID", help="Session id (or a unique prefix)."
+    ),
+    last: int = typer.Option(1, "--last", "-n", min=1, metavar="N", help="Show the last N sessions."),
     since: Optional[str] = typer.Option(
-        None, "--since", metavar="AGE|DATE", help="Overview of sessions since 7d, 12h, 2w or YYYY-MM-DD."
+        None, "--since", metavar="AGE|DATE", help="Overview of sessions since 7d, 12h, 30m, 2w or YYYY-MM-DD."
     ),
     all_: bool = typer.Option(False, "--all", help="Overview of every recorded session."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
@@ -40,6 +42,10 @@ def report(
         if session is not None:
             found = reader.session(session)
             if found is None:
+                candidates = reader.session_ids(session)
+                if len(candidates) > 1:
+                    listed = ", ".join(candidates[:3]) + (", …" if len(candidates) > 3 else "")
+                    raise UsageError(f"{session!r} matches several sessions ({listed}); give more of the id")
                 raise UsageError(f"no session matches {session!r}")
             sessions = [found]
         else:

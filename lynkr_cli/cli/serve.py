@@ -9,12 +9,20 @@ import typer
 
 
 def serve(
-    host: Optional[str] = typer.Option(None, "--host", help="Address to bind [default: 127.0.0.1, config serve.host]."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port to bind; 0 picks a free one [default: 8081]."),
-    token: Optional[str] = typer.Option(
-        None, "--token", help="Access token clients must send ('auto' generates one). Required beyond loopback."
+    host: Optional[str] = typer.Option(
+        None, "--host", metavar="HOST", help="Address to bind [default: 127.0.0.1, config serve.host, LYNKR_HOST]."
     ),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Apply a config profile."),
+    port: Optional[int] = typer.Option(
+        None, "--port", metavar="PORT",
+        help="Port to bind; 0 picks a free one [default: 8081, config serve.port, LYNKR_PORT]."
+    ),
+    token: Optional[str] = typer.Option(
+        None, "--token", metavar="TOKEN",
+        help="Access token clients must send ('auto' generates one; or LYNKR_SERVE_TOKEN). Required beyond loopback."
+    ),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", "-p", metavar="NAME", help="Apply a config profile (see `lynkr profiles`)."
+    ),
     upstream: Optional[str] = typer.Option(
         None, "--upstream", metavar="URL", help="Anthropic upstream [default: ANTHROPIC_BASE_URL or api.anthropic.com]."
     ),
@@ -135,6 +143,6 @@ class _StatusLine:
         from rich.console import Console
         from rich.live import Live
 
-        with Live("", console=Console(stderr=True), refresh_per_second=4, transient=True) as live:
+        with Live("", console=Console(stderr=True, markup=False), refresh_per_second=4, transient=True) as live:
             while not stop.wait(0.25):
                 live.update(self.text(url))

@@ -240,6 +240,15 @@ class LedgerReader:
             return _session_dict(exact[0])
         return _session_dict(rows[0]) if len(rows) == 1 else None
 
+    def session_ids(self, prefix: str, limit: int = 4) -> list[str]:
+        """Up to ``limit`` ids starting with ``prefix``, newest first: the candidates an ambiguous
+        prefix stands for, so the user is told to type more rather than that nothing matched."""
+        rows = self._db().execute(
+            "SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY started_at DESC LIMIT ?",
+            (len(prefix), prefix, limit),
+        )
+        return [row["id"] for row in rows]
+
     def requests(self, session_id: str) -> list[dict[str, Any]]:
         rows = self._db().execute(
             "SELECT * FROM requests WHERE session_id = ? ORDER BY started_at, id", (session_id,)
