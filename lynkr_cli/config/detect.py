@@ -82,8 +82,11 @@ def server_targets(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
     for provider, base_url, path in LOCAL_SERVERS:
         configured = next((env[name] for name in SERVER_ENV.get(provider, ()) if env.get(name)), None)
         if configured:
-            base_url = configured.rstrip("/")
-            base_url = base_url if "://" in base_url else f"http://{base_url}"
+            from urllib.parse import urlsplit
+
+            from lynkr_cli.config.env import host_url
+
+            base_url = host_url(configured, urlsplit(base_url).port)
             if provider != "ollama" and not base_url.endswith("/v1"):
                 base_url += "/v1"
         targets.append((provider, base_url, path))

@@ -261,7 +261,7 @@ class ProviderPreset:
         options.update({k: str(v) for k, v in (over.get("options") or {}).items()})
         config = ProviderConfig(
             id=self.id,
-            base_url=_normalize_base_url(base_url),
+            base_url=_normalize_base_url(base_url, self.default_base_url),
             api_key=api_key or None,
             key_env=key_names[0] if self.key_required and key_names else None,
             headers=dict(over.get("headers") or {}),
@@ -278,10 +278,16 @@ def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _normalize_base_url(url: str) -> str:
+def _normalize_base_url(url: str, default_url: str | None = None) -> str:
+    """A scheme-less value (``OLLAMA_HOST=host:port`` or a bare host) gets http and, without a port, the
+    port of the provider's default URL, as Ollama's own client does."""
     url = url.strip().rstrip("/")
     if "://" not in url:
-        url = "http://" + url  # OLLAMA_HOST is often given as host:port
+        from urllib.parse import urlsplit
+
+        from lynkr_cli.config.env import host_url
+
+        url = host_url(url, urlsplit(default_url).port if default_url else None)
     return url
 
 

@@ -105,3 +105,15 @@ def test_ci_runs_exactly_the_quick_start_test_command() -> None:
         REPO / "pyproject.toml").read_text(encoding="utf-8")
     for script in re.findall(r"scripts/[\w-]+", test_suite):
         assert (REPO / script).is_file(), script
+
+
+def test_every_toml_example_is_a_valid_config(tmp_path: Path) -> None:
+    from lynkr_cli.settings import load_settings
+
+    examples = re.findall(r"^```toml\n(.*?)^```", README, flags=re.S | re.M)
+    assert len(examples) >= 4
+    for n, example in enumerate(examples):
+        project = tmp_path / str(n)
+        project.mkdir()
+        (project / "lynkr.toml").write_text(example, encoding="utf-8")
+        load_settings(cwd=project, env={"LYNKR_CONFIG_HOME": str(tmp_path / "none")})  # raises ConfigError
