@@ -11,9 +11,12 @@ Why it is shaped like this:
 * It runs on a daemon thread started once the proxy has read its settings, never before the agent
   starts: ``lynkr run -- true`` must stay fast. A process that exits mid-sweep loses nothing (each
   deletion is one ``unlink``); the next run finishes the job.
-* At most once a day per home (the mtime of the stamp file ``.housekeeping``), and each sweep is
-  bounded in deletions and time, so a directory of 100k files costs a few bounded passes, not a stall.
-  An unfinished sweep leaves the stamp alone, so the next run continues.
+* At most once a day per home (the mtime of the stamp file ``.housekeeping``), and each pass is
+  bounded in deletions and time, so a backlog of 100k expired files is cleared by a few bounded passes,
+  not one long burst of I/O. A pass stopped early after deleting something leaves the stamp alone, so
+  the next run continues; one that deleted nothing (a huge directory of recent files on a slow disk)
+  stamps anyway, so it is not repeated on every run. The thread pauses for a millisecond every few
+  hundred files, so the proxy's thread gets the interpreter whenever it needs it.
 * Only regular files whose names match what lynkr writes (``<32 hex>.json``, ``<hex>.txt`` and the
   ``.<pid>.tmp`` files of an interrupted write, after a day) are touched; symlinks are neither
   followed nor deleted, a directory that is itself a symlink is left alone, and every ``OSError`` is
@@ -69,14 +72,14 @@ def sweep(
     home: Path,
     retention_days: float,
     now: float | None = None,
-    max_deletions: int = 2000,
-    budget_seconds: float = 2.0,
+    max_deletions: int = 10_000,
+    budget_seconds: float = 10.0,
 ) -> SweepResult:
     """Delete expired files under ``home/pipeline`` and ``home/elided``; stamp ``home`` when done.
 
     ``retention_days <= 0`` keeps everything (nothing is even listed). The bounds make the cost of one
-    sweep small whatever the directory holds; an unfinished sweep reports ``complete=False``.
-    """
+    sweep small whatever the directory holds; an unfinished sweep reports ``complete=False`` (and is
+    continued by the next run if it made progress)."""
     result = SweepResult()
     if retention_days <= 0:
         return result
@@ -87,7 +90,7 @@ def sweep(
         if not _sweep_dir(home / name, pattern, cutoff, now - TMP_AGE, result, max_deletions, deadline):
             result.complete = False
             break
-    if result.complete:
+    if result.complete or not result.deleted:
         _stamp(home, now)
     if result.deleted:
         log.info("housekeeping: removed %d file(s), %.1f MB, unused for %g days", result.deleted,
@@ -107,9 +110,11 @@ def _sweep_dir(directory: Path, pattern: re.Pattern[str], cutoff: float, tmp_cut
         return True  # missing (never used) or not a real directory: nothing to do
     try:
         with os.scandir(fd) as entries:
-            for entry in entries:
+            for seen, entry in enumerate(entries, 1):
                 if result.deleted >= max_deletions or time.monotonic() > deadline:
                     return False
+                if seen % 256 == 0:
+                    time.sleep(0.001)  # let the proxy's thread run: it serves the agent meanwhile
                 limit = cutoff if pattern.fullmatch(entry.name) else (
                     tmp_cutoff if TMP_PATTERN.fullmatch(entry.name) else None)
                 if limit is None:

@@ -113,6 +113,14 @@ def test_a_bounded_sweep_leaves_the_stamp_so_the_next_run_continues(tmp_path):
     assert not any(p.exists() for p in files) and not due(home, NOW)
 
 
+def test_a_pass_out_of_time_that_deleted_nothing_stamps_so_it_is_not_repeated_every_run(tmp_path):
+    home = tmp_path / "home"
+    expired = _file(home / "pipeline" / f"{_hex('slow-disk')}.json", 60)
+    result = sweep(home, 30, now=NOW, budget_seconds=0)
+    assert (result.deleted, result.complete) == (0, False)
+    assert expired.exists() and not due(home, NOW)
+
+
 def test_start_sweeps_on_a_background_thread(tmp_path):
     home = tmp_path / "home"
     old, keep = _populate(home)
@@ -121,6 +129,24 @@ def test_start_sweeps_on_a_background_thread(tmp_path):
     thread.join(30)
     assert not any(p.exists() for p in old) and all(p.exists() for p in keep)
     assert (home / STAMP).exists()
+
+
+def test_a_long_lived_server_sweeps_again_the_next_day(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setattr(housekeeping, "RECHECK_SECONDS", 0.05)  # an hour in real use
+    thread = housekeeping.start(home, 30, repeat=True)
+    assert thread is not None
+    deadline = time.time() + 30
+    while not (home / STAMP).exists() and time.time() < deadline:
+        time.sleep(0.02)
+    expired = _file(home / "pipeline" / f"{_hex('later')}.json", 31)
+    time.sleep(0.3)
+    assert expired.exists()  # swept today already: the server waits for tomorrow
+    os.utime(home / STAMP, (NOW - DAY - 60,) * 2)  # a day has passed
+    while expired.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    assert not expired.exists() and thread.is_alive()
 
 
 def test_a_decision_file_that_is_read_survives(tmp_path):
