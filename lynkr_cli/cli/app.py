@@ -44,18 +44,21 @@ def _root(
     """Run AI coding agents through a local optimizing proxy, and see what each session cost."""
 
 
+# ``short_help``: the one line ``lynkr --help`` lists, short enough not to be cut at 80 columns.
 app.command(
     "run",
+    short_help="Run an agent (claude, codex) or -- any command through lynkr.",
     options_metavar="[OPTIONS] AGENT|-- COMMAND [ARGS]...",  # the usage line: what follows the options
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "allow_interspersed_args": False},
 )(run_cmd.run)
-app.command("report")(report_cmd.report)
-app.add_typer(config_cmd.config_app, name="config")
-app.command("profiles")(config_cmd.profiles)
-app.command("serve")(serve_cmd.serve)
-app.command("explain")(explain_cmd.explain)
-app.command("init")(init_cmd.init)
-app.command("optimize")(optimize_cmd.optimize)
-app.command("doctor")(doctor_cmd.doctor)
-app.command("completions")(completions_cmd.completions)
+app.command("report", short_help="Show past sessions, or an overview with --since/--all.")(report_cmd.report)
+app.add_typer(config_cmd.config_app, name="config",
+              short_help="Show the configuration and where each value comes from.")
+app.command("profiles", short_help="List the profiles --profile accepts.")(config_cmd.profiles)
+app.command("serve", short_help="Serve the proxy for editors, SDKs and other clients.")(serve_cmd.serve)
+app.command("explain", short_help="Show which tier and model a prompt would get, and why.")(explain_cmd.explain)
+app.command("init", short_help="Write a config: agents, providers, tiers, budgets.")(init_cmd.init)
+app.command("optimize", short_help="Show what the optimization does to a saved request.")(optimize_cmd.optimize)
+app.command("doctor", short_help="Check agents, config, providers, ledger and ports.")(doctor_cmd.doctor)
+app.command("completions", short_help="Print the completion script for bash, zsh or fish.")(completions_cmd.completions)
 app.add_typer(cache_cmd.cache_app, name="cache")

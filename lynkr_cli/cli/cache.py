@@ -10,7 +10,7 @@ import typer
 cache_app = typer.Typer(help="The response cache: what it holds and saved, or empty it.", no_args_is_help=True)
 
 
-@cache_app.command("stats")
+@cache_app.command("stats", short_help="Entries, size, hits served and what they saved.")
 def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Entries, size, and the hits served from the cache file with the tokens and dollars they saved."""
     from lynkr_cli.cache.store import CacheStore, default_cache_path

@@ -42,7 +42,7 @@ def display(key: str, value: Any) -> Any:
     return value
 
 
-@config_app.command("show")
+@config_app.command("show", short_help="Print every setting, its value and the layer that set it.")
 def show(
     profile: Optional[str] = typer.Option(
         None, "--profile", "-p", metavar="NAME", help="Apply this profile (see `lynkr profiles`)."

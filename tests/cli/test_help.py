@@ -80,3 +80,11 @@ def test_an_ambiguous_session_prefix_names_the_candidates(tmp_path: Path) -> Non
     assert one.returncode == 0 and '"session_id": "20261101-101010-aaaaaa"' in one.stdout
     none = run_lynkr(["report", "--session", "1999"], env)
     assert none.returncode == 2 and "no session matches '1999'" in none.stderr
+
+
+def test_command_lists_are_not_cut_at_80_columns(tmp_path: Path) -> None:
+    env = base_env(tmp_path / "lh", COLUMNS="80")
+    for args in (["--help"], ["config", "--help"], ["cache", "--help"]):
+        listing = run_lynkr(args, env).stdout.split("Commands:", 1)[1]
+        cut = [line.strip() for line in listing.splitlines() if line.rstrip().endswith("...")]
+        assert not cut, f"lynkr {' '.join(args)} cuts: {cut}"
