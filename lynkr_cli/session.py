@@ -213,8 +213,9 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
     ctx.cache = cache_from_settings(settings.cache, extra.get("cache"))  # type: ignore[arg-type]
     from lynkr_cli import housekeeping
 
-    # Off the start-up path (a daemon thread, the agent already runs); ``lynkr serve`` re-checks daily.
-    housekeeping.start(data_home(), settings.retention_days, repeat=options is None)
+    # Off the start-up path (a daemon thread, the agent already runs); ``lynkr serve`` (no command to
+    # run, up for weeks) keeps re-checking.
+    housekeeping.start(data_home(), settings.retention_days, repeat=options is None or not options.command)
     if not extra.get("model"):  # --model: one model for everything, no tiers
         _use_tier_router(ctx, settings, ledger)
     return create_app(ctx)

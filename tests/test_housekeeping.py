@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 from lynkr_cli import housekeeping
 from lynkr_cli.housekeeping import DAY, STAMP, due, sweep
 from lynkr_cli.pipeline import decisions, elided
-from tests.conftest import FAKE_ANTHROPIC_KEY, base_env, ledger_rows, run_lynkr
+from tests.conftest import FAKE_ANTHROPIC_KEY, base_env, ledger_rows, lynkr_command, run_lynkr
 from tests.fakes.anthropic import Turn, messages_handler, reply_for
 from tests.fakes.server import FakeUpstream
 
@@ -164,17 +166,19 @@ def test_a_decision_file_that_is_read_survives(tmp_path):
     assert decisions.load(directory, "session-b") == {}
 
 
-def test_an_elided_text_saved_again_survives(tmp_path):
+def test_an_elided_text_saved_again_or_shown_survives(tmp_path):
     directory = tmp_path / "home" / "elided"
-    ref_a, ref_b = _hex("a", 16), _hex("b", 16)
-    for ref in (ref_a, ref_b):
+    ref_a, ref_b, ref_c = _hex("a", 16), _hex("b", 16), _hex("c", 16)
+    for ref in (ref_a, ref_b, ref_c):
         path = elided.save(directory, ref, f"full text {ref}")
         os.utime(path, (NOW - 40 * DAY,) * 2)
     elided.save(directory, ref_a, f"full text {ref_a}")  # the same output elided again in a later request
+    assert elided.load(directory, ref_c) == f"full text {ref_c}"  # lynkr optimize --show-elided
 
     sweep(tmp_path / "home", 30)
 
     assert elided.load(directory, ref_a) == f"full text {ref_a}"
+    assert elided.load(directory, ref_c) == f"full text {ref_c}"
     assert not (directory / f"{ref_b}.txt").exists()
 
 
@@ -206,6 +210,26 @@ def test_lynkr_run_sweeps_old_files_without_changing_the_session(lynkr_home):
     assert "Traceback" not in result.stderr
     sessions, requests = ledger_rows(lynkr_home)
     assert sessions[0]["exit_code"] == 3 and len(requests) == 1
+
+
+def test_lynkr_serve_sweeps_old_files_once_up(lynkr_home):
+    old, keep = _populate(lynkr_home)
+    env = base_env(lynkr_home, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
+    proc = subprocess.Popen(lynkr_command("serve", "--port", "0", "--model", "anthropic:claude-haiku-4-5"),
+                            env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "listening on" in line:
+                break
+        deadline = time.time() + 30
+        while any(p.exists() for p in old) and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert [p for p in old if p.exists()] == []
+    assert [p for p in keep if not p.exists()] == []
 
 
 def test_lynkr_run_reads_retention_days_from_the_environment(lynkr_home):

@@ -41,6 +41,12 @@ def load(directory: Path, ref: str) -> str:
         raise UsageError(f"{ref!r} is not an elision reference (hex digits, as printed in the marker)")
     path = directory / f"{ref}.txt"
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"no elided text {ref} under {directory}") from None
+        raise UsageError(f"no elided text {ref} under {directory} (texts unused for retention_days are "
+                         "deleted)") from None
+    try:
+        os.utime(path)  # looked at: still in use, retention counts from now
+    except OSError:
+        pass
+    return text
