@@ -25,7 +25,10 @@ def optimize(
     ),
     report_json: Optional[Path] = typer.Option(None, "--report-json", metavar="FILE", help="Write the report as JSON."),
     no_optimize: bool = typer.Option(False, "--no-optimize", help="Run no stage (shows the baseline counts)."),
-    stage: Optional[List[str]] = typer.Option(None, "--stage", metavar="NAME=on|off", help="Switch a stage."),
+    stage: Optional[List[str]] = typer.Option(
+        None, "--stage", metavar="NAME=on|off",
+        help="Switch one optimization stage on or off (compress, prune); repeatable.",
+    ),
     lossy: bool = typer.Option(False, "--lossy", help="Allow the opt-in lossy elision of huge outputs."),
     show_elided: Optional[str] = typer.Option(
         None, "--show-elided", metavar="REF", help="Print the full text behind an elision marker and exit."

@@ -56,7 +56,8 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption(("--profile",), "profile", "Apply a config profile for this run (see `lynkr profiles`).", "NAME"),
     RunOption(("--stage",), "stage", "Switch one optimization stage on or off (compress, prune); repeatable.",
               "NAME=on|off", repeat=True),
-    RunOption(("--cache",), "cache", "Response cache: off, exact or semantic (default: LYNKR_CACHE, else off).",
+    RunOption(("--cache",), "cache",
+              "Response cache mode [default: cache.mode in the config or LYNKR_CACHE, else off].",
               "off|exact|semantic", choices=("off", "exact", "semantic")),
 )
 

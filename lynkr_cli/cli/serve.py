@@ -24,11 +24,13 @@ def serve(
         None, "--profile", "-p", metavar="NAME", help="Apply a config profile (see `lynkr profiles`)."
     ),
     upstream: Optional[str] = typer.Option(
-        None, "--upstream", metavar="URL", help="Anthropic upstream [default: ANTHROPIC_BASE_URL or api.anthropic.com]."
+        None, "--upstream", metavar="URL",
+        help="Anthropic upstream [default: ANTHROPIC_BASE_URL, config anthropic_base_url, else api.anthropic.com].",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No status line or per-request log."),
     cache: Optional[str] = typer.Option(
-        None, "--cache", metavar="off|exact|semantic", help="Response cache mode [default: LYNKR_CACHE, else off]."
+        None, "--cache", metavar="off|exact|semantic",
+        help="Response cache mode [default: cache.mode in the config or LYNKR_CACHE, else off].",
     ),
     model: Optional[str] = typer.Option(
         None, "--model", metavar="PROVIDER:MODEL", help="Send every request to one model (e.g. ollama:qwen2.5-coder)."
