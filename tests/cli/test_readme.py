@@ -117,3 +117,21 @@ def test_every_toml_example_is_a_valid_config(tmp_path: Path) -> None:
         project.mkdir()
         (project / "lynkr.toml").write_text(example, encoding="utf-8")
         load_settings(cwd=project, env={"LYNKR_CONFIG_HOME": str(tmp_path / "none")})  # raises ConfigError
+
+
+def test_every_repository_path_the_readme_names_exists() -> None:
+    named = set(re.findall(r"(?<![\w/.~])((?:bench|lynkr_cli|tests|scripts|profiles|completions|\.ci)/[\w./-]*\w)",
+                           README))
+    assert len(named) > 20
+    created_by_the_user = {"bench/.venv-litellm"}  # the README tells the user to create it
+    missing = sorted(path for path in named - created_by_the_user if not (REPO / path).exists())
+    assert not missing, f"README names paths that do not exist: {missing}"
+
+
+def test_every_cited_results_section_exists() -> None:
+    """A figure quoted in the README cites its section of bench/RESULTS.md; that section must be there."""
+    headings = set(re.findall(r"^## (.+)$", (REPO / "bench" / "RESULTS.md").read_text(encoding="utf-8"), re.M))
+    cited = re.findall(r'RESULTS\.md`?,?\s*(?:under\s+)?"([^"]+)"(?:\s+and\s+"([^"]+)")?', README)
+    names = {" ".join(name.split()) for pair in cited for name in pair if name}
+    assert len(names) >= 6
+    assert not names - headings, f"README cites missing bench/RESULTS.md sections: {sorted(names - headings)}"
