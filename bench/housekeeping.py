@@ -5,6 +5,9 @@
 2. ``lynkr run --report none -- sleep 3`` on a home of 100k recent files, with the daily sweep due
    (stamp removed before each run) paired with not due (stamp fresh), alternating: the wall time a due
    sweep adds to a session. The sweep runs on a daemon thread, so this should be noise.
+3. Latency of requests through the proxy while that sweep runs: the wrapped command sends small
+   non-streamed Messages requests back to back for 2.5 s to the instant fake upstream
+   (``instant_upstream.py``), sweep due vs not due; the sweep shares the interpreter with the proxy.
 
     python bench/housekeeping.py [--runs 8] [--files 100000] [--lynkr PATH]
 """
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -49,6 +53,56 @@ def wall(command: list[str], env: dict[str, str]) -> float:
     subprocess.run(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, check=True)
     return (time.perf_counter() - start) * 1000
+
+
+CLIENT = """
+import http.client, json, os, sys, time
+from urllib.parse import urlsplit
+url = urlsplit(os.environ["ANTHROPIC_BASE_URL"])
+body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 5,
+                   "messages": [{"role": "user", "content": "hi"}]})
+headers = {"content-type": "application/json", "x-api-key": "sk-bench", "anthropic-version": "2023-06-01"}
+conn = http.client.HTTPConnection(url.hostname, url.port)
+out, end = [], None
+while end is None or time.perf_counter() < end:
+    start = time.perf_counter()
+    conn.request("POST", url.path + "/v1/messages", body, headers)
+    response = conn.getresponse(); response.read()
+    assert response.status == 200, response.status
+    out.append((time.perf_counter() - start) * 1000)
+    end = end or time.perf_counter() + 2.5  # from the first answer: the proxy is up, the sweep started
+json.dump(out, open(sys.argv[1], "w"))
+"""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def latency(args: argparse.Namespace, home: Path) -> None:
+    bench = Path(__file__).resolve().parent
+    upstream = subprocess.Popen([sys.executable, str(bench / "instant_upstream.py")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert upstream.stdout is not None
+        port = int(upstream.stdout.readline().strip())
+        env = {**os.environ, "LYNKR_HOME": str(home), "ANTHROPIC_BASE_URL": f"http://127.0.0.1:{port}"}
+        samples: dict[str, list[float]] = {"sweep due": [], "not due": []}
+        out = home / "latency.json"
+        for _ in range(args.runs):
+            for label in samples:
+                if label == "sweep due":
+                    (home / STAMP).unlink(missing_ok=True)
+                subprocess.run([args.lynkr, "run", "--report", "none", "--", sys.executable, "-c", CLIENT, str(out)],
+                               env=env, check=True, stdin=subprocess.DEVNULL)
+                samples[label] += json.loads(out.read_text())[1:]  # the first includes the proxy's start
+        print(f"\n{'request latency ms, first 2.5 s':40} {'requests':>9} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}")
+        for label, values in samples.items():
+            print(f"{label:40} {len(values):9} {pct(values, 0.5):8.2f} {pct(values, 0.9):8.2f} "
+                  f"{pct(values, 0.99):8.2f} {max(values):8.2f}")
+    finally:
+        upstream.terminate()
+        upstream.wait(10)
 
 
 def main() -> None:
@@ -95,6 +149,7 @@ def main() -> None:
         print(f"{'wall ms, sweep due':40} {min(due):9.1f} {statistics.median(due):8.1f} {max(due):9.1f}")
         print(f"{'wall ms, not due':40} {min(fresh):9.1f} {statistics.median(fresh):8.1f} {max(fresh):9.1f}")
         print(f"{'added by the due sweep, ms':40} {min(added):9.1f} {statistics.median(added):8.1f} {max(added):9.1f}")
+        latency(args, home)
 
 
 if __name__ == "__main__":
