@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     cache: CacheSetting = Field(default_factory=CacheConfig, description="Response cache (LYNKR_CACHE=off|exact|semantic)")
     retention_days: int = Field(default=30, ge=0, description="Days unused pipeline decisions and elided texts are kept (0: forever)")
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,  # type: ignore[no-untyped-def, override]
+                                   file_secret_settings):
+        """Only what ``load_settings`` merged: it reads the environment itself (aliases, Lynkr's names,
+        ``LYNKR_AGENTS=claude,codex``, or the ``env`` mapping a caller passes). A second reading of
+        ``os.environ`` by pydantic-settings failed on such values and leaked into a caller's ``env``."""
+        return (init_settings,)
+
 
 def load_settings(
     profile: str | None = None,
