@@ -38,7 +38,6 @@ log = logging.getLogger("lynkr.housekeeping")
 
 DAY = 24 * 3600
 STAMP = ".housekeeping"
-DEFAULT_RETENTION_DAYS = 30
 TMP_AGE = DAY  # a write in progress takes milliseconds; a day-old .tmp is from a killed process
 
 # What lynkr writes in each directory (decisions.py, elided.py): anything else is not ours to delete.
