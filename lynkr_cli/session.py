@@ -82,6 +82,10 @@ def run(options: RunOptions) -> int:
 
         for switch in options.extra["stage"]:  # type: ignore[union-attr]
             parse_stage_switch(str(switch))  # a typo fails here, before the agent starts
+    if options.report_json is not None and not Path(options.report_json).parent.is_dir():
+        # A mistyped directory must not cost the report of a whole session: say so before it starts.
+        raise UsageError(f"--report-json {options.report_json}: directory {Path(options.report_json).parent} "
+                         "does not exist")
     agent = agent_for(options.command[0], generic=options.generic)
     binary = resolve_binary(options.command[0], options.agent_bin, agent.install_hint)
     model_ref = _model_ref(options, agent.name)  # a bad --model fails here, before the agent starts
@@ -269,7 +273,10 @@ def _report(session_id: str, options: RunOptions, ledger_path: Path, failure: Ba
     finally:
         reader.close()
     if options.report_json is not None:
-        options.report_json.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+        try:
+            options.report_json.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+        except OSError as exc:  # the session is recorded (lynkr report --json has it) and the exit code kept
+            print(f"lynkr: cannot write --report-json {options.report_json}: {exc.strerror or exc}", file=sys.stderr)
     if options.report == "short":
         from lynkr_cli.cli.render import short_report
 
