@@ -144,8 +144,11 @@ class RelayResponse:
             task.uncancel()  # type: ignore[union-attr]  # our own cancellation: the client left
             # A client may leave as soon as it has the final event (the OpenAI SDK closes the
             # connection at ``[DONE]``), before the upstream has ended its body: not an error.
+            # An SDK also closes the stream at an error event lynkr relayed or sent: that error is the
+            # row's, not the disconnect it caused.
             if not self._recorded and not self._client_has_answer:
-                self.record.error = self.record.error or "client disconnected before the response ended"
+                self.record.error = (self.record.error or getattr(self.scanner, "error", None)
+                                     or "client disconnected before the response ended")
         finally:
             watcher.cancel()
             self._done(t0)
@@ -285,6 +288,8 @@ class RelayResponse:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
                     if translator.stopped and translator.client_stream:
                         self._client_has_answer = True
+                if translator.gave_up:  # the client has its error event: end now, not when the upstream does
+                    break
         except httpx.HTTPError as exc:
             broken = f"upstream stream broke: {_describe(exc, str(self.upstream_request.url))}"
             record.error = broken

@@ -203,6 +203,12 @@ class ResponseTranslator:
         if self.scan_only and not self._ended:
             self.end()
 
+    @property
+    def gave_up(self) -> bool:
+        """The client's stream was ended with an error event (an upstream event or compressed bytes
+        lynkr could not read): nothing the upstream sends after that can reach the client."""
+        return self._unreadable and self._mode == "stream"
+
     def broken_tail(self, message: str) -> bytes:
         """For a pass-through stream that broke: an error event in the client's format."""
         if not self.client_stream:

@@ -742,6 +742,28 @@ def test_compressed_answer_is_translated(check, stream):
     assert "compressed answer is corrupt" in check.row()["error"]
 
 
+@pytest.mark.parametrize("route", [r for r in ROUTES if ROUTES[r].translated], indirect=True)
+def test_unreadable_stream_ends_at_once(quiet):
+    """A translated stream lynkr cannot read (here: corrupt gzip) from an upstream that then keeps the
+    connection open: the client's stream ends with the error at once, and the ledger row names that
+    error, not the client's disconnect or a read timeout that came later."""
+    route = quiet.route
+
+    def corrupt_then_quiet(request: Received) -> Reply:
+        reply = answer(route, _stream_of(request))
+
+        def chunks():
+            yield b"\x1f\x8b\x08\x00garbage-not-deflate"
+            quiet.release.wait(10)
+
+        return Reply(headers={**reply.headers, "content-encoding": "gzip"}, chunks=chunks())
+
+    quiet.reply(corrupt_then_quiet)
+    message = stream_failure(route, quiet.base_url)
+    assert "compressed answer is corrupt" in message, message
+    assert "compressed answer is corrupt" in quiet.row()["error"]
+
+
 @pytest.mark.parametrize("route", ["responses>openai", "responses>anthropic"], indirect=True)
 def test_continuing_a_stored_openai_conversation(check):
     """``previous_response_id`` names a conversation OpenAI stored. Passed through, OpenAI gets it.
