@@ -55,7 +55,10 @@ def optimize(
     if report_json is not None:
         import json
 
-        report_json.write_text(json.dumps(report, indent=2) + "\n")
+        try:
+            report_json.write_text(json.dumps(report, indent=2) + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write --report-json {report_json}: {exc.strerror or exc}") from None
 
 
 def _read(path: Path) -> bytes:
@@ -74,10 +77,12 @@ def detect_format(payload: dict[str, Any]) -> str:
     """
     if "input" in payload and "messages" not in payload:
         return "openai-responses"
-    messages = [m for m in payload.get("messages") or [] if isinstance(m, dict)]
+    listed = payload.get("messages")  # a body of the wrong shape is the codec's to judge, not a crash here
+    messages = [m for m in listed if isinstance(m, dict)] if isinstance(listed, list) else []
     if any(m.get("role") in ("developer", "tool") or "tool_calls" in m for m in messages):
         return "openai-chat"
-    if any(isinstance(t, dict) and t.get("type") == "function" for t in payload.get("tools") or []):
+    tools = payload.get("tools")
+    if any(isinstance(t, dict) and t.get("type") == "function" for t in (tools if isinstance(tools, list) else [])):
         return "openai-chat"
     anthropic_blocks = ("tool_use", "tool_result", "thinking", "redacted_thinking", "image")
     has_blocks = any(isinstance(m.get("content"), list) and any(
@@ -85,6 +90,21 @@ def detect_format(payload: dict[str, Any]) -> str:
     if "system" not in payload and not has_blocks and any(m.get("role") == "system" for m in messages):
         return "openai-chat"
     return "anthropic"
+
+
+def _check_shape(payload: dict[str, Any], fmt: str) -> None:
+    """The lists the pipeline walks must be lists of objects: a saved body of another shape is one line,
+    not a traceback from deep inside a stage."""
+    from lynkr_cli.errors import UsageError
+
+    field = "input" if fmt == "openai-responses" else "messages"
+    value = payload.get(field)
+    if fmt == "openai-responses" and isinstance(value, str):
+        value = []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise UsageError(f"not a valid {fmt} request body: {field!r} must be a list of objects")
+    if not isinstance(payload.get("tools", []), list):
+        raise UsageError(f"not a valid {fmt} request body: 'tools' must be a list")
 
 
 def run_optimize(raw: bytes, fmt: str | None, *, no_optimize: bool = False, switches: list[str] | tuple[str, ...] = (),
@@ -103,6 +123,7 @@ def run_optimize(raw: bytes, fmt: str | None, *, no_optimize: bool = False, swit
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     fmt = fmt or detect_format(payload)
+    _check_shape(payload, fmt)
     codec = _codec(fmt)
     request = codec.decode_request(payload, raw)
     if settings_pipeline is None:

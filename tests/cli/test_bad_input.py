@@ -1,0 +1,39 @@
+"""Bad input to ``lynkr optimize`` and to the config files is one clear line with exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import base_env, run_lynkr
+
+BODY = {"model": "claude-sonnet-4-5", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({"messages": 5}, "not a valid anthropic request body: 'messages' must be a list of objects"),
+    ({"messages": [5]}, "not a valid anthropic request body: 'messages' must be a list of objects"),
+    ({"messages": [], "tools": 3}, "not a valid anthropic request body: 'tools' must be a list"),
+    ({"input": 5}, "not a valid openai-responses request body: 'input' must be a list of objects"),
+])
+def test_optimize_names_a_body_of_the_wrong_shape(body: dict, message: str, tmp_path: Path) -> None:
+    result = run_lynkr(["optimize", "-"], base_env(tmp_path / "lh"), input=json.dumps(body))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"lynkr: {message}"
+
+
+def test_optimize_report_json_that_cannot_be_written(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "report.json"
+    result = run_lynkr(["optimize", "--report-json", str(target), "-"], base_env(tmp_path / "lh"),
+                       input=json.dumps(BODY))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"lynkr: cannot write --report-json {target}: No such file or directory" in result.stderr
+
+
+def test_a_config_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    (tmp_path / "lynkr.toml").write_bytes(b'[tiers]\nsimple = "\xff"\n')
+    result = run_lynkr(["config", "validate"], base_env(tmp_path / "lh"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"lynkr: invalid TOML in {tmp_path / 'lynkr.toml'}: not UTF-8 text (byte 18)"
