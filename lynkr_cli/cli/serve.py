@@ -72,7 +72,12 @@ def serve(
     try:
         sock = bind_socket(host, port)
     except OSError as exc:
-        raise UsageError(f"cannot bind {host}:{port}: {exc.strerror} (try --port 0 or another port)") from None
+        import errno
+
+        # A port taken or reserved wants another port; anything else (a name that does not resolve, an
+        # address this machine does not have) is about the host.
+        hint = "try --port 0 or another port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "check --host"
+        raise UsageError(f"cannot bind {host}:{port}: {exc.strerror} ({hint})") from None
 
     status = _StatusLine(quiet)
     ledger = ServeLedger(upstream=upstream_url or "", on_record=status.on_record)

@@ -37,3 +37,21 @@ def test_a_config_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     result = run_lynkr(["config", "validate"], base_env(tmp_path / "lh"), cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"lynkr: invalid TOML in {tmp_path / 'lynkr.toml'}: not UTF-8 text (byte 18)"
+
+
+def test_serve_says_whether_the_host_or_the_port_is_at_fault(tmp_path: Path) -> None:
+    import socket
+
+    env = base_env(tmp_path / "lh")
+    host = run_lynkr(["serve", "--host", "nosuch.invalid", "--port", "0", "--token", "t"], env, timeout=60)
+    assert host.returncode == 2 and "Traceback" not in host.stderr
+    assert host.stderr.startswith("lynkr: cannot bind nosuch.invalid:0: ")
+    assert host.stderr.strip().endswith("(check --host)")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run_lynkr(["serve", "--port", str(port)], env, timeout=60)
+    assert busy.returncode == 2
+    assert busy.stderr.strip() == (
+        f"lynkr: cannot bind 127.0.0.1:{port}: Address already in use (try --port 0 or another port)")
