@@ -151,6 +151,9 @@ def run(options: RunOptions) -> int:
         # stderr's reader has gone (``2>&1 | head``; rich turns that into SystemExit(1)): the session
         # is recorded anyway, and lynkr still exits with the agent's code.
         pass
+    except LynkrError as error:  # the ledger cannot be read back (a corrupt file): said once, code kept
+        if str(error) != str(ledger.error):
+            print(f"lynkr: {error}", file=sys.stderr)
     if isinstance(server.error, LynkrError):
         return server.error.exit_code  # e.g. an invalid config (2): the agent was stopped because of it
     return exit_code

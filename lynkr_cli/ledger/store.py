@@ -35,10 +35,20 @@ def connect(path: Path, migrations: list[str] | None = None) -> sqlite3.Connecti
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    _enable_wal(conn, timeout=10.0)
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    migrate(conn, migrations)
+    try:
+        _enable_wal(conn, timeout=10.0)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        migrate(conn, migrations)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if type(exc) is not sqlite3.DatabaseError:  # locked, read-only…: SQLite's own words say it
+            raise
+        from lynkr_cli.errors import LynkrError
+
+        # "file is not a database", "database disk image is malformed": one line saying what to do.
+        raise LynkrError(f"{path} is not a readable lynkr database ({exc}); move it aside or delete it, "
+                         "and lynkr starts a new one") from None
     return conn
 
 

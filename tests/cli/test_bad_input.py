@@ -55,3 +55,22 @@ def test_serve_says_whether_the_host_or_the_port_is_at_fault(tmp_path: Path) -> 
     assert busy.returncode == 2
     assert busy.stderr.strip() == (
         f"lynkr: cannot bind 127.0.0.1:{port}: Address already in use (try --port 0 or another port)")
+
+
+def test_a_corrupt_ledger_or_cache_file_is_one_line_and_the_agent_keeps_its_exit_code(tmp_path: Path) -> None:
+    import sys
+
+    home = tmp_path / "lh"
+    home.mkdir()
+    (home / "ledger.sqlite3").write_text("not a database\n")
+    (home / "cache.sqlite3").write_text("not a database\n")
+    env = base_env(home)
+    said = f"{home / 'ledger.sqlite3'} is not a readable lynkr database (file is not a database); move it aside"
+    report = run_lynkr(["report"], env)
+    assert report.returncode == 1 and "Traceback" not in report.stderr and said in report.stderr
+    run = run_lynkr(["run", "--", sys.executable, "-c", "raise SystemExit(4)"], env)
+    assert run.returncode == 4 and "Traceback" not in run.stderr
+    assert run.stderr.count(said) == 1
+    stats = run_lynkr(["cache", "stats"], env)
+    assert stats.returncode == 1 and "Traceback" not in stats.stderr
+    assert f"{home / 'cache.sqlite3'} is not a readable lynkr database" in stats.stderr
