@@ -105,11 +105,15 @@ def _write(answers, target: Path, force: bool, dry_run: bool, test: bool, ask) -
             raise typer.Exit(1)
     elif target.exists() and not force:
         raise UsageError(f"{target} exists; pass --force to replace it (or --dry-run to see the new one)")
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.chmod(0o600)
+        tmp.replace(target)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else ""
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}{where}") from None
     typer.echo(f"wrote {target}")
     if test or (ask is not None and ask.wants_test()):
         _test_providers(answers)

@@ -31,9 +31,15 @@ def default_ledger_path() -> Path:
 def connect(path: Path, migrations: list[str] | None = None) -> sqlite3.Connection:
     """Open the ledger (or, with its own ``migrations``, another lynkr database such as the response
     cache) with user-only permissions, WAL, a busy timeout, and the current schema."""
-    ensure_private_dir(path.parent)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    try:
+        ensure_private_dir(path.parent)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:  # LYNKR_HOME under a file, a read-only disk: one line, not a traceback
+        from lynkr_cli.errors import LynkrError
+
+        raise LynkrError(f"cannot create {path}: {exc.strerror or exc} (set LYNKR_HOME to a directory you "
+                         "can write)") from None
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
     try:
         _enable_wal(conn, timeout=10.0)

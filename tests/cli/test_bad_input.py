@@ -74,3 +74,17 @@ def test_a_corrupt_ledger_or_cache_file_is_one_line_and_the_agent_keeps_its_exit
     stats = run_lynkr(["cache", "stats"], env)
     assert stats.returncode == 1 and "Traceback" not in stats.stderr
     assert f"{home / 'cache.sqlite3'} is not a readable lynkr database" in stats.stderr
+
+
+def test_a_lynkr_home_or_config_dir_that_cannot_be_created(tmp_path: Path) -> None:
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = base_env(tmp_path / "lh") | {"LYNKR_HOME": str(blocker / "home")}
+    run = run_lynkr(["run", "--", sys.executable, "-c", "raise SystemExit(5)"], env)
+    assert run.returncode == 5 and "Traceback" not in run.stderr
+    assert run.stderr.count(f"cannot create {blocker / 'home' / 'ledger.sqlite3'}: Not a directory") == 1
+    init = run_lynkr(["init", "-y"], base_env(tmp_path / "lh") | {"LYNKR_CONFIG_HOME": str(blocker)})
+    assert init.returncode == 2 and "Traceback" not in init.stderr
+    assert init.stderr.strip() == f"lynkr: cannot write {blocker / 'config.toml'}: File exists ({blocker})"
