@@ -30,7 +30,7 @@ def explain(
     if (prompt is None) == (request is None):
         raise UsageError('give a prompt (lynkr explain "refactor the auth module") or --request FILE.json')
     if request is not None:
-        text = sys.stdin.read() if str(request) == "-" else _read(request)
+        text = _read(request)
         try:
             body = json.loads(text)
         except ValueError as exc:
@@ -71,7 +71,12 @@ def _canonical(payload: dict, text: str) -> tuple[dict, dict]:
 def _read(path: Path) -> str:
     from lynkr_cli.errors import UsageError
 
+    import sys
+
     try:
-        return path.read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+        return data.decode("utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path} is not valid JSON (not UTF-8 text, byte {exc.start})") from None

@@ -88,3 +88,11 @@ def test_a_lynkr_home_or_config_dir_that_cannot_be_created(tmp_path: Path) -> No
     init = run_lynkr(["init", "-y"], base_env(tmp_path / "lh") | {"LYNKR_CONFIG_HOME": str(blocker)})
     assert init.returncode == 2 and "Traceback" not in init.stderr
     assert init.stderr.strip() == f"lynkr: cannot write {blocker / 'config.toml'}: File exists ({blocker})"
+
+
+def test_explain_names_a_request_file_that_is_not_utf8(tmp_path: Path) -> None:
+    body = tmp_path / "body.json"
+    body.write_bytes(b'\xff{"messages": []}')
+    result = run_lynkr(["explain", "--request", str(body)], base_env(tmp_path / "lh"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"lynkr: {body} is not valid JSON (not UTF-8 text, byte 0)"
