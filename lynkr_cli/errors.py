@@ -47,6 +47,12 @@ class AgentNotFound(LynkrError):
     exit_code = 127
 
 
+class AgentNotRunnable(AgentNotFound):
+    """The agent was found but cannot be executed: a directory, a bad ``#!`` line (exit 126, as a shell)."""
+
+    exit_code = 126
+
+
 class RequestTooLarge(LynkrError):
     """A request body is larger than the configured limit."""
 

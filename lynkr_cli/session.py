@@ -19,7 +19,7 @@ from pathlib import Path
 from lynkr_cli import __version__
 from lynkr_cli.agents import agent_for
 from lynkr_cli.agents.base import ProxyEndpoint, with_no_proxy
-from lynkr_cli.errors import AgentNotFound, LynkrError, UsageError
+from lynkr_cli.errors import AgentNotFound, AgentNotRunnable, LynkrError, UsageError
 
 REPORT_MODES = ("none", "short", "full")
 
@@ -111,7 +111,13 @@ def run(options: RunOptions) -> int:
     launch = agent.launch(binary, options.command[1:], endpoint, agent_env)
 
     started_at = time.time()
-    child = supervise.spawn(launch)
+    try:
+        child = supervise.spawn(launch)
+    except OSError as exc:  # found but not executable: a directory, a script whose interpreter is missing
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, FileNotFoundError) and os.path.exists(binary):
+            reason = "the interpreter on its #! line was not found"
+        raise AgentNotRunnable(f"cannot run {binary}: {reason}") from None
 
     from lynkr_cli.ledger import Ledger, SessionRecord
     from lynkr_cli.redact import redact_argv

@@ -96,3 +96,16 @@ def test_explain_names_a_request_file_that_is_not_utf8(tmp_path: Path) -> None:
     result = run_lynkr(["explain", "--request", str(body)], base_env(tmp_path / "lh"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == f"lynkr: {body} is not valid JSON (not UTF-8 text, byte 0)"
+
+
+def test_an_agent_that_cannot_be_executed_is_one_line_and_exit_126(tmp_path: Path) -> None:
+    script = tmp_path / "agent"
+    script.write_text("#!/nonexistent/interpreter\n")
+    script.chmod(0o755)
+    env = base_env(tmp_path / "lh")
+    result = run_lynkr(["run", "--", str(script)], env)
+    assert result.returncode == 126 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"lynkr: cannot run {script}: the interpreter on its #! line was not found"
+    directory = run_lynkr(["run", "--agent-bin", str(tmp_path), "claude"], env)
+    assert directory.returncode in (126, 127) and "Traceback" not in directory.stderr
+    assert str(tmp_path) in directory.stderr
