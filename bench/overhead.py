@@ -64,12 +64,12 @@ class Connection:
     async def _open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 22)
 
-    async def post(self, path: str, body: bytes) -> tuple[float, float, int]:
+    async def post(self, path: str, body: bytes, headers: str = "") -> tuple[float, float, int]:
         if self.writer is None:
             await self._open()
         assert self.reader is not None and self.writer is not None
         head = (f"POST {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\ncontent-type: application/json\r\n"
-                f"x-api-key: {API_KEY}\r\nanthropic-version: 2023-06-01\r\ncontent-length: {len(body)}\r\n\r\n")
+                f"x-api-key: {API_KEY}\r\nanthropic-version: 2023-06-01\r\n{headers}content-length: {len(body)}\r\n\r\n")
         t0 = time.perf_counter()
         self.writer.write(head.encode() + body)
         reader = self.reader
