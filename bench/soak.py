@@ -10,7 +10,8 @@ upstream (``instant_upstream.py``), driven by ``--clients`` keep-alive connectio
 - many agent sessions, each with its own ``x-claude-code-session-id`` header and
   ``metadata.user_id`` (more sessions over the run than any per-session table should keep);
 - each session a growing conversation: every turn adds an assistant ``tool_use`` and a user
-  ``tool_result`` of a varied size (80 B to ~24 KB of file listings, grep hits, source text);
+  ``tool_result`` of a varied size (80 B to ~24 KB of file listings, grep hits, source text, and
+  pretty-printed JSON that the compress stage rewrites, so its memo holds real texts);
 - new tool lists: some sessions add MCP tools with names of their own;
 - streaming and non-streaming requests mixed (about 3 in 4 stream, as Claude Code's main loop does).
 
@@ -53,7 +54,14 @@ class Day:
 
     def _tool_result(self, size: int) -> str:
         rng, lines, n = self.rng, [], 0
-        kind = rng.randrange(3)
+        kind = rng.randrange(4)
+        if kind == 3:  # pretty-printed JSON (grep hits): the compress stage rewrites it, the memo keeps text
+            rows = []
+            while n < size:
+                rows.append({"file": f"src/{rng.choice(WORDS)}.py", "line": rng.randrange(1, 900),
+                             "text": f"def {rng.choice(WORDS)}_{rng.randrange(1000)}(self):"})
+                n += 90
+            return json.dumps(rows, indent=2) + "\n"
         while n < size:
             a, b = rng.choice(WORDS), rng.choice(WORDS)
             if kind == 0:
