@@ -26,7 +26,8 @@ from typing import Any, Callable, Hashable
 from lynkr_cli.pipeline.calibrate import Calibration
 
 MEMO_ENTRIES = 1024  # a standalone session's memo; a context window holds far fewer tool results
-MEMO_BYTES = 32 << 20  # the memo shared by a proxy's sessions: the approximate size of its values
+MEMO_BYTES = 16 << 20  # shared by a proxy's sessions (approximate size of its values): a busy day's live
+# conversations resend a few MB of tool results; bench/soak.py sees ~1 MB more per 1,000 requests until full
 MEMO_SHARED_ENTRIES = 65536
 # Calibration samples (pipeline/calibrate.py): the first few requests of a session, then one in
 # CALIBRATION_EVERY.
