@@ -28,6 +28,7 @@ class _NullScanner:
 
     model: str | None = None
     error: str | None = None
+    stopped = False
 
     def begin(self, status: int, content_type: str | None) -> None:
         pass

@@ -49,6 +49,7 @@ class ResponseScanner(Protocol):
 
     model: str | None
     error: str | None
+    stopped: bool  # the answer's final event went by: a client leaving after it is no error
 
     def begin(self, status: int, content_type: str | None) -> None: ...
     def feed(self, chunk: bytes) -> None: ...
@@ -147,7 +148,7 @@ class RelayResponse:
             # An SDK also closes the stream at an error event lynkr relayed or sent: that error is the
             # row's, not the disconnect it caused.
             if not self._recorded and not self._client_has_answer:
-                self.record.error = (self.record.error or getattr(self.scanner, "error", None)
+                self.record.error = (self.record.error or self.scanner.error
                                      or "client disconnected before the response ended")
         finally:
             watcher.cancel()
@@ -240,7 +241,7 @@ class RelayResponse:
                     out = events.whole(chunk) if events is not None else chunk
                     if out:
                         await send({"type": "http.response.body", "body": out, "more_body": True})
-                        if getattr(scanner, "saw_message_stop", False) or getattr(scanner, "stopped", False):
+                        if scanner.stopped:
                             self._client_has_answer = True
                 if events is not None and events.pending:  # the upstream ended cleanly: its bytes, as sent
                     await send({"type": "http.response.body", "body": events.pending, "more_body": True})

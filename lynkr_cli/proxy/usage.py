@@ -53,7 +53,7 @@ class AnthropicResponseScanner:
         self.model: str | None = None
         self.stop_reason: str | None = None
         self.error: str | None = None
-        self.saw_message_stop = False
+        self.stopped = False  # the answer's final event (message_stop) went by
         self._lines = LineBuffer()  # linear in the bytes even when one event spans many chunks
         self._event: bytes | None = None
         self._body: list[bytes] = []
@@ -91,7 +91,7 @@ class AnthropicResponseScanner:
                 if self._event in _USAGE_EVENTS or (self._event is None and b'"message_' in line):
                     self._on_sse_data(line[5:])
                 elif self._event == b"message_stop":
-                    self.saw_message_stop = True
+                    self.stopped = True
             elif not line.strip():
                 self._event = None
 
