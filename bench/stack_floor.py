@@ -129,6 +129,14 @@ def httpx_relay(upstream: str):  # type: ignore[no-untyped-def]
     return relay
 
 
+def _content_length(head: bytes) -> int | None:
+    """The content-length of an HTTP head, None when it has none (a chunked body)."""
+    head = head.lower()
+    if b"content-length:" not in head:
+        return None
+    return int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+
+
 def raw_relay(upstream: str):  # type: ignore[no-untyped-def]
     """The least any Python proxy on Hypercorn can do: the body written on one kept-alive asyncio
     connection, the answer's head read, its chunked body decoded and sent on as it is read. No HTTP
@@ -153,7 +161,7 @@ def raw_relay(upstream: str):  # type: ignore[no-untyped-def]
                 if data:
                     await send({"type": "http.response.body", "body": data, "more_body": True})
         else:
-            length = int(head.split(b"content-length:")[1].split(b"\r\n")[0])
+            length = _content_length(head)
             await send({"type": "http.response.body", "body": await reader.readexactly(length), "more_body": True})
         idle.append((reader, writer))
         await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -177,12 +185,12 @@ def byte_relay(upstream: str):  # type: ignore[no-untyped-def]
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
-                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                length = _content_length(head) or 0
                 up_writer.write(head + await reader.readexactly(length))
                 answer = await up_reader.readuntil(b"\r\n\r\n")
                 writer.write(answer)
-                if b"content-length:" in answer.lower():
-                    size = int(answer.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                size = _content_length(answer)
+                if size is not None:
                     writer.write(await up_reader.readexactly(size))
                     continue
                 decoder = _ChunkedDecoder()
@@ -288,9 +296,9 @@ async def client_half(upstream: str, requests: int) -> tuple[float, float, float
     async def one_raw() -> None:
         writer.write(head + BODY)
         await writer.drain()
-        headers = (await reader.readuntil(b"\r\n\r\n")).decode().lower()
-        if "content-length:" in headers:
-            await reader.readexactly(int(headers.split("content-length:")[1].split("\r\n")[0]))
+        length = _content_length(await reader.readuntil(b"\r\n\r\n"))
+        if length is not None:
+            await reader.readexactly(length)
             return
         while size := int((await reader.readline()).strip(), 16):
             await reader.readexactly(size + 2)
@@ -305,9 +313,6 @@ async def serve_floor(upstream: str, server: str) -> None:
     """A floor relay as a server process of its own, so ``bench/overhead.py`` measures it in the same
     harness as lynkr: ``hypercorn`` is the raw relay on Hypercorn configured as lynkr's ``ProxyServer``
     configures it; ``asyncio`` has no HTTP server either (``byte_relay``)."""
-    from hypercorn.asyncio import serve
-    from hypercorn.config import Config
-
     from lynkr_cli.proxy.server import bind_socket
 
     sock = bind_socket()
@@ -316,6 +321,9 @@ async def serve_floor(upstream: str, server: str) -> None:
         print(sock.getsockname()[1], flush=True)
         async with listener:
             await listener.serve_forever()
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
     config = Config()
     config.bind = [f"fd://{os.dup(sock.fileno())}"]
     config.accesslog = config.errorlog = None
