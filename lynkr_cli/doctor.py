@@ -137,6 +137,8 @@ def _reachable(name: str, base_url: str) -> Check:
         with httpx.Client(timeout=httpx.Timeout(5.0, connect=3.0)) as client:
             response = client.get(base_url)
         return Check("providers", name, "ok", f"{base_url} answers (HTTP {response.status_code})")
+    except httpx.InvalidURL as exc:  # a control character or a bad port in the configured URL
+        return Check("providers", name, "fail", f"{base_url} is not a valid URL: {exc}", "fix the base URL")
     except httpx.HTTPError as exc:
         fix = (f"start the {name} server" if name in LOCAL_PROVIDERS
                else "check your network, proxy settings and the base URL")

@@ -13,6 +13,15 @@ _SECRET_PATTERN = re.compile(
     r"|AIza[0-9A-Za-z_\-]{30,}|gh[pousr]_[A-Za-z0-9]{20,}|dapi[0-9a-f]{24,}|(?i:bearer)\s+[A-Za-z0-9._\-]{12,})"
 )
 REDACTED = "[redacted]"
+# A header whose name holds one of these may carry a secret: ``Authorization``, ``Cookie``,
+# ``x-portkey-api-key``, ``Ocp-Apim-Subscription-Key``, ``X-Amz-Security-Token``, ``X-Lynkr-Token``.
+_CREDENTIAL_WORDS = ("key", "token", "secret", "auth", "signature", "cookie", "session", "credential", "password")
+
+
+def is_credential_header(name: str) -> bool:
+    """True for a header name that says its value may be a secret."""
+    lower = name.lower()
+    return any(word in lower for word in _CREDENTIAL_WORDS)
 
 
 def redact_text(text: str, extra_secrets: tuple[str, ...] = ()) -> str:

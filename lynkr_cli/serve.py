@@ -6,15 +6,13 @@ plus the client's own session header (``X-Claude-Code-Session-Id``) when it send
 User-Agent product; after ``IDLE_SECONDS`` without a request the same client starts a new session.
 Every session is closed in the ledger when the server stops.
 
-Access: on loopback no token is needed (like ``lynkr run``'s own proxy, which is per process). Bound
-to any other address, a token is required: clients put it in the base URL path
-(``http://host:port/s/<token>/v1``) or send it as ``X-Lynkr-Token``.
+Access: a token is required (``proxy/auth.py``): clients put it in the base URL path
+(``http://host:port/s/<token>/v1``), send it as ``X-Lynkr-Token`` or as their API key.
 """
 
 from __future__ import annotations
 
 import contextvars
-import hmac
 import ipaddress
 import os
 import threading
@@ -26,7 +24,6 @@ from lynkr_cli import __version__
 from lynkr_cli.ledger import Ledger, RequestRecord, SessionRecord
 
 IDLE_SECONDS = 30 * 60
-TOKEN_HEADER = b"x-lynkr-token"
 CLIENT: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.ContextVar("lynkr_client", default=None)
 
 
@@ -67,8 +64,10 @@ class ServeStats:
         self.input_tokens += record.input_tokens or 0
         self.output_tokens += record.output_tokens or 0
         self.cost_usd += record.cost_usd or 0.0
-        model = record.model_used or record.model_requested or record.route
-        self.last = f"{model} {record.status or '-'} {record.latency_ms or 0:.0f}ms"
+        from lynkr_cli.printable import printable
+
+        model = record.model_used or record.model_requested or record.route  # the client's words: escaped
+        self.last = f"{printable(model)[:80]} {record.status or '-'} {record.latency_ms or 0:.0f}ms"
 
 
 class ServeLedger(Ledger):
@@ -130,12 +129,10 @@ class ServeLedger(Ledger):
 
 
 class ClientMiddleware:
-    """ASGI middleware in front of the proxy: names the client of each request (for its session) and
-    accepts the access token as an ``X-Lynkr-Token`` header as well as in the path."""
+    """ASGI middleware in front of the proxy: names the client of each request (for its session)."""
 
-    def __init__(self, app: Any, token: str | None) -> None:
+    def __init__(self, app: Any) -> None:
         self.app = app
-        self.token = token
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -144,9 +141,4 @@ class ClientMiddleware:
             user_agent = headers.get(b"user-agent", b"").decode("latin-1")
             session = headers.get(b"x-claude-code-session-id", b"").decode("latin-1")
             CLIENT.set((str(client[0]), session, agent_from_user_agent(user_agent)))
-            given = headers.get(TOKEN_HEADER)
-            if self.token and given is not None and hmac.compare_digest(given, self.token.encode()):
-                prefix = f"/s/{self.token}"
-                if not scope["path"].startswith(prefix + "/"):
-                    scope = dict(scope, path=prefix + scope["path"], raw_path=(prefix + scope["path"]).encode())
         await self.app(scope, receive, send)

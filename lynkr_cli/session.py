@@ -159,7 +159,9 @@ def run(options: RunOptions) -> int:
         pass
     except LynkrError as error:  # the ledger cannot be read back (a corrupt file): said once, code kept
         if str(error) != str(ledger.error):
-            print(f"lynkr: {error}", file=sys.stderr)
+            from lynkr_cli.printable import printable
+
+            print(f"lynkr: {printable(error, newlines=True)}", file=sys.stderr)
     if isinstance(server.error, LynkrError):
         return server.error.exit_code  # e.g. an invalid config (2): the agent was stopped because of it
     return exit_code
@@ -267,7 +269,9 @@ def _use_tier_router(ctx, settings, ledger) -> None:  # type: ignore[no-untyped-
 
 def _report(session_id: str, options: RunOptions, ledger_path: Path, failure: BaseException | None) -> None:
     if failure is not None:
-        print(f"lynkr: error: {failure}", file=sys.stderr)
+        from lynkr_cli.printable import printable
+
+        print(f"lynkr: error: {printable(failure, newlines=True)}", file=sys.stderr)
     if options.report == "none" and options.report_json is None:
         return
     from lynkr_cli.ledger import LedgerReader

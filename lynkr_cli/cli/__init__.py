@@ -17,7 +17,9 @@ def main() -> None:
 
         code = app(standalone_mode=False, prog_name="lynkr")  # also under `python -m lynkr_cli`
     except LynkrError as error:
-        print(f"lynkr: {error}", file=sys.stderr)
+        from lynkr_cli.printable import printable
+
+        print(f"lynkr: {printable(error, newlines=True)}", file=sys.stderr)  # may quote a client or upstream
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         print("lynkr: interrupted", file=sys.stderr)

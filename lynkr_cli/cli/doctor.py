@@ -36,6 +36,8 @@ def doctor(
     from rich.table import Table
     from rich.text import Text
 
+    from lynkr_cli.printable import printable
+
     # No markup: details and fixes name config sections such as ``[providers.openrouter]``, which
     # rich would otherwise take for style tags and silently drop.
     console = Console(highlight=False, markup=False)
@@ -45,14 +47,15 @@ def doctor(
     table.add_column("detail", overflow="fold")
     for check in checks:
         mark, style = MARKS[check.status]
-        table.add_row(Text(mark, style=style), f"{check.group}: {check.name}", check.detail)
+        # Details quote config values, upstream answers and error text: escaped before the terminal.
+        table.add_row(Text(mark, style=style), printable(f"{check.group}: {check.name}"), printable(check.detail))
     console.print(table)
     fixes = [c for c in checks if c.fix and c.status in ("fail", "warn")]
     if fixes:
         console.print()
         console.print("fixes:", style="bold")
         for check in fixes:
-            console.print(f"  {check.group} {check.name}: {check.fix}")
+            console.print(printable(f"  {check.group} {check.name}: {check.fix}"))
     failed = sum(c.status == "fail" for c in checks)
     warned = sum(c.status == "warn" for c in checks)
     console.print(f"\n{failed} problem(s), {warned} warning(s)" if failed or warned else "\nall good",

@@ -57,7 +57,9 @@ def explain(
         data["matched"] = list(classification.matched)
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    typer.echo(render(decision, classification, router))
+    from lynkr_cli.printable import printable
+
+    typer.echo(printable(render(decision, classification, router), newlines=True))  # quotes the prompt
 
 
 def _canonical(payload: dict, text: str) -> tuple[dict, dict]:

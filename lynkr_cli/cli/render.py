@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from lynkr_cli.ledger.report import SessionSummary, Totals
+from lynkr_cli.printable import printable
 
 
 def fmt_tokens(n: int) -> str:
@@ -38,7 +39,8 @@ def fmt_duration(seconds: float | None) -> str:
 def short_report(summary: SessionSummary) -> str:
     t = summary.totals
     exit_text = f"exit {summary.exit_code}" if summary.exit_code is not None else summary.status
-    head = f"lynkr: session {summary.session_id} · {summary.agent} · {exit_text} · {fmt_duration(summary.duration_s)}"
+    head = (f"lynkr: session {printable(summary.session_id)} · {printable(summary.agent)} · {exit_text} · "
+            f"{fmt_duration(summary.duration_s)}")
     if t.requests == 0:
         return f"{head}\n  no model requests"
     body = (
@@ -92,7 +94,7 @@ def tier_line(summary: SessionSummary) -> str:
     """Requests and dollars per routing tier, with failovers, on one line."""
     parts = []
     for line in summary.by_tier:
-        text = f"{line.tier} {line.requests} req {fmt_cost(line)}"
+        text = f"{printable(line.tier)} {line.requests} req {fmt_cost(line)}"
         if line.failovers:
             text += f" ({line.failovers} failed over)"
         parts.append(text)
@@ -114,7 +116,7 @@ def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> No
         table.add_column(column, justify="left" if column in ("model", "provider") else "right")
     for line in summary.by_model:
         table.add_row(
-            line.model, line.provider, str(line.requests), str(line.errors), fmt_tokens(line.input_tokens),
+            printable(line.model), printable(line.provider), str(line.requests), str(line.errors), fmt_tokens(line.input_tokens),
             fmt_tokens(line.output_tokens), fmt_tokens(line.cache_read_tokens), fmt_tokens(line.cache_write_tokens),
             fmt_cost(line),
         )

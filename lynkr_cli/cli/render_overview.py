@@ -13,6 +13,7 @@ from typing import TextIO
 
 from lynkr_cli.cli.render import fmt_tokens
 from lynkr_cli.ledger.overview import Line, Overview
+from lynkr_cli.printable import printable
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -37,7 +38,7 @@ def bar_lines(lines: list[Line], width: int, by_cost: bool) -> list[tuple[str, s
     """(label, bar, figures) per line, bars scaled to the largest cost (or request count)."""
     metric = (lambda l: l.cost_usd) if by_cost else (lambda l: float(l.requests))  # noqa: E731
     top = max((metric(l) for l in lines), default=0) or 1
-    name_w = min(22, max((len(l.name) for l in lines), default=4))
+    name_w = min(22, max((len(printable(l.name)) for l in lines), default=4))
     figures = [f"{_money(l.cost_usd):>9} {l.requests:>6} req" + (f" {l.sessions:>4} ses" if l.sessions else "")
                for l in lines]
     fig_w = max((len(f) for f in figures), default=0)
@@ -46,7 +47,7 @@ def bar_lines(lines: list[Line], width: int, by_cost: bool) -> list[tuple[str, s
     for line, fig in zip(lines, figures):
         n = int(round(metric(line) / top * bar_w))
         bar = "█" * n if n else ("▏" if metric(line) > 0 else "")
-        out.append((_fit(line.name, name_w).ljust(name_w), bar.ljust(bar_w), fig.rjust(fig_w)))
+        out.append((_fit(printable(line.name), name_w).ljust(name_w), bar.ljust(bar_w), fig.rjust(fig_w)))
     return out
 
 

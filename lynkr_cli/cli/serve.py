@@ -87,7 +87,7 @@ def serve(
         from lynkr_cli.session import RunOptions, _build_app
 
         options = RunOptions(command=[], extra={"model": model}) if model else None
-        return ClientMiddleware(_build_app("serve", secret, ledger, upstream_url, options), secret)
+        return ClientMiddleware(_build_app("serve", secret, ledger, upstream_url, options))
 
     server = ProxyServer(sock, build)
     stop = threading.Event()
@@ -129,9 +129,11 @@ class _StatusLine:
     def on_record(self, record) -> None:  # type: ignore[no-untyped-def]
         if self.quiet or self.tty:
             return
-        model = record.model_used or record.model_requested or "-"
-        print(f"lynkr serve: {record.route} {model} {record.status} {record.latency_ms or 0:.0f}ms",
-              file=sys.stderr, flush=True)
+        from lynkr_cli.printable import printable
+
+        model = record.model_used or record.model_requested or "-"  # the client's words: escaped
+        print(f"lynkr serve: {printable(record.route)} {printable(model)} {record.status} "
+              f"{record.latency_ms or 0:.0f}ms", file=sys.stderr, flush=True)
 
     def text(self, url: str) -> str:
         s = self.stats

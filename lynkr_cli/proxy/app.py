@@ -11,15 +11,19 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Scope
 
 from lynkr_cli import __version__
 from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge
+from lynkr_cli.callers import require_own_key
 from lynkr_cli.ledger import RequestRecord
+from lynkr_cli.providers.base import UpstreamCall
+from lynkr_cli.proxy.auth import authenticator_for
 from lynkr_cli.proxy.context import ProxyContext
 from lynkr_cli.proxy.flow import count_tokens, model_call
 from lynkr_cli.proxy.front import ProxyFront
 from lynkr_cli.proxy.models import list_models
-from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay
+from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay_call
 from lynkr_cli.proxy.wire import UpstreamClient
 
 
@@ -97,7 +101,25 @@ async def passthrough(request: Request) -> Response | RelayResponse:
         return _reject(ctx, record, error)
     record.request_bytes = len(body)
     url = join_url(ctx.anthropic_upstream, path, request.url.query)
-    return relay(ctx, request, body, url, record, _NullScanner())
+    try:
+        call = anthropic_call(ctx, request, url, body)
+    except LynkrError as error:
+        return _reject(ctx, record, error)
+    return relay_call(ctx, call, record, _NullScanner())
+
+
+def anthropic_call(ctx: ProxyContext, request: Request, url: str, body: bytes) -> UpstreamCall:
+    """A call to the Anthropic upstream for a route lynkr does not model (``count_tokens``, model lists,
+    a gateway's own endpoints): the client's headers as the Anthropic provider forwards them, with the
+    key lynkr holds when the client brought none (an agent given the token as its key), and never a
+    key a ``--no-token`` caller did not send."""
+    client_headers = dict(request.headers)
+    headers = ctx.provider_set().get("anthropic").auth_headers("anthropic", client_headers, "anthropic")
+    require_own_key(headers, client_headers)
+    if "content-type" in client_headers:
+        headers.append(("content-type", client_headers["content-type"]))
+    headers.append(("accept-encoding", "identity"))  # so usage can be read from the bytes relayed
+    return UpstreamCall(request.method, url, headers, body, "anthropic", False)
 
 
 def _reject(ctx: ProxyContext, record: RequestRecord, error: LynkrError) -> Response:
@@ -152,4 +174,14 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
     app.state.ctx = ctx
     hot = {"/v1/messages": messages, "/v1/chat/completions": chat_completions, "/chat/completions": chat_completions,
            "/v1/responses": responses, "/responses": responses}
-    return ProxyFront(app, ctx.token, hot)
+    return ProxyFront(app, authenticator_for(ctx.token), hot, refused=lambda scope, status, reason:
+                      _record_refused(ctx, scope, status, reason))
+
+
+def _record_refused(ctx: ProxyContext, scope: Scope, status: int, reason: str) -> None:
+    """The ledger row of a request the front refused (never its path token, right or wrong)."""
+    path: str = scope["path"]
+    if path.startswith("/s/"):
+        path = "/s/…" + path[3:][path[3:].find("/"):] if "/" in path[3:] else "/s/…"
+    ctx.record(RequestRecord(session_id=ctx.session_id, started_at=time.time(), route=path[:200], status=status,
+                             error=reason, latency_ms=0.0, provider="lynkr"))

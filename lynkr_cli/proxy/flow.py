@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response
 
 from lynkr_cli.cache.proxy import cache_target, mark_decision
+from lynkr_cli.callers import require_own_key
 from lynkr_cli.errors import LynkrError, UsageError, anthropic_error_body, openai_error_body
 from lynkr_cli.formats import codec
 from lynkr_cli.formats.jsonio import parse_json_object
@@ -119,14 +120,17 @@ def _decode(inbound: ApiFormat, payload: dict[str, Any], body: bytes) -> ModelRe
 
 def _build_call(provider: Any, canonical: ModelRequest, model: str, request: Request) -> Any:
     """The upstream call; a request whose parts cannot be translated for this provider is a 400."""
+    headers = dict(request.headers)
     try:
-        return provider.build_call(canonical, model, dict(request.headers), request.url.query)
+        call = provider.build_call(canonical, model, headers, request.url.query)
     except LynkrError:
         raise
     except Exception as exc:
         log.debug("request could not be translated for %s", provider.id, exc_info=True)
         raise UsageError(f"the request could not be translated for provider {provider.id!r} "
                          f"({type(exc).__name__}: {exc})") from None
+    require_own_key(call.headers, headers)  # serve --no-token: the client's own key only (proxy/auth.py)
+    return call
 
 
 def response_handlers(ctx: ProxyContext, provider: Any, call: Any, canonical: ModelRequest) -> tuple[Any, Any, Any]:

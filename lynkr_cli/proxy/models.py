@@ -31,8 +31,9 @@ def configured_models(router: object) -> list[str]:
 
 
 async def list_models(request: Request) -> Response | RelayResponse:
+    from lynkr_cli.callers import require_own_key
     from lynkr_cli.proxy.flow import error_body_for, reject
-    from lynkr_cli.proxy.relay import join_url, relay
+    from lynkr_cli.proxy.relay import join_url, relay_call
     from lynkr_cli.providers.base import UpstreamCall
 
     ctx = request.app.state.ctx
@@ -50,16 +51,21 @@ async def list_models(request: Request) -> Response | RelayResponse:
     from lynkr_cli.proxy.app import _NullScanner
 
     if anthropic_client:
+        from lynkr_cli.proxy.app import anthropic_call
+
         url = join_url(ctx.anthropic_upstream, request.url.path, request.url.query)
-        return relay(ctx, request, b"", url, record, _NullScanner())
+        try:
+            anthropic = anthropic_call(ctx, request, url, b"")
+        except LynkrError as error:
+            return reject(ctx, record, error, error_body_for("anthropic"))
+        return relay_call(ctx, anthropic, record, _NullScanner())
     try:
         provider = ctx.provider_set().get("openai")
         record.provider = provider.id
         headers = dict(request.headers)
         auth = provider.auth_headers("openai-chat", headers, "openai-chat")
+        require_own_key(auth, headers)  # serve --no-token (proxy/auth.py)
     except LynkrError as error:
         return reject(ctx, record, error, error_body_for("openai-chat"))
-    from lynkr_cli.proxy.relay import relay_call
-
     call = UpstreamCall("GET", provider.models_url() or f"{provider.base_url}/models", auth, b"", "openai-chat", False)
     return relay_call(ctx, call, record, _NullScanner(), error_body_for("openai-chat"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Mapping
 
+from lynkr_cli.callers import require_own_key
 from lynkr_cli.errors import LynkrError
 from lynkr_cli.routing.fallback import Candidate, send_with_fallback
 from lynkr_cli.routing.proxy import response_headers
@@ -40,6 +41,7 @@ def attach_fallback(ctx: "ProxyContext", response: "RelayResponse", decision: "R
         try:
             provider = ctx.provider_set().get(target.provider)
             call = provider.build_call(canonical, target.model, client_headers, query)
+            require_own_key(call.headers, client_headers)  # serve --no-token (proxy/auth.py)
         except LynkrError as exc:  # not configured (no key, no URL): cannot be a fallback
             skipped.append(f"{target}: {exc}")
             continue
