@@ -23,7 +23,7 @@ _lynkr() {
 }
 _lynkr_is_sub() {
     case "$1" in
-        "") [[ " cache completions config doctor explain init optimize profiles report run serve " == *" $2 "* ]] ;;
+        "") [[ " cache completions config doctor explain init optimize profiles replay report run serve " == *" $2 "* ]] ;;
         "cache") [[ " clear stats " == *" $2 "* ]] ;;
         "config") [[ " keys path show validate " == *" $2 "* ]] ;;
         *) return 1 ;;
@@ -31,7 +31,7 @@ _lynkr_is_sub() {
 }
 _lynkr_words() {
     case "$1" in
-        "") echo "cache completions config doctor explain init optimize profiles report run serve" ;;
+        "") echo "cache completions config doctor explain init optimize profiles replay report run serve" ;;
         "cache") echo "clear stats" ;;
         "config") echo "keys path show validate" ;;
         "run") echo "claude codex" ;;
@@ -54,6 +54,7 @@ _lynkr_options() {
         "init") echo "--agent --budget-daily --budget-session --dry-run --force --help --key-env --non-interactive --profile --project --provider-url --set --test --tier -p -y" ;;
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
+        "replay") echo "--emit-last --help --json --last --model --no-optimize --profile --since --stage -m -n -p" ;;
         "report") echo "--all --csv --help --json --last --session --since -n -s" ;;
         "run") echo "--agent-bin --cache --help --model --no-optimize --profile --report --report-json --stage --tool-search" ;;
         "serve") echo "--cache --help --host --model --port --profile --quiet --token --upstream -p -q" ;;
@@ -85,6 +86,15 @@ _lynkr_takes_value() {
         "optimize --report-json") return 0 ;;
         "optimize --stage") return 0 ;;
         "optimize --show-elided") return 0 ;;
+        "replay --since") return 0 ;;
+        "replay --last") return 0 ;;
+        "replay -n") return 0 ;;
+        "replay --emit-last") return 0 ;;
+        "replay --profile") return 0 ;;
+        "replay -p") return 0 ;;
+        "replay --model") return 0 ;;
+        "replay -m") return 0 ;;
+        "replay --stage") return 0 ;;
         "report --session") return 0 ;;
         "report -s") return 0 ;;
         "report --last") return 0 ;;
@@ -134,6 +144,15 @@ _lynkr_values() {
         "optimize --report-json") echo "@files" ;;
         "optimize --stage") echo "NAME=on off" ;;
         "optimize --show-elided") echo "@files" ;;
+        "replay --since") echo "AGE DATE" ;;
+        "replay --last") echo "@files" ;;
+        "replay -n") echo "@files" ;;
+        "replay --emit-last") echo "@files" ;;
+        "replay --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
+        "replay -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
+        "replay --model") echo "@files" ;;
+        "replay -m") echo "@files" ;;
+        "replay --stage") echo "NAME=on off" ;;
         "report --session") echo "@files" ;;
         "report -s") echo "@files" ;;
         "report --last") echo "@files" ;;

@@ -9,6 +9,7 @@ complete -c lynkr -n '__fish_use_subcommand' -a explain -d 'Show the tier, score
 complete -c lynkr -n '__fish_use_subcommand' -a init -d 'Configure lynkr: agents, providers (local servers and keys are detect…'
 complete -c lynkr -n '__fish_use_subcommand' -a optimize -d 'Run the optimization pipeline on a saved request body and show what i…'
 complete -c lynkr -n '__fish_use_subcommand' -a profiles -d 'List the profiles --profile accepts (shipped presets and your own)'
+complete -c lynkr -n '__fish_use_subcommand' -a replay -d 'Replay past Claude Code and Codex sessions through lynkr, offline, an…'
 complete -c lynkr -n '__fish_use_subcommand' -a report -d 'Show the last session (or --session ID, the --last N), or an overview…'
 complete -c lynkr -n '__fish_use_subcommand' -a run -d 'Run an agent (claude, codex) or, after --, any command, through the l…'
 complete -c lynkr -n '__fish_use_subcommand' -a serve -d 'Serve the lynkr proxy for Cursor, Cline, Continue, SDKs: Anthropic an…'
@@ -75,6 +76,18 @@ complete -c lynkr -n '__fish_seen_subcommand_from optimize' -l stage -x -a 'NAME
 complete -c lynkr -n '__fish_seen_subcommand_from optimize' -l show-elided -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from profiles' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from profiles' -l json
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l json
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l no-optimize
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l since -x -a 'AGE DATE'
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l last -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -s n -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l emit-last -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l profile -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -s p -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l model -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -s m -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l stage -x -a 'NAME=on off'
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l all
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l csv
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l help

@@ -14,6 +14,7 @@ from lynkr_cli.cli import doctor as doctor_cmd
 from lynkr_cli.cli import explain as explain_cmd
 from lynkr_cli.cli import init as init_cmd
 from lynkr_cli.cli import optimize as optimize_cmd
+from lynkr_cli.cli import replay as replay_cmd
 from lynkr_cli.cli import report as report_cmd
 from lynkr_cli.cli import run as run_cmd
 from lynkr_cli.cli import serve as serve_cmd
@@ -58,6 +59,7 @@ app.command("profiles", short_help="List the profiles --profile accepts.")(confi
 app.command("serve", short_help="Serve the proxy for editors, SDKs and other clients.")(serve_cmd.serve)
 app.command("explain", short_help="Show which tier and model a prompt would get, and why.")(explain_cmd.explain)
 app.command("init", short_help="Write a config: agents, providers, tiers, budgets.")(init_cmd.init)
+app.command("replay", short_help="Replay past sessions offline: what lynkr would have saved.")(replay_cmd.replay)
 app.command("optimize", short_help="Show what the optimization does to a saved request.")(optimize_cmd.optimize)
 app.command("doctor", short_help="Check agents, config, providers, ledger and ports.")(doctor_cmd.doctor)
 app.command("completions", short_help="Print the completion script for bash, zsh or fish.")(completions_cmd.completions)

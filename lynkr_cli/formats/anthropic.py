@@ -9,6 +9,7 @@ from typing import Any
 
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import anthropic_error_body
+from lynkr_cli.formats.cache_points import with_breakpoints
 from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import Event, SSEDecoder, sse_event
 
@@ -55,7 +56,7 @@ class AnthropicCodec:
         body["model"] = model
         body.setdefault("max_tokens", DEFAULT_MAX_TOKENS)
         body["messages"] = [_without_foreign_thinking(m) for m in body.get("messages", [])]
-        return dumps(body)
+        return dumps(with_breakpoints(body))  # cached as a native client's would be (formats/cache_points.py)
 
     def decode_message(self, body: Any) -> dict[str, Any]:
         return body

@@ -55,6 +55,12 @@ def patch_original(payload: Mapping[str, Any], before: "ModelRequest", after: "M
     """The client's body with the stages' edits applied, or None when they cannot be applied in place."""
     from lynkr_cli.canonical import canonical_json
 
+    patched = patched_payload(payload, before, after)
+    return None if patched is None else canonical_json(patched)
+
+
+def patched_payload(payload: Mapping[str, Any], before: "ModelRequest", after: "ModelRequest") -> dict | None:
+    """``patch_original`` before serialization (``lynkr replay`` measures the JSON, not its bytes)."""
     if before.inbound not in PATCHABLE or after is before:
         return None
     old, new = _result_texts(before.body), _result_texts(after.body)
@@ -65,8 +71,7 @@ def patch_original(payload: Mapping[str, Any], before: "ModelRequest", after: "M
     if _edit_canonical(before.body, replace, removed) != after.body:
         return None  # a stage changed something else: only the codec can encode that
     edit = _edit_responses if before.inbound == "openai-responses" else _edit_chat
-    patched = edit(payload, replace, removed)
-    return None if patched is None else canonical_json(patched)
+    return edit(payload, replace, removed)
 
 
 def _replaced(value: Any, text: str) -> Any:

@@ -109,10 +109,12 @@ class BedrockProvider(HttpProvider):
         return "bedrock"
 
     def encode_body(self, request: ModelRequest, model: str, wire: WireFormat) -> bytes:
+        from lynkr_cli.formats.cache_points import with_breakpoints
         from lynkr_cli.formats.jsonio import dumps
         from lynkr_cli.providers.converse import encode_request
 
-        return dumps(encode_request(request.body, model))
+        body = request.body if request.inbound == "anthropic" else with_breakpoints(request.body)
+        return dumps(encode_request(body, model))
 
     def build_call(
         self, request: ModelRequest, model: str, client_headers: Mapping[str, str], query: str = ""

@@ -1,0 +1,55 @@
+"""Transcripts rebuilt into the requests the agent sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lynkr_cli.replay.load import load_session
+from tests.replay.transcripts import FILE_TEXT, JSON_OUTPUT, SESSION, claude_lines, codex_lines, write
+
+
+def test_claude_transcript_becomes_one_request_per_answer(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.jsonl", claude_lines())
+    warnings: list[str] = []
+    session = load_session(path, warnings.append)
+    assert session.agent == "claude" and session.session_id == SESSION
+    assert len(session.requests) == 4
+    assert warnings == [f"{path}:9: not valid JSON (at column 74); line skipped, "
+                        "the rest of the file is replayed"]
+    first, second, third, fourth = (r.payload for r in session.requests)
+    assert [r.user_turn for r in session.requests] == [True, False, True, False]
+    assert first["model"] == "claude-sonnet-4-5" and first["tools"] and first["system"]
+    assert first["messages"] == [{"role": "user", "content": [
+        {"type": "text", "text": "find the handlers and show me the module", "cache_control": {"type": "ephemeral"}}]}]
+    # The answer split over three lines is one assistant message; its two results are one user message.
+    assistant, results = second["messages"][1], second["messages"][2]
+    assert [b["type"] for b in assistant["content"]] == ["thinking", "tool_use", "tool_use"]
+    assert [b["tool_use_id"] for b in results["content"]] == ["toolu_1", "toolu_2"]
+    assert results["content"][0]["content"] == JSON_OUTPUT and results["content"][1]["content"] == FILE_TEXT
+    assert results["content"][1]["cache_control"] == {"type": "ephemeral"}
+    # Later requests extend the earlier ones: the history is sent again as it was.
+    assert third["messages"][:2] == second["messages"][:2]
+    assert len(fourth["messages"]) == 7
+    assert session.tools_used == {"Bash", "Read"}
+    assert session.recorded_input_tokens == 4 * 9510
+
+
+def test_codex_rollout_becomes_one_request_per_model_turn(tmp_path: Path) -> None:
+    session = load_session(write(tmp_path / "rollout.jsonl", codex_lines()))
+    assert session.agent == "codex" and session.session_id == "019e0000-aaaa-7bbb-8ccc-000000000002"
+    assert len(session.requests) == 2
+    first, second = (r.payload for r in session.requests)
+    assert first["model"] == "gpt-5-codex" and first["instructions"].startswith("You are Codex")
+    assert [i["type"] for i in first["input"]] == ["message"]
+    assert [i["type"] for i in second["input"]] == ["message", "reasoning", "function_call", "function_call",
+                                                    "function_call_output", "function_call_output"]
+    assert first["tools"] and second["prompt_cache_key"] == session.session_id
+    assert session.tools_used == {"exec_command"}
+    assert session.recorded_input_tokens == 7000
+
+
+def test_a_file_of_another_format_is_one_warning(tmp_path: Path) -> None:
+    path = write(tmp_path / "other.jsonl", ['{"level": "info", "message": "hello"}'])
+    warnings: list[str] = []
+    session = load_session(path, warnings.append)
+    assert session.requests == [] and warnings == [f"{path}: not a Claude Code transcript or a Codex rollout; skipped"]
