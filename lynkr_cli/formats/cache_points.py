@@ -22,13 +22,15 @@ BREAKPOINT = {"type": "ephemeral"}
 
 
 def has_breakpoint(body: Mapping[str, Any]) -> bool:
-    parts: list[Any] = list(body.get("tools") or [])
-    if isinstance(body.get("system"), list):
-        parts += body["system"]
-    for message in body.get("messages") or []:
-        if isinstance(message, Mapping) and isinstance(message.get("content"), list):
-            parts += message["content"]
-    return any(isinstance(p, Mapping) and "cache_control" in p for p in parts)
+    """Does any tool, system block or message block carry ``cache_control``? (Newest first: that is
+    where a client's own marker usually is, so the common answer is found at once.)"""
+    for message in reversed(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list) and any(isinstance(b, dict) and "cache_control" in b for b in content):
+            return True
+    system = body.get("system")
+    parts = list(body.get("tools") or []) + (system if isinstance(system, list) else [])
+    return any(isinstance(p, dict) and "cache_control" in p for p in parts)
 
 
 def _marked(block: Any) -> Any:

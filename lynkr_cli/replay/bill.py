@@ -42,6 +42,7 @@ class SegmentCounter:
     def __init__(self) -> None:
         self._by_id: dict[int, tuple[Any, Segment]] = {}
         self._by_parts: dict[tuple[Any, ...], tuple[Any, Segment]] = {}
+        self._messages: dict[int, tuple[Any, list[Segment]]] = {}
         self._by_key: dict[bytes, int] = {}
 
     def segments(self, body: Mapping[str, Any], wire: str) -> list[Segment]:
@@ -57,15 +58,25 @@ class SegmentCounter:
         elif isinstance(system, list):
             out.extend(self._segment("system", block, _count_block) for block in system)
         for message in body.get("messages") or []:
-            role = str(message.get("role"))
-            content = message.get("content")
-            if isinstance(content, str):  # the same bytes to the cache as one text block
-                content = [{"type": "text", "text": content}]
-            if isinstance(content, list):
-                for position, block in enumerate(content):
-                    tag = f"{role}:first" if position == 0 else role
-                    out.append(self._segment(tag, block, _count_block))
+            out.extend(self._message(message))
         return out
+
+    def _message(self, message: Any) -> list[Segment]:
+        """A message's segments; the same message object (the history, resent every turn) is cut once."""
+        found = self._messages.get(id(message))
+        if found is not None and found[0] is message:
+            return found[1]
+        role = str(message.get("role"))
+        content = message.get("content")
+        if isinstance(content, str):  # the same bytes to the cache as one text block
+            content = [{"type": "text", "text": content}]
+        segments = []
+        if isinstance(content, list):
+            for position, block in enumerate(content):
+                tag = f"{role}:first" if position == 0 else role
+                segments.append(self._segment(tag, block, _count_block))
+        self._messages[id(message)] = (message, segments)
+        return segments
 
     def _responses(self, body: Mapping[str, Any]) -> list[Segment]:
         out = []
@@ -132,9 +143,19 @@ def _count_tool(tool: Any) -> int:
     return count_json(tool)
 
 
+IMAGE_TOKENS = 1600  # Anthropic bills an image by its pixels: about 1,600 tokens at the usual 1.15 MP cap
+
+
 def _count_block(block: Any) -> int:
+    """Tokens of one content block; an image counts as ``IMAGE_TOKENS`` (not its base64 text)."""
     from lynkr_cli.tokens import count_content
 
+    if isinstance(block, dict):
+        if block.get("type") == "image":
+            return IMAGE_TOKENS
+        content = block.get("content")
+        if block.get("type") == "tool_result" and isinstance(content, list):
+            return sum(_count_block(part) for part in content)
     return count_content([block])
 
 
@@ -150,8 +171,7 @@ def _count_item(item: Any) -> int:
         content = item.get("content")
         if isinstance(content, str):
             return count_text(content)
-        return sum(count_text(str(p.get("text", ""))) if isinstance(p, dict) and "text" in p else count_json(p)
-                   for p in content or [])
+        return sum(_count_part(p) for p in content or [])
     if kind in ("function_call", "custom_tool_call"):
         args = item.get("arguments", item.get("input", ""))
         return count_text(str(item.get("name", ""))) + count_text(args if isinstance(args, str) else json.dumps(args))
@@ -159,10 +179,20 @@ def _count_item(item: Any) -> int:
         output = item.get("output")
         if isinstance(output, str):
             return count_text(output)
-        return count_json(output)
+        return sum(_count_part(p) for p in output) if isinstance(output, list) else count_json(output)
     if kind == "reasoning":
         return sum(count_text(str(s.get("text", ""))) for s in item.get("summary") or [] if isinstance(s, dict))
     return count_json(item)
+
+
+def _count_part(part: Any) -> int:
+    from lynkr_cli.tokens import count_json, count_text
+
+    if isinstance(part, dict) and "text" in part:
+        return count_text(str(part["text"]))
+    if isinstance(part, dict) and part.get("type") == "input_image":
+        return IMAGE_TOKENS
+    return count_json(part)
 
 
 @dataclass

@@ -1,0 +1,70 @@
+"""How fast ``lynkr replay`` goes: requests per second over a set of transcripts.
+
+    flock /tmp/lynkr-bench.lock python bench/replay.py /work/data/sessions/public [--quick] [--record]
+
+Times the whole replay (reading the transcripts, rebuilding the requests, the pipeline, counting and
+billing both sides) after the tokenizer is built (once per process, 0.3-0.5 s, as the proxy does at
+start), best of 3 runs; then the same with every stage off, to show the pipeline's share. Target
+(issue 17): at least 1,000 requests per second. ``--record`` appends the result to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def run_once(paths: list[Path], no_optimize: bool) -> tuple[float, int, int]:
+    from lynkr_cli.replay.run import ReplayOptions, replay_all
+    from lynkr_cli.settings import load_settings
+
+    settings = load_settings(env={})
+    options = ReplayOptions(paths, no_optimize=no_optimize)
+    t0 = time.perf_counter()
+    results = replay_all(options, settings, warn=lambda _: None)
+    elapsed = time.perf_counter() - t0
+    return elapsed, sum(r.requests for r in results), sum(r.input_tokens_direct for r in results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("--quick", action="store_true", help="one run instead of three")
+    parser.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
+    args = parser.parse_args()
+    from lynkr_cli import tokens
+
+    tokens.encoding()
+    import toon_format  # noqa: F401
+
+    runs = 1 if args.quick else 3
+    rows = []
+    for label, off in (("replay (default stages)", False), ("replay, every stage off", True)):
+        best = min((run_once(args.paths, off) for _ in range(runs)), key=lambda r: r[0])
+        elapsed, requests, input_tokens = best
+        rows.append((label, requests, input_tokens, elapsed, requests / elapsed))
+    lines = [f"| {label} | {requests:,} | {tokens_:,} | {elapsed:.2f} s | {rate:,.0f} |"
+             for label, requests, tokens_, elapsed, rate in rows]
+    table = "| run | requests | input tokens | time (best of %d) | requests/s |\n|---|---:|---:|---:|---:|\n" % runs
+    table += "\n".join(lines)
+    print(table)
+    if args.record:
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True).stdout.strip()
+        load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
+        with (ROOT / "bench" / "RESULTS.md").open("a") as out:
+            out.write(f"\n### lynkr replay throughput ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)\n\n"
+                      f"`python bench/replay.py {' '.join(map(str, args.paths))}`, commit {commit}, 2-core VM, "
+                      f"load average {' '.join(load)}, {os.cpu_count()} CPUs.\n\n{table}\n")
+
+
+if __name__ == "__main__":
+    main()
