@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import time
 from dataclasses import dataclass, field, fields
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from lynkr_cli import __version__
 from lynkr_cli.agents import agent_for
-from lynkr_cli.agents.base import ProxyEndpoint, with_no_proxy
+from lynkr_cli.agents.base import Launch, ProxyEndpoint, with_no_proxy
 from lynkr_cli.errors import AgentNotFound, AgentNotRunnable, LynkrError, UsageError
 
 REPORT_MODES = ("none", "short", "full")
@@ -70,8 +71,10 @@ def resolve_binary(name: str, explicit: str | None, install_hint: str) -> str:
 def run(options: RunOptions) -> int:
     """Run one agent session through the proxy; returns the exit code lynkr should exit with."""
     from lynkr_cli import supervise
+    from lynkr_cli.agents.private import PrivateFiles
+    from lynkr_cli.paths import data_home
     from lynkr_cli.proxy.auth import new_token
-    from lynkr_cli.proxy.server import ProxyServer, bind_socket
+    from lynkr_cli.proxy.server import bind_socket
 
     if options.report not in REPORT_MODES:
         raise UsageError(f"--report must be one of {', '.join(REPORT_MODES)}, not {options.report!r}")
@@ -104,11 +107,24 @@ def run(options: RunOptions) -> int:
     host, port = sock.getsockname()[:2]
     endpoint = ProxyEndpoint(base_url=f"http://{host}:{port}/s/{token}",
                              provider=model_ref.provider if model_ref else None,
-                             model=model_ref.model if model_ref else None)
+                             model=model_ref.model if model_ref else None,
+                             token=token)
     agent_env = dict(os.environ)
     if options.extra.get("tool_search") and agent.name == "claude":
         agent_env["ENABLE_TOOL_SEARCH"] = "true"  # Claude Code's own deferred tool loading (issue 5)
-    launch = agent.launch(binary, options.command[1:], endpoint, agent_env)
+    files = PrivateFiles.for_run(data_home())
+    try:
+        launch = agent.launch(binary, options.command[1:], endpoint, agent_env, files)
+        return _supervise(options, agent.name, binary, launch, sock, session_id, token, upstream, model_ref)
+    finally:
+        files.close()  # the settings file holding the token: gone when the run ends, however it ends
+
+
+def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch, sock: socket.socket,
+               session_id: str, token: str, upstream: str | None, model_ref: object) -> int:
+    """Spawn the agent, serve it, wait for it, record the session and print the report."""
+    from lynkr_cli import supervise
+    from lynkr_cli.proxy.server import ProxyServer
 
     started_at = time.time()
     try:
@@ -126,7 +142,7 @@ def run(options: RunOptions) -> int:
     ledger.start_session(
         SessionRecord(
             id=session_id,
-            agent=agent.name,
+            agent=agent_name,
             argv=redact_argv(options.command),
             cwd=os.getcwd(),
             started_at=started_at,

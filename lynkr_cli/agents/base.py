@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping, Protocol
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
@@ -24,6 +25,18 @@ class ProxyEndpoint:
     # ``lynkr run --model provider:model``: where every request goes (None: the agent's own upstream).
     provider: str | None = None
     model: str | None = None
+    token: str = ""  # the session token (also in ``base_url``'s path)
+    # True when lynkr holds the credentials of every route of the run: the agent is then given the
+    # session token as its own API key, so it needs no login (``agents/logins.py``).
+    token_as_key: bool = False
+
+
+class PrivateFileWriter(Protocol):
+    """Where an agent adapter puts what must not appear in argv (``agents/private.py``)."""
+
+    def write(self, name: str, text: str) -> Path:
+        """A new file only this user can read, holding ``text``; removed when the run ends."""
+        ...
 
 
 class Agent(Protocol):
@@ -31,8 +44,11 @@ class Agent(Protocol):
     binary: str
     install_hint: str
 
-    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str]) -> Launch:
-        """The command and environment that make the agent talk to ``endpoint``; ``args`` unchanged."""
+    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str],
+               files: PrivateFileWriter) -> Launch:
+        """The command and environment that make the agent talk to ``endpoint``; ``args`` unchanged
+        (but for options lynkr must merge, such as Claude Code's ``--settings``). No secret goes in
+        the argv: anything secret is passed through ``env`` or a file from ``files``."""
         ...
 
 

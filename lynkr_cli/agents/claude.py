@@ -1,9 +1,14 @@
-"""Claude Code: pointed at the proxy through a merged ``--settings``.
+"""Claude Code: pointed at the proxy through a merged ``--settings`` file.
 
 Measured facts this relies on (see DESIGN.md): the ``env`` block of ``~/.claude/settings.json``
 overrides the process environment, and ``--settings`` overrides both; with several ``--settings``
 flags the last one wins entirely. So lynkr passes its variables through ``--settings``, folding in any
 ``--settings`` the user gave (inline JSON or a file) instead of adding a competing one.
+
+The merged settings carry the session token (in the base URL, and as ``ANTHROPIC_AUTH_TOKEN`` when
+lynkr holds every route's credentials), so they go in a 0600 file passed by path, never inline:
+``ps`` shows every user each process's argv (``agents/private.py``). A user's own settings file is
+read and merged into it, not copied onto the command line.
 """
 
 from __future__ import annotations
@@ -12,8 +17,15 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from lynkr_cli.agents.base import Launch, ProxyEndpoint, loopback_env, with_no_proxy
+from lynkr_cli.agents.base import Launch, PrivateFileWriter, ProxyEndpoint, loopback_env, with_no_proxy
 from lynkr_cli.errors import UsageError
+
+SETTINGS_FILE = "claude-settings.json"
+# Credentials Claude Code would use instead of (or ask about, next to) the token lynkr gives it.
+# Blanked in the settings' env when lynkr holds every route: measured on 2.1.197, an
+# ANTHROPIC_API_KEY in the environment makes interactive mode ask "Detected a custom API key …
+# Do you want to use this API key?" even when ANTHROPIC_AUTH_TOKEN is set.
+OWN_CREDENTIAL_VARS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
 
 
 class ClaudeAgent:
@@ -21,7 +33,8 @@ class ClaudeAgent:
     binary = "claude"
     install_hint = "npm install -g @anthropic-ai/claude-code"
 
-    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str]) -> Launch:
+    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str],
+               files: PrivateFileWriter) -> Launch:
         proxy_env = {"ANTHROPIC_BASE_URL": endpoint.base_url, **loopback_env(env)}
         if env.get("ENABLE_TOOL_SEARCH"):
             # Claude Code turns its tool search off behind a non-Anthropic base URL unless this is set;
@@ -29,16 +42,30 @@ class ClaudeAgent:
             proxy_env["ENABLE_TOOL_SEARCH"] = env["ENABLE_TOOL_SEARCH"]
         child_env = dict(env)
         child_env.update(proxy_env)
-        return Launch([binary, *merge_settings_arg(args, proxy_env)], child_env)
+        settings_env = dict(proxy_env)
+        if endpoint.token_as_key:
+            settings_env["ANTHROPIC_AUTH_TOKEN"] = endpoint.token
+            for name in OWN_CREDENTIAL_VARS:
+                settings_env[name] = ""
+                child_env.pop(name, None)
+        rest, user_settings, position = split_settings_args(args)
+        merged = merge_settings(user_settings, lynkr_settings(settings_env))
+        path = files.write(SETTINGS_FILE, json.dumps(merged, separators=(",", ":")))
+        return Launch([binary, *rest[:position], "--settings", str(path), *rest[position:]], child_env)
 
 
-def merge_settings_arg(args: list[str], proxy_env: dict[str, str]) -> list[str]:
-    """``args`` with exactly one ``--settings`` carrying lynkr's env on top of the user's settings.
+def lynkr_settings(proxy_env: dict[str, str]) -> dict[str, Any]:
+    """The Claude Code settings lynkr sets for a run, on top of the user's (``merge_settings``).
 
-    The user's last ``--settings`` (before a bare ``--``) is replaced in place by the merged JSON and
-    earlier ones are dropped, which is what Claude Code itself would have used; everything else stays
-    where it was. Without one, ``--settings <json>`` goes first.
+    One place for every setting lynkr adds: a new one (a status line, say) is one more key here.
     """
+    return {"env": proxy_env}
+
+
+def split_settings_args(args: list[str]) -> tuple[list[str], dict[str, Any], int]:
+    """``args`` without any ``--settings``, the settings Claude Code would have used from them, and
+    where lynkr's ``--settings`` goes: in place of the user's last one (before a bare ``--``), which
+    is the one Claude Code itself would have used; else first. Everything else keeps its order."""
     end = args.index("--") if "--" in args else len(args)
     positions: list[tuple[int, int, str]] = []  # (start, length, value)
     i = 0
@@ -52,14 +79,12 @@ def merge_settings_arg(args: list[str], proxy_env: dict[str, str]) -> list[str]:
             positions.append((i, 1, arg.split("=", 1)[1]))
         i += 1
     if not positions:
-        return ["--settings", _settings_json({}, proxy_env), *args]
-    start, length, value = positions[-1]
-    merged = _settings_json(load_user_settings(value), proxy_env)
-    drop = {p for s, n, _ in positions[:-1] for p in range(s, s + n)}
-    out = [a for idx, a in enumerate(args[:start]) if idx not in drop]
-    out += ["--settings", merged]
-    out += [a for idx, a in enumerate(args[start + length :], start + length) if idx not in drop]
-    return out
+        return list(args), {}, 0
+    drop = {p for s, n, _ in positions for p in range(s, s + n)}
+    rest = [a for idx, a in enumerate(args) if idx not in drop]
+    start, _, value = positions[-1]
+    position = start - sum(1 for p in drop if p < start)
+    return rest, load_user_settings(value), position
 
 
 def load_user_settings(value: str) -> dict[str, Any]:
@@ -82,12 +107,18 @@ def load_user_settings(value: str) -> dict[str, Any]:
     return settings
 
 
-def _settings_json(user: dict[str, Any], proxy_env: dict[str, str]) -> str:
+def merge_settings(user: dict[str, Any], lynkr: dict[str, Any]) -> dict[str, Any]:
+    """The user's settings with lynkr's on top; ``env`` merges variable by variable, and the user's
+    ``NO_PROXY`` entries are kept next to the loopback hosts lynkr adds."""
     merged = dict(user)
-    env = dict(merged.get("env") or {})
+    for key, value in lynkr.items():
+        if key != "env":
+            merged[key] = value
+    env = dict(user.get("env") or {})
+    proxy_env: dict[str, str] = lynkr.get("env", {})
     user_no_proxy = env.get("NO_PROXY") or env.get("no_proxy")
     env.update(proxy_env)
-    if user_no_proxy:
+    if user_no_proxy and "NO_PROXY" in proxy_env:
         env["NO_PROXY"] = env["no_proxy"] = with_no_proxy(f"{user_no_proxy},{proxy_env['NO_PROXY']}")
     merged["env"] = env
-    return json.dumps(merged, separators=(",", ":"))
+    return merged

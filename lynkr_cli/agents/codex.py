@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from lynkr_cli.agents.base import Launch, ProxyEndpoint, loopback_env
+from lynkr_cli.agents.base import Launch, PrivateFileWriter, ProxyEndpoint, loopback_env
 
 PROVIDER_ID = "lynkr"
 # The default model of the pinned Codex (0.169) when neither the user, --model nor config names one.
@@ -30,7 +30,8 @@ class CodexAgent:
     binary = "codex"
     install_hint = "npm install -g @openai/codex"
 
-    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str]) -> Launch:
+    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str],
+               files: PrivateFileWriter) -> Launch:
         child_env = dict(env)
         child_env.update(loopback_env(env))
         openai_upstream = endpoint.provider in (None, "openai")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from lynkr_cli.agents.base import Launch, ProxyEndpoint, loopback_env
+from lynkr_cli.agents.base import Launch, PrivateFileWriter, ProxyEndpoint, loopback_env
 
 
 class GenericAgent:
@@ -14,7 +14,8 @@ class GenericAgent:
         self.name = name
         self.binary = name
 
-    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str]) -> Launch:
+    def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str],
+               files: PrivateFileWriter) -> Launch:
         child_env = dict(env)
         child_env.update(loopback_env(env))
         child_env["ANTHROPIC_BASE_URL"] = endpoint.base_url

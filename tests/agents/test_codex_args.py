@@ -11,8 +11,15 @@ from lynkr_cli.agents.codex import DEFAULT_MODEL
 BASE = "http://127.0.0.1:5000/s/tok"
 
 
+class NoFiles:
+    """Codex and generic commands are configured by argv and env only: writing a file is a bug."""
+
+    def write(self, name: str, text: str) -> Path:
+        raise AssertionError(f"unexpected private file {name}")
+
+
 def launch(args, env, provider=None, model=None):  # type: ignore[no-untyped-def]
-    return agent_for("codex").launch("/bin/codex", args, ProxyEndpoint(BASE, provider, model), env)
+    return agent_for("codex").launch("/bin/codex", args, ProxyEndpoint(BASE, provider, model), env, NoFiles())
 
 
 def test_openai_key_users_keep_their_key_and_their_arguments():
@@ -40,6 +47,6 @@ def test_other_providers_get_the_model_and_no_openai_credentials():
 
 
 def test_generic_commands_get_openai_and_anthropic_base_urls():
-    env = agent_for("aider", generic=True).launch("/bin/aider", ["--yes"], ProxyEndpoint(BASE), {}).env
+    env = agent_for("aider", generic=True).launch("/bin/aider", ["--yes"], ProxyEndpoint(BASE), {}, NoFiles()).env
     assert env["OPENAI_BASE_URL"] == env["OPENAI_API_BASE"] == f"{BASE}/v1"
     assert env["ANTHROPIC_BASE_URL"] == BASE

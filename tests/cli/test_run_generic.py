@@ -60,15 +60,17 @@ def test_missing_agent_is_one_line_and_exit_127(lynkr_home):
 
 def test_agent_bin_overrides_path(lynkr_home, tmp_path):
     fake_claude = tmp_path / "my-claude"
-    fake_claude.write_text(f"#!{sys.executable}\nimport json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    # Prints its argv and the settings file it was given (gone once the run ends).
+    fake_claude.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                           "print(json.dumps([sys.argv[1:], json.load(open(sys.argv[2]))]))\n")
     fake_claude.chmod(0o755)
     result = run_lynkr(["run", "--report", "none", "--agent-bin", str(fake_claude), "claude", "-p", "hi"],
                        base_env(lynkr_home))
     assert result.returncode == 0, result.stderr
-    argv = json.loads(result.stdout)
-    # Treated as Claude Code: lynkr's --settings first, the user's arguments after, unchanged.
+    argv, settings = json.loads(result.stdout)
+    # Treated as Claude Code: lynkr's --settings file first, the user's arguments after, unchanged.
     assert argv[0] == "--settings" and argv[2:] == ["-p", "hi"]
-    assert "ANTHROPIC_BASE_URL" in json.loads(argv[1])["env"]
+    assert "ANTHROPIC_BASE_URL" in settings["env"]
 
 
 def test_sigterm_to_lynkr_is_forwarded_and_the_session_recorded(lynkr_home, tmp_path):
