@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def run_once(paths: list[Path], no_optimize: bool) -> tuple[float, int, int]:
+def run_once(paths: list[Path], no_optimize: bool, jobs: int = 1) -> tuple[float, int, int]:
     from lynkr_cli.replay.run import ReplayOptions, replay_all
     from lynkr_cli.settings import load_settings
 
     settings = load_settings(env={})
-    options = ReplayOptions(paths, no_optimize=no_optimize)
+    options = ReplayOptions(paths, no_optimize=no_optimize, jobs=jobs)
     t0 = time.perf_counter()
     results = replay_all(options, settings, warn=lambda _: None)
     elapsed = time.perf_counter() - t0
@@ -47,8 +47,10 @@ def main() -> None:
 
     runs = 1 if args.quick else 3
     rows = []
-    for label, off in (("replay (default stages)", False), ("replay, every stage off", True)):
-        best = min((run_once(args.paths, off) for _ in range(runs)), key=lambda r: r[0])
+    variants = (("replay (default stages), 1 process", False, 1), ("replay, every stage off, 1 process", True, 1),
+                ("replay (default stages), 2 processes", False, 2))
+    for label, off, jobs in variants:
+        best = min((run_once(args.paths, off, jobs) for _ in range(runs)), key=lambda r: r[0])
         elapsed, requests, input_tokens = best
         rows.append((label, requests, input_tokens, elapsed, requests / elapsed))
     lines = [f"| {label} | {requests:,} | {tokens_:,} | {elapsed:.2f} s | {rate:,.0f} |"

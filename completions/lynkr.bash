@@ -54,7 +54,7 @@ _lynkr_options() {
         "init") echo "--agent --budget-daily --budget-session --dry-run --force --help --key-env --non-interactive --profile --project --provider-url --set --test --tier -p -y" ;;
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
-        "replay") echo "--emit-last --help --json --last --model --no-optimize --profile --since --stage -m -n -p" ;;
+        "replay") echo "--emit-last --help --jobs --json --last --model --no-optimize --profile --since --stage -j -m -n -p" ;;
         "report") echo "--all --csv --help --json --last --session --since -n -s" ;;
         "run") echo "--agent-bin --cache --help --model --no-optimize --profile --report --report-json --stage --tool-search" ;;
         "serve") echo "--cache --help --host --model --port --profile --quiet --token --upstream -p -q" ;;
@@ -95,6 +95,8 @@ _lynkr_takes_value() {
         "replay --model") return 0 ;;
         "replay -m") return 0 ;;
         "replay --stage") return 0 ;;
+        "replay --jobs") return 0 ;;
+        "replay -j") return 0 ;;
         "report --session") return 0 ;;
         "report -s") return 0 ;;
         "report --last") return 0 ;;
@@ -153,6 +155,8 @@ _lynkr_values() {
         "replay --model") echo "@files" ;;
         "replay -m") echo "@files" ;;
         "replay --stage") echo "NAME=on off" ;;
+        "replay --jobs") echo "@files" ;;
+        "replay -j") echo "@files" ;;
         "report --session") echo "@files" ;;
         "report -s") echo "@files" ;;
         "report --last") echo "@files" ;;

@@ -88,6 +88,8 @@ complete -c lynkr -n '__fish_seen_subcommand_from replay' -s p -x -a 'anthropic-
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -l model -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -s m -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -l stage -x -a 'NAME=on off'
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l jobs -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -s j -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l all
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l csv
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l help

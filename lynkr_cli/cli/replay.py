@@ -31,6 +31,8 @@ def replay(
         None, "--stage", metavar="NAME=on|off", help="Switch one optimization stage on or off; repeatable."
     ),
     no_optimize: bool = typer.Option(False, "--no-optimize", help="Run no stage (the baseline)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, metavar="N",
+                             help="Worker processes (default: one per CPU, at most 4)."),
 ) -> None:
     """Replay past Claude Code and Codex sessions through lynkr, offline, and show the savings.
 
@@ -39,11 +41,13 @@ def replay(
     is sent anywhere.
     """
     import json
+    import os
     import sys
 
     from lynkr_cli.errors import UsageError
     from lynkr_cli.ledger.pricing import PRICES_AS_OF
-    from lynkr_cli.replay.report import render, safe, to_json
+    from lynkr_cli.printable import printable
+    from lynkr_cli.replay.report import render, to_json
     from lynkr_cli.replay.run import ReplayOptions, replay_all
     from lynkr_cli.replay.transcripts import default_roots
     from lynkr_cli.settings import load_settings
@@ -56,16 +60,17 @@ def replay(
     chosen = list(paths or []) or [root for root in default_roots() if root.exists()]
     missing = [p for p in chosen if not p.exists()]
     if missing:
-        raise UsageError(f"no such transcript or folder: {safe(str(missing[0]))}")
+        raise UsageError(f"no such transcript or folder: {printable(str(missing[0]))}")
     if not chosen:
         raise UsageError("no transcripts found: ~/.claude/projects and ~/.codex/sessions do not exist "
                          "(give the transcripts or folders to replay)")
     settings = load_settings(profile=profile)
     options = ReplayOptions(chosen, since=start, last=last, emit_last=emit_last, target=model, profile=profile,
-                            switches=list(stage or []), no_optimize=no_optimize)
+                            switches=list(stage or []), no_optimize=no_optimize,
+                            jobs=jobs or min(os.cpu_count() or 1, 4))
 
     def warn(message: str) -> None:
-        sys.stderr.write(f"lynkr replay: warning: {safe(message)}\n")
+        sys.stderr.write(f"lynkr replay: warning: {printable(message)}\n")
 
     results = replay_all(options, settings, warn)
     if not results:
@@ -73,6 +78,6 @@ def replay(
     meta = {"upstream": f"as sent to {model}" if model else "each to its own upstream",
             "prices_as_of": PRICES_AS_OF, "profile": profile, "tokens": "o200k estimate"}
     if as_json:
-        sys.stdout.write(json.dumps(to_json(results, meta), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(to_json(results, meta), indent=2) + "\n")
     else:
         sys.stdout.write(render(results, meta))

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from lynkr_cli.printable import printable
 from lynkr_cli.replay.engine import SessionResult
 
 NUMERIC = ("requests", "input_tokens_direct", "input_tokens_lynkr", "input_tokens_recorded", "bill_direct_usd", "bill_lynkr_usd",
            "prefix_breaks", "lossless_failures", "last_request_input_tokens_lynkr")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def safe(text: str) -> str:
-    """Text from a transcript (a path, a model name) made harmless for a terminal."""
-    return _CONTROL.sub("?", text)
 
 
 @dataclass
@@ -76,7 +70,7 @@ def _pct(before: float, after: float) -> str:
 def _name(path: str, width: int) -> str:
     from pathlib import PurePath
 
-    stem = safe(PurePath(path).stem)
+    stem = printable(PurePath(path).stem)
     return stem if len(stem) <= width else stem[:width - 1] + "…"
 
 
@@ -116,7 +110,7 @@ def render(results: list[SessionResult], meta: dict[str, Any]) -> str:
                      f"input-side bill ${total.routed_usd:,.2f} instead of ${v['bill_lynkr_usd']:,.2f}")
     notes = sorted({note for r in results for note in r.approximations})
     for note in notes:
-        lines.append(f"approximated: {safe(note)}")
+        lines.append(f"approximated: {printable(note)}")
     unpriced = sum(r.unpriced_requests for r in results)
     if unpriced:
         lines.append(f"{unpriced} request(s) name a model with no list price: counted in tokens, $0 in the bill")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from lynkr_cli.replay.engine import Replayer, SessionResult
 
@@ -26,6 +26,7 @@ class ReplayOptions:
     profile: str | None = None
     switches: list[str] = field(default_factory=list)
     no_optimize: bool = False
+    jobs: int = 1  # worker processes (sessions are independent)
 
 
 class Progress:
@@ -82,30 +83,91 @@ def _target(text: str) -> Any:
 
 def replay_all(options: ReplayOptions, settings: Any, warn: Callable[[str], None],
                progress: Progress | None = None) -> list[SessionResult]:
-    from lynkr_cli.replay.load import load_session
+    """Every transcript's figures, in file order (oldest first); with ``options.jobs`` > 1 the files are
+    shared among worker processes (sessions are independent: each has its own pipeline state)."""
     from lynkr_cli.replay.transcripts import find_transcripts
 
     files = find_transcripts(options.paths, options.since, options.last)
-    replayer = build_replayer(options, settings, keep_last=options.emit_last is not None)
-    progress = progress or Progress(len(files))
-    results: list[SessionResult] = []
-    requests = 0
     if options.emit_last is not None:
         _make_dir(options.emit_last)
-    for done, path in enumerate(files, start=1):
-        session = load_session(path, warn)
-        if not session.requests:
-            progress.update(done, requests)
-            continue
-        result = replayer.replay(session)
-        requests += result.requests
-        if options.emit_last is not None and result.last_body is not None:
-            _emit(options.emit_last, path, result.last_body, warn)
-        result.last_body = None
-        results.append(result)
-        progress.update(done, requests)
+    progress = progress or Progress(len(files))
+    jobs = max(1, min(options.jobs, len(files)))
+    if jobs == 1:
+        replayer = build_replayer(options, settings, keep_last=options.emit_last is not None)
+        done = (_replay_file(replayer, options, path) for path in files)
+        results = _collect(done, warn, progress)
+    else:
+        results = _collect(_in_workers(options, settings, files, jobs), warn, progress)
     progress.close()
     return results
+
+
+def _collect(done: Iterable[tuple[SessionResult | None, list[str]]], warn: Callable[[str], None],
+             progress: Progress) -> list[SessionResult]:
+    results: list[SessionResult] = []
+    requests = 0
+    for count, (result, warnings) in enumerate(done, start=1):
+        for message in warnings:
+            warn(message)
+        if result is not None:
+            requests += result.requests
+            results.append(result)
+        progress.update(count, requests)
+    return results
+
+
+def _replay_file(replayer: Replayer, options: ReplayOptions, path: Path) -> tuple[SessionResult | None, list[str]]:
+    """One transcript replayed: its result (None without requests) and the warnings met."""
+    from lynkr_cli.replay.load import load_session
+
+    warnings: list[str] = []
+    session = load_session(path, warnings.append)
+    if not session.requests:
+        return None, warnings
+    result = replayer.replay(session)
+    if options.emit_last is not None and result.last_body is not None:
+        _emit(options.emit_last, path, result.last_body, warnings.append)
+    result.last_body = None
+    return result, warnings
+
+
+_worker: tuple[Replayer, ReplayOptions] | None = None
+
+
+def _start_worker(options: ReplayOptions, settings: Any) -> None:
+    global _worker
+    _worker = (build_replayer(options, settings, keep_last=options.emit_last is not None), options)
+
+
+def _in_worker(path: Path) -> tuple[SessionResult | None, list[str]]:
+    assert _worker is not None
+    return _replay_file(_worker[0], _worker[1], path)
+
+
+def _in_workers(options: ReplayOptions, settings: Any, files: list[Path],
+                jobs: int) -> Iterator[tuple[SessionResult | None, list[str]]]:
+    """Results in file order, computed by ``jobs`` forked workers (they inherit the built tokenizer)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lynkr_cli import tokens
+
+    tokens.encoding()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
+                             initargs=(options, settings)) as pool:
+        # The biggest transcripts first, so one long session does not finish alone at the end.
+        by_size = sorted(range(len(files)), key=lambda i: -_size(files[i]))
+        futures = {i: pool.submit(_in_worker, files[i]) for i in by_size}
+        for i in range(len(files)):
+            yield futures[i].result()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _make_dir(path: Path) -> None:

@@ -112,3 +112,22 @@ def test_routing_counterfactual_is_labelled(env: dict[str, str], transcripts: tu
     assert claude["bill_usd"] > 0
     table = run_lynkr(["replay", "--profile", "anthropic-direct", *map(str, transcripts)], env)
     assert "routing, if quality held (anthropic-direct): user turns" in table.stdout
+
+
+def test_worker_processes_give_the_same_figures(env: dict[str, str], transcripts: tuple[Path, Path]) -> None:
+    one = run_lynkr(["replay", "--json", "--jobs", "1", *map(str, transcripts)], env)
+    two = run_lynkr(["replay", "--json", "--jobs", "2", *map(str, transcripts)], env)
+    assert one.returncode == two.returncode == 0, two.stderr
+    assert json.loads(one.stdout) == json.loads(two.stdout)
+    assert one.stderr == two.stderr  # the same one warning, once
+
+
+def test_control_characters_from_transcripts_never_reach_the_terminal(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.replay.transcripts import claude_lines
+
+    lines = [line.replace("claude-sonnet-4-5", "claude-sonnet-4-5\\u001b]52;c;aGk=\\u0007") for line in claude_lines()]
+    path = write(tmp_path / "evil\x1b[2J.jsonl", lines)
+    done = run_lynkr(["replay", str(path)], env)
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout + done.stderr
+    assert "evil\\x1b[2J" in done.stdout and "evil\\x1b[2J" in done.stderr
