@@ -9,11 +9,14 @@ results, a prompt after an interrupted turn) are one API message, as Claude Code
 Left out, on purpose: inline side-chains (sub-agents write their own files in current versions and
 are replayed as their own sessions), synthetic answers (``model: "<synthetic>"``: no request was
 made) and API error lines. A ``compact_boundary`` starts the conversation over, as ``/compact`` does.
-The last message gets a ``cache_control`` breakpoint as Claude Code puts one there.
+The last message gets a ``cache_control`` breakpoint as Claude Code puts one there. What Claude Code adds
+to the messages and does not write down (a context reminder with the date before the first prompt, a
+``system``-role message listing agents and skills) is taken from the pinned version (``prefix.py``).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -47,15 +50,16 @@ def _is_user_text(content: Any) -> bool:
 
 
 def _with_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The messages with Claude Code's breakpoint on the last block (copies; the history is shared)."""
-    if not messages:
+    """The messages with Claude Code's breakpoint on the last block of the last user or assistant
+    message (a copy of that one message; the history is shared)."""
+    index = next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") != "system"), None)
+    if index is None:
         return messages
-    last = messages[-1]
-    blocks = _blocks(last.get("content"))
+    blocks = _blocks(messages[index].get("content"))
     if not blocks or not isinstance(blocks[-1], dict):
         return messages
     blocks[-1] = {**blocks[-1], "cache_control": BREAKPOINT}
-    return [*messages[:-1], {"role": last["role"], "content": blocks}]
+    return [*messages[:index], {"role": messages[index]["role"], "content": blocks}, *messages[index + 1:]]
 
 
 class _Conversation:
@@ -64,6 +68,20 @@ class _Conversation:
         self.answer_id: str | None = None
         self.answer_index = -1
         self.user_typed = False
+        self._head: tuple[Any, list[dict[str, Any]]] | None = None
+
+    def head(self, prefix: dict[str, Any], date: str | None) -> list[dict[str, Any]]:
+        """The first message as Claude Code sends it: its context reminder (today's date) before the
+        prompt, then its ``system``-role message (agents, skills); built once per conversation, so every
+        request of the session shares the same objects, as it shares the same bytes."""
+        first = self.messages[0]
+        if self._head is not None and self._head[0] is first:
+            return self._head[1]
+        context = [_dated(block, date) for block in prefix.get("context_blocks") or []]
+        head = [{"role": "user", "content": context + _blocks(first["content"])}] if context else [first]
+        head += list(prefix.get("context_messages") or [])
+        self._head = (first, head)
+        return head
 
     def add(self, role: str, content: Any) -> None:
         blocks = _blocks(content)
@@ -128,8 +146,9 @@ def read_claude(lines: Lines) -> ReplaySession:
         if answer_id in seen_answers:
             continue  # a copy of an answer already placed (resumed sessions repeat lines)
         if convo.messages and convo.messages[-1]["role"] == "user":
+            messages = convo.head(prefix, _date(record.get("timestamp"))) + convo.messages[1:]
             session.requests.append(RebuiltRequest(
-                payload=_request(prefix, model, convo.messages, session.session_id),
+                payload=_request(prefix, model, messages, session.session_id),
                 inbound="anthropic", timestamp=parse_time(record.get("timestamp")), user_turn=convo.user_typed))
             session.recorded_input_tokens += _recorded(message.get("usage"))
             convo.user_typed = False
@@ -139,6 +158,21 @@ def read_claude(lines: Lines) -> ReplaySession:
         convo.add("assistant", message.get("content"))
         convo.answer_index = len(convo.messages) - 1
     return session
+
+
+_DATE = re.compile(r"Today's date is \d{4}-\d{2}-\d{2}\.")
+
+
+def _date(timestamp: Any) -> str | None:
+    return timestamp[:10] if isinstance(timestamp, str) and re.match(r"\d{4}-\d{2}-\d{2}", timestamp) else None
+
+
+def _dated(block: dict[str, Any], date: str | None) -> dict[str, Any]:
+    """The captured reminder with the session's own date (what Claude Code wrote that day)."""
+    text = block.get("text")
+    if date is None or not isinstance(text, str):
+        return block
+    return {**block, "text": _DATE.sub(f"Today's date is {date}.", text)}
 
 
 def _recorded(usage: Any) -> int:

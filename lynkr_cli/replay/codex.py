@@ -5,7 +5,7 @@ into the next request's ``input`` (messages, reasoning, function calls and their
 sends the whole list each time, so every run of model-side items (reasoning, assistant message,
 tool call) that follows a client-side item (user or developer message, tool output) marks one
 request, whose ``input`` is every item before it. ``turn_context`` carries the model in use;
-``session_meta`` the base instructions. The tool list is not recorded and is filled in from the
+``session_meta`` the base instructions, which Codex sends as the first ``developer`` message. The tool list is not recorded and is filled in from the
 pinned Codex (``prefix.py``).
 """
 
@@ -39,6 +39,7 @@ def read_codex(lines: Lines) -> ReplaySession:
     items: list[dict[str, Any]] = []
     answering = False
     user_typed = False
+    developer: dict[str, Any] | None = None
     for _, record in lines.records:
         kind, payload = record.get("type"), record.get("payload")
         if not isinstance(payload, dict):
@@ -58,10 +59,14 @@ def read_codex(lines: Lines) -> ReplaySession:
             continue
         if kind != "response_item":
             continue
+        if any(key.startswith("internal_") for key in payload):  # local metadata Codex does not send
+            payload = {k: v for k, v in payload.items() if not k.startswith("internal_")}
         if _model_side(payload):
             if not answering and items:
+                if developer is None or developer["content"][0]["text"] != instructions:
+                    developer = _developer(instructions)
                 session.requests.append(RebuiltRequest(
-                    payload=_request(prefix, model, instructions, items, session.session_id),
+                    payload=_request(prefix, model, developer, items, session.session_id),
                     inbound="openai-responses", timestamp=parse_time(record.get("timestamp")), user_turn=user_typed))
                 user_typed = False
             answering = True
@@ -76,15 +81,21 @@ def read_codex(lines: Lines) -> ReplaySession:
     return session
 
 
+def _developer(text: str) -> dict[str, Any]:
+    """The base instructions as Codex sends them: the first ``developer`` message of ``input`` (the
+    rollout records them in ``session_meta``, not as an item); one object per session."""
+    return {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": text}]}
+
+
 def _recorded(info: Any) -> int:
     """Input tokens of the request just answered, as Codex recorded them (``last_token_usage``)."""
     last = info.get("last_token_usage") if isinstance(info, dict) else None
     return int(last.get("input_tokens") or 0) if isinstance(last, dict) else 0
 
 
-def _request(prefix: dict[str, Any], model: str, instructions: str, items: list[dict[str, Any]],
+def _request(prefix: dict[str, Any], model: str, instructions: dict[str, Any], items: list[dict[str, Any]],
              session_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": model, "instructions": instructions, "input": list(items),
+    body: dict[str, Any] = {"model": model, "input": [instructions, *items],
                             "tools": prefix["tools"], "tool_choice": "auto", "parallel_tool_calls": False,
                             "store": False, "stream": True, "prompt_cache_key": session_id}
     if prefix.get("reasoning"):

@@ -19,17 +19,21 @@ def test_claude_transcript_becomes_one_request_per_answer(tmp_path: Path) -> Non
     first, second, third, fourth = (r.payload for r in session.requests)
     assert [r.user_turn for r in session.requests] == [True, False, True, False]
     assert first["model"] == "claude-sonnet-4-5" and first["tools"] and first["system"]
-    assert first["messages"] == [{"role": "user", "content": [
-        {"type": "text", "text": "find the handlers and show me the module", "cache_control": {"type": "ephemeral"}}]}]
+    # What Claude Code adds and does not write down: the dated reminder, then its system-role message.
+    head = first["messages"][0]["content"]
+    assert "Today's date is 2026-11-20." in head[0]["text"]
+    assert head[-1] == {"type": "text", "text": "find the handlers and show me the module",
+                        "cache_control": {"type": "ephemeral"}}
+    assert [m["role"] for m in first["messages"]] == ["user", "system"]
     # The answer split over three lines is one assistant message; its two results are one user message.
-    assistant, results = second["messages"][1], second["messages"][2]
+    assistant, results = second["messages"][2], second["messages"][3]
     assert [b["type"] for b in assistant["content"]] == ["thinking", "tool_use", "tool_use"]
     assert [b["tool_use_id"] for b in results["content"]] == ["toolu_1", "toolu_2"]
     assert results["content"][0]["content"] == JSON_OUTPUT and results["content"][1]["content"] == FILE_TEXT
     assert results["content"][1]["cache_control"] == {"type": "ephemeral"}
     # Later requests extend the earlier ones: the history is sent again as it was.
-    assert third["messages"][:2] == second["messages"][:2]
-    assert len(fourth["messages"]) == 7
+    assert third["messages"][:3] == second["messages"][:3]
+    assert len(fourth["messages"]) == 8
     assert session.tools_used == {"Bash", "Read"}
     assert session.recorded_input_tokens == 4 * 9510
 
@@ -39,10 +43,13 @@ def test_codex_rollout_becomes_one_request_per_model_turn(tmp_path: Path) -> Non
     assert session.agent == "codex" and session.session_id == "019e0000-aaaa-7bbb-8ccc-000000000002"
     assert len(session.requests) == 2
     first, second = (r.payload for r in session.requests)
-    assert first["model"] == "gpt-5-codex" and first["instructions"].startswith("You are Codex")
-    assert [i["type"] for i in first["input"]] == ["message"]
-    assert [i["type"] for i in second["input"]] == ["message", "reasoning", "function_call", "function_call",
-                                                    "function_call_output", "function_call_output"]
+    assert first["model"] == "gpt-5-codex"
+    # The base instructions go first, as a developer message (Codex sends them so; one object per session).
+    assert first["input"][0]["role"] == "developer" and first["input"][0]["content"][0]["text"].startswith("You are Codex")
+    assert second["input"][0] is first["input"][0]
+    assert [i["type"] for i in first["input"][1:]] == ["message"]
+    assert [i["type"] for i in second["input"][1:]] == ["message", "reasoning", "function_call", "function_call",
+                                                        "function_call_output", "function_call_output"]
     assert first["tools"] and second["prompt_cache_key"] == session.session_id
     assert session.tools_used == {"exec_command"}
     assert session.recorded_input_tokens == 7000
