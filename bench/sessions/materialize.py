@@ -53,7 +53,9 @@ def redacted(data: bytes) -> bytes:
 def add(spec: str, mirrors: Path) -> None:
     repo, commit, path, agent = spec.split(":", 3)
     entries = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else []
-    entry = {"name": f"{repo.replace('/', '__')}__{agent}", "repository": repo, "commit": commit, "path": path,
+    folder = Path(path).parent.name  # several sessions of one repository: named by their folders
+    name = f"{repo.replace('/', '__')}__{agent}" + (f"__{folder}" if folder else "")
+    entry = {"name": name, "repository": repo, "commit": commit, "path": path,
              "agent": agent}
     data = blob(mirrors, entry)
     entry.update(sha256=hashlib.sha256(data).hexdigest(), size=len(data))

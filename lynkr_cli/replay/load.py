@@ -21,9 +21,13 @@ def load_session(path: Path, warn: Callable[[str], None] | None = None) -> Repla
         from lynkr_cli.replay.codex import read_codex
 
         return read_codex(lines)
+    if agent == "pi":
+        from lynkr_cli.replay.pi import read_pi
+
+        return read_pi(lines)
     session = ReplaySession(path=str(path), agent="unknown", session_id=path.stem, warnings=list(lines.warnings))
     if lines.records:
-        message = f"{path}: not a Claude Code transcript or a Codex rollout; skipped"
+        message = f"{path}: not a Claude Code, Codex or pi session file; skipped"
         session.warnings.append(message)
         if warn is not None:
             warn(message)

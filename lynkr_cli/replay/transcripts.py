@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
-Agent = Literal["claude", "codex", "unknown"]
+Agent = Literal["claude", "codex", "pi", "unknown"]
 
 
 def default_roots(home: Path | None = None, env: dict[str, str] | None = None) -> list[Path]:
@@ -100,6 +100,12 @@ def detect_agent(records: list[tuple[int, dict[str, Any]]]) -> Agent:
         kind = record.get("type")
         if kind in ("session_meta", "response_item", "turn_context", "event_msg"):
             return "codex"
+        if kind == "session" and "version" in record and "cwd" in record:
+            return "pi"
+        message = record.get("message")
+        if kind == "message" and "parentId" in record and isinstance(message, dict) \
+                and message.get("role") in ("user", "assistant", "toolResult"):
+            return "pi"
         if kind in ("user", "assistant") and isinstance(record.get("message"), dict):
             return "claude"
         if "sessionId" in record and ("parentUuid" in record or "uuid" in record):

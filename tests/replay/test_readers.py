@@ -59,4 +59,21 @@ def test_a_file_of_another_format_is_one_warning(tmp_path: Path) -> None:
     path = write(tmp_path / "other.jsonl", ['{"level": "info", "message": "hello"}'])
     warnings: list[str] = []
     session = load_session(path, warnings.append)
-    assert session.requests == [] and warnings == [f"{path}: not a Claude Code transcript or a Codex rollout; skipped"]
+    assert session.requests == [] and warnings == [f"{path}: not a Claude Code, Codex or pi session file; skipped"]
+
+
+def test_pi_session_becomes_one_request_per_answer(tmp_path: Path) -> None:
+    from tests.replay.transcripts import pi_lines
+
+    session = load_session(write(tmp_path / "pi.jsonl", pi_lines()))
+    assert session.agent == "pi" and session.session_id == "pi-session-1"
+    assert [r.payload["model"] for r in session.requests] == ["glm-5.2", "glm-5.2"]
+    first, second = (r.payload["messages"] for r in session.requests)
+    assert [b["text"] for b in first[0]["content"]] == ["<tree>src/</tree>", "find the handlers"]
+    assert second[1]["content"][1] == {"type": "tool_use", "id": "call_1", "name": "bash",
+                                       "input": {"command": "rg handler"}}
+    assert second[2]["content"] == [{"type": "tool_result", "tool_use_id": "call_1",
+                                     "content": [{"type": "text", "text": JSON_OUTPUT}],
+                                     "cache_control": {"type": "ephemeral"}}]
+    assert session.tools_used == {"bash"}
+    assert session.approximations == ["pi: its system prompt and tool list are not in its session files and are left out"]

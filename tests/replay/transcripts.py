@@ -89,3 +89,26 @@ def write(path: Path, lines: list[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def pi_lines() -> list[str]:
+    """A pi session: the prompt, one tool call and its result, the answer."""
+    def message(id_: str, parent: str | None, body: dict, time: str) -> str:
+        return json.dumps({"type": "message", "id": id_, "parentId": parent, "timestamp": time, "message": body})
+
+    return [
+        json.dumps({"type": "session", "version": 3, "id": "pi-session-1", "timestamp": "2026-11-22T08:00:00Z",
+                    "cwd": "/w"}),
+        json.dumps({"type": "model_change", "id": "m", "parentId": None, "model": "openrouter/anthropic/claude-sonnet-4.5"}),
+        json.dumps({"type": "custom_message", "customType": "volatile-project-context", "content": "<tree>src/</tree>"}),
+        message("u1", "m", {"role": "user", "content": [{"type": "text", "text": "find the handlers"}]},
+                "2026-11-22T08:00:01Z"),
+        message("a1", "u1", {"role": "assistant", "model": "glm-5.2", "content": [
+            {"type": "thinking", "thinking": "grep", "thinkingSignature": ""},
+            {"type": "toolCall", "id": "call_1", "name": "bash", "arguments": {"command": "rg handler"}}]},
+            "2026-11-22T08:00:03Z"),
+        message("r1", "a1", {"role": "toolResult", "toolCallId": "call_1", "toolName": "bash",
+                             "content": [{"type": "text", "text": JSON_OUTPUT}]}, "2026-11-22T08:00:04Z"),
+        message("a2", "r1", {"role": "assistant", "model": "glm-5.2", "content": [{"type": "text", "text": "40."}]},
+                "2026-11-22T08:00:06Z"),
+    ]
