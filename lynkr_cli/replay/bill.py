@@ -206,23 +206,26 @@ class RequestBill:
 
 @dataclass
 class Ledger:
-    """Running bill of one side (direct, or through lynkr) of one session."""
+    """Running bill of one side (direct, or through lynkr) of one session.
+
+    The provider keeps one cache per model, so the prefix a request can read is the one the last
+    request to the same model left (a session routed back and forth between models finds its earlier
+    cache again while it is warm)."""
 
     requests: int = 0
     tokens: int = 0
     usd: float = 0.0
     unpriced: int = 0
     cache_read: int = 0
-    _previous: list[Segment] = field(default_factory=list)
-    _previous_model: str | None = None
-    _previous_time: float | None = None
+    _last: dict[str | None, tuple[list[Segment], float | None]] = field(default_factory=dict)
 
     def add(self, segments: list[Segment], model: str | None, provider: str | None, cached: bool,
             timestamp: float | None) -> RequestBill:
         """Bill one request; ``cached``: the upstream caches this request's prefix."""
         total = sum(s.tokens for s in segments)
-        warm = (self._previous_model == model and not _expired(self._previous_time, timestamp))
-        read = shared_tokens(self._previous, segments) if (cached and warm) else 0
+        previous = self._last.get(model)
+        warm = previous is not None and not _expired(previous[1], timestamp)
+        read = shared_tokens(previous[0], segments) if (cached and warm and previous is not None) else 0
         if read < MIN_CACHEABLE_TOKENS:
             read = 0
         price = price_for(model, provider)
@@ -236,7 +239,7 @@ class Ledger:
             self.unpriced += 1
         else:
             self.usd += usd
-        self._previous, self._previous_model, self._previous_time = segments, model, timestamp
+        self._last[model] = (segments, timestamp)
         return RequestBill(total, read, write, uncached, usd)
 
 

@@ -6,8 +6,8 @@ request, then writes the answer: so each new assistant ``message.id`` marks one 
 messages are everything the conversation held before it. Consecutive user lines (parallel tool
 results, a prompt after an interrupted turn) are one API message, as Claude Code merges them.
 
-Left out, on purpose: inline side-chains (sub-agents write their own files in current versions and
-are replayed as their own sessions), synthetic answers (``model: "<synthetic>"``: no request was
+Left out, on purpose: side-chain lines inside a main transcript (sub-agents write their own files in
+current versions, which are replayed as sessions of their own), synthetic answers (``model: "<synthetic>"``: no request was
 made) and API error lines. A ``compact_boundary`` starts the conversation over, as ``/compact`` does.
 The last message gets a ``cache_control`` breakpoint as Claude Code puts one there. What Claude Code adds
 to the messages and does not write down (a context reminder with the date before the first prompt, a
@@ -115,13 +115,17 @@ def read_claude(lines: Lines) -> ReplaySession:
     session.approximations.append(CLAUDE_NOTE.format(version=prefix["version"]))
     convo = _Conversation()
     seen_answers: set[str] = set()
+    # A sub-agent's own file (``<session>/subagents/agent-*.jsonl``) is all side-chain: replay it; in a
+    # main transcript, inline side-chain lines (older versions) belong to another conversation.
+    main_lines = any(r.get("type") in ("user", "assistant") and not r.get("isSidechain") for _, r in lines.records)
     for _, record in lines.records:
         kind = record.get("type")
         if kind == "system" and record.get("subtype") == "compact_boundary":
             convo = _Conversation()
             continue
         message = record.get("message")
-        if kind not in ("user", "assistant") or not isinstance(message, dict) or record.get("isSidechain"):
+        if kind not in ("user", "assistant") or not isinstance(message, dict) or \
+                (record.get("isSidechain") and main_lines):
             continue
         if isinstance(record.get("sessionId"), str):
             session.session_id = record["sessionId"]

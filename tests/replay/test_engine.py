@@ -101,3 +101,13 @@ def test_progress_bar_only_on_a_terminal() -> None:
     pipe = io.StringIO()
     Progress(4, pipe).update(2, 120)
     assert pipe.getvalue() == ""
+
+
+def test_each_model_keeps_its_own_cache() -> None:
+    ledger = Ledger()
+    prefix = [seg("tools", 3000), seg("q", 100)]
+    ledger.add(prefix, "claude-sonnet-4-5", "anthropic", True, 0.0)
+    other = ledger.add(prefix + [seg("a", 10)], "claude-haiku-4-5", "anthropic", True, 10.0)
+    assert other.cache_read == 0  # another model: its own (empty) cache
+    back = ledger.add(prefix + [seg("a", 10), seg("b", 10)], "claude-sonnet-4-5", "anthropic", True, 20.0)
+    assert back.cache_read == 3100  # routed back: the first model's cache is still warm

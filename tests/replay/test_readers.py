@@ -77,3 +77,15 @@ def test_pi_session_becomes_one_request_per_answer(tmp_path: Path) -> None:
                                      "cache_control": {"type": "ephemeral"}}]
     assert session.tools_used == {"bash"}
     assert session.approximations == ["pi: its system prompt and tool list are not in its session files and are left out"]
+
+
+def test_a_sub_agent_file_is_replayed_and_inline_side_chains_are_not(tmp_path: Path) -> None:
+    import json
+
+    lines = claude_lines()
+    side = [json.dumps({**json.loads(line), "isSidechain": True}) if line.startswith("{\"sessionId\"") else line
+            for line in lines if not line.startswith("{\"type\": \"user\", \"message\": {\"role\": \"user\", \"content\": \"cut")]
+    sub = load_session(write(tmp_path / "s" / "subagents" / "agent-a1.jsonl", side))
+    assert len(sub.requests) == 4  # a sub-agent's own file: every line is side-chain, all replayed
+    mixed = load_session(write(tmp_path / "main.jsonl", lines[:8] + side[8:]))
+    assert len(mixed.requests) == 2  # the main conversation only
