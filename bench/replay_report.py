@@ -97,6 +97,21 @@ def translated_table(data: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def kinds_table(data: dict[str, Any]) -> str:
+    """Share of the input by what it is (resent history counted each time it is sent), per agent."""
+    agents = sorted({s["agent"] for s in data["sessions"]})
+    shares: dict[str, dict[str, int]] = {a: {} for a in agents}
+    for s in data["sessions"]:
+        for kind, n in s["input_by_kind"].items():
+            shares[s["agent"]][kind] = shares[s["agent"]].get(kind, 0) + n
+    total = data["total"]["input_by_kind"]
+    rows = ["| input | " + " | ".join(agents) + " | all |", "|---|" + "---:|" * (len(agents) + 1)]
+    for kind in total:
+        cells = [f"{shares[a].get(kind, 0) / max(sum(shares[a].values()), 1):.1%}" for a in agents]
+        rows.append(f"| {kind} | " + " | ".join(cells) + f" | {total[kind] / max(sum(total.values()), 1):.1%} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+")
@@ -120,6 +135,8 @@ def main() -> None:
            f"less, input-side bill ${t['bill_direct_usd']:.2f} → ${t['bill_lynkr_usd']:.2f} "
            f"({pct(t['bill_direct_usd'], t['bill_lynkr_usd'])} saved), {t['prefix_breaks']} prefix breaks, "
            f"{t['lossless_failures']} lossless-check failures.",
+           "", "What the input is made of (`input_by_kind`; the history counts each time it is resent):", "",
+           kinds_table(default),
            "", "Per session (default configuration):", "", sessions_table(default),
            "", "Each stage alone and together (totals):", "", variants_table(args.paths),
            "", "Tool pruning (`--stage prune=on`): tools offered (the pinned agent's list) and used:", "",

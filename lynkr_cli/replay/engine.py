@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.formats.cache_points import has_breakpoint
-from lynkr_cli.replay.bill import Ledger, SegmentCounter, is_prefix
+from lynkr_cli.replay.bill import Ledger, is_prefix
+from lynkr_cli.replay.segments import SegmentCounter
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -62,6 +63,7 @@ class SessionResult:
     unpriced_requests: int = 0
     last_request_input_tokens_lynkr: int = 0
     by_stage: dict[str, int] = field(default_factory=dict)
+    input_by_kind: dict[str, int] = field(default_factory=dict)  # direct input tokens by what they are
     models: list[str] = field(default_factory=list)
     tools_offered: int = 0
     tools_used: list[str] = field(default_factory=list)
@@ -99,6 +101,8 @@ class Replayer:
             cached_direct = wire != "anthropic" or has_breakpoint(direct_wire)
             cached_lynkr = wire != "anthropic" or has_breakpoint(lynkr_wire)
             direct.add(direct_segments, model, provider, cached_direct, rebuilt.timestamp)
+            for segment in direct_segments:
+                result.input_by_kind[segment.kind] = result.input_by_kind.get(segment.kind, 0) + segment.tokens
             bill = lynkr.add(lynkr_segments, model, provider, cached_lynkr, rebuilt.timestamp)
             if previous is not None and is_prefix(previous[0], direct_segments) \
                     and not is_prefix(previous[1], lynkr_segments):

@@ -86,6 +86,10 @@ def read_pi(lines: Lines) -> ReplaySession:
                                  "messages": _with_breakpoint(messages)},
                         inbound="anthropic", timestamp=parse_time(record.get("timestamp")), user_turn=user_typed))
                     user_typed = False
+                    usage = message.get("usage")
+                    if isinstance(usage, dict):
+                        session.recorded_input_tokens += sum(int(usage.get(k) or 0)
+                                                             for k in ("input", "cacheRead", "cacheWrite"))
                 blocks = _content(message)
                 session.tools_used.update(b["name"] for b in blocks if b["type"] == "tool_use")
                 add("assistant", blocks)

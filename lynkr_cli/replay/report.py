@@ -17,6 +17,8 @@ class Totals:
     sessions: int = 0
     values: dict[str, float] = field(default_factory=dict)
     by_stage: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, int] = field(default_factory=dict)
+    recorded_rebuilt: int = 0  # rebuilt input tokens of the sessions whose transcripts recorded usage
     routed_usd: float = 0.0
     routed_turns: dict[str, int] = field(default_factory=dict)
 
@@ -29,6 +31,10 @@ def totals(results: Iterable[SessionResult]) -> Totals:
             out.values[name] += getattr(result, name)
         for stage, saved in result.by_stage.items():
             out.by_stage[stage] = out.by_stage.get(stage, 0) + saved
+        if result.input_tokens_recorded:
+            out.recorded_rebuilt += result.input_tokens_direct
+        for kind, tokens in result.input_by_kind.items():
+            out.by_kind[kind] = out.by_kind.get(kind, 0) + tokens
         if result.routed is not None:
             out.routed_usd += result.routed.bill_usd
             for tier, n in result.routed.turns_by_tier.items():
@@ -42,6 +48,7 @@ def session_json(result: SessionResult) -> dict[str, Any]:
         value = getattr(result, name)
         data[name] = round(value, 6) if isinstance(value, float) else value
     data["by_stage"] = dict(sorted(result.by_stage.items()))
+    data["input_by_kind"] = _by_size(result.input_by_kind)
     data.update(models=result.models, stage_errors=result.stage_errors, unpriced_requests=result.unpriced_requests,
                 cache_read_tokens_direct=result.cache_read_tokens_direct,
                 cache_read_tokens_lynkr=result.cache_read_tokens_lynkr,
@@ -58,9 +65,14 @@ def to_json(results: list[SessionResult], meta: dict[str, Any]) -> dict[str, Any
     data: dict[str, Any] = {name: (round(v, 6) if isinstance(v, float) else int(v)) for name, v in total.values.items()}
     data["sessions"] = total.sessions
     data["by_stage"] = dict(sorted(total.by_stage.items()))
+    data["input_by_kind"] = _by_size(total.by_kind)
     if any(r.routed is not None for r in results):
         data["if_quality_held"] = {"turns_by_tier": total.routed_turns, "bill_usd": round(total.routed_usd, 6)}
     return {"sessions": [session_json(r) for r in results], "total": data, **meta}
+
+
+def _by_size(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _pct(before: float, after: float) -> str:
@@ -97,9 +109,15 @@ def render(results: list[SessionResult], meta: dict[str, Any]) -> str:
                  f"({_pct(v['bill_direct_usd'], v['bill_lynkr_usd'])} saved; list prices {meta['prices_as_of']}, "
                  f"cache writes and reads priced as such)")
     if v["input_tokens_recorded"]:
-        lines.append(f"the providers billed {int(v['input_tokens_recorded']):,} input tokens for these requests "
-                     f"(the transcripts' usage records): {v['input_tokens_recorded'] / max(v['input_tokens_direct'], 1):.2f}x "
-                     f"the rebuild's count (tokenizer, and prompt parts a transcript does not hold)")
+        lines.append(f"the providers billed {int(v['input_tokens_recorded']):,} input tokens for the requests of the "
+                     f"sessions that record usage: {v['input_tokens_recorded'] / max(total.recorded_rebuilt, 1):.2f}x the "
+                     f"rebuild's count (tokenizers, and prompt parts a transcript does not hold)")
+    whole = sum(total.by_kind.values())
+    tool_results = sum(n for kind, n in total.by_kind.items() if kind.startswith("tool result"))
+    if whole:
+        parts = ", ".join(f"{kind.removeprefix('tool result: ')} {n / whole:.0%}"
+                          for kind, n in _by_size(total.by_kind).items() if kind.startswith("tool result") and n / whole >= 0.005)
+        lines.append(f"input is {tool_results / whole:.0%} tool results ({parts})")
     stages = ", ".join(f"{name} {saved:,}" for name, saved in sorted(total.by_stage.items())) or "none"
     lines.append(f"tokens saved by stage: {stages}")
     lines.append(f"prefix breaks caused by lynkr: {int(v['prefix_breaks'])}; lossless-check failures: "

@@ -1,0 +1,228 @@
+"""Cutting a request into the segments a provider's prompt cache sees, each counted once.
+
+A request is read in the order the provider reads it: tools, system, then each message block (for
+the Responses format: instructions, tools, then each input item). Each segment carries its o200k token
+count, a content key (without ``cache_control``: a marker is not part of the cached bytes) and its
+kind (``kinds.py``: what the input is made of). Counting is memoized per object and per content: the
+history a session resends every turn is the same objects, cut and counted once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import orjson
+
+from lynkr_cli.replay import kinds
+
+SYSTEM, CALLS, ASSISTANT, USER = "system prompt and tools", "tool calls", "assistant text and thinking", "user text"
+
+@dataclass(frozen=True)
+class Segment:
+    key: bytes
+    tokens: int
+    kind: str = ""
+
+
+class SegmentCounter:
+    """Segments of wire bodies, with their token counts memoized per object and per content."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Any, Segment]] = {}
+        self._by_parts: dict[tuple[Any, ...], tuple[Any, Segment]] = {}
+        self._messages: dict[int, tuple[Any, list[Segment]]] = {}
+        self._by_key: dict[bytes, int] = {}
+        self._calls: dict[str, str] = {}  # tool call id -> the kind of its result
+
+    def segments(self, body: Mapping[str, Any], wire: str) -> list[Segment]:
+        if wire == "openai-responses":
+            return self._responses(body)
+        return self._anthropic(body)
+
+    def _anthropic(self, body: Mapping[str, Any]) -> list[Segment]:
+        out = [self._segment("tool", tool, _count_tool, SYSTEM) for tool in body.get("tools") or []]
+        system = body.get("system")
+        if isinstance(system, str):
+            out.append(self._text("system", system, SYSTEM))
+        elif isinstance(system, list):
+            out.extend(self._segment("system", block, _count_block, SYSTEM) for block in system)
+        for message in body.get("messages") or []:
+            out.extend(self._message(message))
+        return out
+
+    def _message(self, message: Any) -> list[Segment]:
+        """A message's segments; the same message object (the history, resent every turn) is cut once."""
+        found = self._messages.get(id(message))
+        if found is not None and found[0] is message:
+            return found[1]
+        role = str(message.get("role"))
+        content = message.get("content")
+        if isinstance(content, str):  # the same bytes to the cache as one text block
+            content = [{"type": "text", "text": content}]
+        segments = []
+        if isinstance(content, list):
+            for position, block in enumerate(content):
+                tag = f"{role}:first" if position == 0 else role
+                segments.append(self._segment(tag, block, _count_block, lambda b=block: self._block_kind(role, b)))
+        self._messages[id(message)] = (message, segments)
+        return segments
+
+    def _responses(self, body: Mapping[str, Any]) -> list[Segment]:
+        out = []
+        if isinstance(body.get("instructions"), str):
+            out.append(self._text("instructions", body["instructions"], SYSTEM))
+        out.extend(self._segment("tool", tool, _count_tool, SYSTEM) for tool in body.get("tools") or [])
+        items = body.get("input")
+        if isinstance(items, str):
+            out.append(self._text("input", items, USER))
+        else:
+            out.extend(self._segment("item", item, _count_item, lambda i=item: self._item_kind(i)) for item in items or [])
+        return out
+
+    def _block_kind(self, role: str, block: Any) -> str:
+        kind = block.get("type") if isinstance(block, dict) else None
+        if kind == "tool_use":
+            self._calls[str(block.get("id"))] = kinds.call_kind(str(block.get("name", "")), block.get("input"))
+            return CALLS
+        if kind == "tool_result":
+            call = self._calls.get(str(block.get("tool_use_id")), kinds.OTHER)
+            return kinds.result_kind(call, _text_of(block.get("content")))
+        if role == "system":
+            return SYSTEM
+        return ASSISTANT if role == "assistant" else USER
+
+    def _item_kind(self, item: Any) -> str:
+        kind = item.get("type", "message") if isinstance(item, dict) else None
+        if kind in ("function_call", "custom_tool_call", "local_shell_call"):
+            arguments = item.get("arguments", item.get("input", item.get("action")))
+            if isinstance(arguments, str):
+                try:
+                    arguments = json.loads(arguments)
+                except ValueError:
+                    pass
+            self._calls[str(item.get("call_id"))] = kinds.call_kind(str(item.get("name", "shell")), arguments)
+            return CALLS
+        if kind in ("function_call_output", "custom_tool_call_output", "local_shell_call_output"):
+            call = self._calls.get(str(item.get("call_id")), kinds.OTHER)
+            return kinds.result_kind(call, _text_of(item.get("output")))
+        if kind == "message":
+            role = item.get("role")
+            return SYSTEM if role in ("developer", "system") else ASSISTANT if role == "assistant" else USER
+        return ASSISTANT if kind == "reasoning" else kinds.OTHER
+
+    def _text(self, tag: str, text: str, kind: str) -> Segment:
+        from lynkr_cli.tokens import count_text
+
+        key = hashlib.blake2b(f"{tag}\x00{text}".encode(), digest_size=16).digest()
+        tokens = self._by_key.get(key)
+        if tokens is None:
+            tokens = self._by_key[key] = count_text(text)
+        return Segment(key, tokens, kind)
+
+    def _segment(self, tag: str, value: Any, count: Callable[[Any], int], kind: str | Callable[[], str]) -> Segment:
+        found = self._by_id.get(id(value))
+        if found is not None and found[0] is value:
+            return found[1]
+        # A stage's rewrite is a new dict each request around the same (memoized) values: a dict whose
+        # values are the very objects seen before is the same segment, without serializing it again.
+        parts = (tag, *((k, id(v)) for k, v in value.items() if k != "cache_control")) \
+            if isinstance(value, dict) else None
+        if parts is not None:
+            seen = self._by_parts.get(parts)
+            if seen is not None:
+                return seen[1]
+        plain = _without_cache_control(value)
+        key = hashlib.blake2b(tag.encode() + b"\x00" + _dump(plain),
+                              digest_size=16).digest()
+        tokens = self._by_key.get(key)
+        if tokens is None:
+            tokens = self._by_key[key] = count(plain)
+        segment = Segment(key, tokens, kind if isinstance(kind, str) else kind())
+        self._by_id[id(value)] = (value, segment)  # keeps ``value`` alive, so its id stays its own
+        if parts is not None:
+            self._by_parts[parts] = (list(value.values()), segment)  # keeps the values (and their ids) alive
+        return segment
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def _dump(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits, say: the standard library takes anything JSON holds
+        return json.dumps(value, sort_keys=True, ensure_ascii=False).encode()
+
+
+def _without_cache_control(value: Any) -> Any:
+    if isinstance(value, dict) and "cache_control" in value:
+        return {k: v for k, v in value.items() if k != "cache_control"}
+    return value
+
+
+def _count_tool(tool: Any) -> int:
+    from lynkr_cli.tokens import count_json
+
+    return count_json(tool)
+
+
+IMAGE_TOKENS = 1600  # Anthropic bills an image by its pixels: about 1,600 tokens at the usual 1.15 MP cap
+
+
+def _count_block(block: Any) -> int:
+    """Tokens of one content block; an image counts as ``IMAGE_TOKENS`` (not its base64 text)."""
+    from lynkr_cli.tokens import count_content
+
+    if isinstance(block, dict):
+        if block.get("type") == "image":
+            return IMAGE_TOKENS
+        content = block.get("content")
+        if block.get("type") == "tool_result" and isinstance(content, list):
+            return sum(_count_block(part) for part in content)
+    return count_content([block])
+
+
+def _count_item(item: Any) -> int:
+    """Tokens of one Responses input item, by what the model reads (encrypted reasoning is opaque:
+    its summary is counted)."""
+    from lynkr_cli.tokens import count_json, count_text
+
+    if not isinstance(item, dict):
+        return count_json(item)
+    kind = item.get("type", "message")
+    if kind == "message":
+        content = item.get("content")
+        if isinstance(content, str):
+            return count_text(content)
+        return sum(_count_part(p) for p in content or [])
+    if kind in ("function_call", "custom_tool_call"):
+        args = item.get("arguments", item.get("input", ""))
+        return count_text(str(item.get("name", ""))) + count_text(args if isinstance(args, str) else json.dumps(args))
+    if kind in ("function_call_output", "custom_tool_call_output"):
+        output = item.get("output")
+        if isinstance(output, str):
+            return count_text(output)
+        return sum(_count_part(p) for p in output) if isinstance(output, list) else count_json(output)
+    if kind == "reasoning":
+        return sum(count_text(str(s.get("text", ""))) for s in item.get("summary") or [] if isinstance(s, dict))
+    return count_json(item)
+
+
+def _count_part(part: Any) -> int:
+    from lynkr_cli.tokens import count_json, count_text
+
+    if isinstance(part, dict) and "text" in part:
+        return count_text(str(part["text"]))
+    if isinstance(part, dict) and part.get("type") == "input_image":
+        return IMAGE_TOKENS
+    return count_json(part)
+
+
