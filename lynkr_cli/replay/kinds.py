@@ -58,7 +58,12 @@ def call_kind(name: str, arguments: Any) -> str:
         command = ""
         if isinstance(arguments, dict):
             value = arguments.get("command", arguments.get("cmd", ""))
-            command = " ".join(value) if isinstance(value, list) else str(value)
+            if isinstance(value, list):  # older Codex: ["bash", "-lc", "the command"]
+                shell = len(value) == 3 and str(value[0]).rsplit("/", 1)[-1] in ("bash", "sh", "zsh") \
+                    and value[1] in ("-c", "-lc")
+                command = str(value[2]) if shell else " ".join(map(str, value))
+            else:
+                command = str(value)
         program = _program(command)
         if program in FILE_PROGRAMS:
             return "tool result: file contents (shell)"
