@@ -19,7 +19,8 @@ WEB_TOOLS = {"WebFetch", "WebSearch", "web_search", "web_fetch", "browser", "fet
 EDIT_TOOLS = {"Edit", "MultiEdit", "Write", "NotebookEdit", "edit", "write", "apply_patch", "str_replace_based_edit_tool"}
 SHELL_TOOLS = {"Bash", "bash", "exec_command", "shell", "shell_command", "local_shell", "run_terminal_cmd"}
 
-FILE_PROGRAMS = {"cat", "sed", "head", "tail", "nl", "less", "more", "bat", "awk"}
+FILE_PROGRAMS = {"cat", "sed", "head", "tail", "nl", "less", "more", "bat", "awk", "Get-Content", "type"}
+DIFF_PROGRAMS = {"git diff", "git show", "git log", "diff"}
 SEARCH_PROGRAMS = {"rg", "grep", "ls", "find", "fd", "tree", "git ls-files", "egrep", "ag"}
 BUILD_WORDS = re.compile(r"\b(pytest|test|tests|jest|vitest|mocha|cargo|make|npm|pnpm|yarn|bun|go|tsc|mvn|gradle|"
                          r"build|lint|ruff|mypy|eslint|anchor|forge|hardhat|tox|nox)\b")
@@ -28,7 +29,7 @@ _SPLIT = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
 OTHER = "tool result: other"
 KINDS = ("tool result: file contents (read tool)", "tool result: file contents (shell)",
          "tool result: search and listing", "tool result: web", "tool result: build and test logs",
-         "tool result: JSON", "tool result: edits", "tool result: other", "tool calls", "assistant text and thinking",
+         "tool result: diffs and history (git)", "tool result: JSON", "tool result: edits", "tool result: other", "tool calls", "assistant text and thinking",
          "user text", "system prompt and tools")
 
 
@@ -69,6 +70,8 @@ def call_kind(name: str, arguments: Any) -> str:
             return "tool result: file contents (shell)"
         if program in SEARCH_PROGRAMS or program in ("git grep", "git ls-files"):
             return "tool result: search and listing"
+        if program in DIFF_PROGRAMS:
+            return "tool result: diffs and history (git)"
         if program in ("curl", "wget"):
             return "tool result: web"
         if BUILD_WORDS.search(command):

@@ -21,6 +21,7 @@ from lynkr_cli.replay.kinds import call_kind, result_kind
     ("Grep", {"pattern": "x"}, "tool result: search and listing"),
     ("Edit", {"file_path": "/w/a.py"}, "tool result: edits"),
     ("Bash", {"command": "echo hi"}, "tool result: other"),
+    ("exec_command", {"cmd": "git diff -- src/a.py"}, "tool result: diffs and history (git)"),
 ])
 def test_calls_are_classified_by_tool_and_program(name: str, arguments: dict, kind: str) -> None:
     assert call_kind(name, arguments) == kind
