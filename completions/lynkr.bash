@@ -57,7 +57,7 @@ _lynkr_options() {
         "replay") echo "--emit-last --help --jobs --json --last --model --no-optimize --profile --since --stage -j -m -n -p" ;;
         "report") echo "--all --csv --help --json --last --session --since -n -s" ;;
         "run") echo "--agent-bin --cache --help --model --no-optimize --profile --report --report-json --stage --tool-search" ;;
-        "serve") echo "--cache --help --host --model --port --profile --quiet --token --upstream -p -q" ;;
+        "serve") echo "--allow-host --cache --help --host --model --no-token --port --profile --quiet --token --upstream -p -q" ;;
     esac
 }
 _lynkr_takes_value() {
@@ -112,6 +112,7 @@ _lynkr_takes_value() {
         "serve --host") return 0 ;;
         "serve --port") return 0 ;;
         "serve --token") return 0 ;;
+        "serve --allow-host") return 0 ;;
         "serve --profile") return 0 ;;
         "serve -p") return 0 ;;
         "serve --upstream") return 0 ;;
@@ -172,6 +173,7 @@ _lynkr_values() {
         "serve --host") echo "@files" ;;
         "serve --port") echo "@files" ;;
         "serve --token") echo "@files" ;;
+        "serve --allow-host") echo "@files" ;;
         "serve --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "serve -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "serve --upstream") echo "@files" ;;

@@ -112,11 +112,13 @@ complete -c lynkr -n '__fish_seen_subcommand_from run' -l profile -x -a 'anthrop
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l stage -x -a 'NAME=on off'
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l cache -x -a 'off exact semantic'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from serve' -l no-token
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l quiet
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -s q
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l host -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l port -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l token -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from serve' -l allow-host -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l profile -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -s p -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l upstream -r -F

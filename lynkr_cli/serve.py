@@ -24,6 +24,9 @@ from lynkr_cli import __version__
 from lynkr_cli.ledger import Ledger, RequestRecord, SessionRecord
 
 IDLE_SECONDS = 30 * 60
+# Clients remembered at once; beyond it the least recently seen client's session is closed (a client
+# that comes back starts a new one). Each entry is small: session ids were bounded by the front.
+MAX_CLIENTS = 4096
 CLIENT: contextvars.ContextVar[tuple[str, str, str] | None] = contextvars.ContextVar("lynkr_client", default=None)
 
 
@@ -39,7 +42,7 @@ def is_loopback(host: str) -> bool:
 
 def agent_from_user_agent(user_agent: str) -> str:
     """A short client name for the ledger: ``claude-cli/2.1 (…)`` -> ``claude``."""
-    product = user_agent.split(" ", 1)[0].split("/", 1)[0].lower()
+    product = user_agent.split(" ", 1)[0].split("/", 1)[0].lower()[:40]
     known = {"claude-cli": "claude", "codex_cli_rs": "codex", "anthropic": "anthropic-sdk",
              "asyncanthropic": "anthropic-sdk", "openai": "openai-sdk", "asyncopenai": "openai-sdk"}
     return known.get(product, product or "client")
@@ -88,12 +91,15 @@ class ServeLedger(Ledger):
 
         key = client or ("unknown", "", "client")
         with self._lock:
-            found = self._sessions.get(key)
+            found = self._sessions.pop(key, None)  # re-inserted last: the dict is kept in order of use
             if found is not None and now - found[1] < IDLE_SECONDS:
                 self._sessions[key] = (found[0], now)
                 return found[0]
             if found is not None:
                 self._finish(found[0])
+            while len(self._sessions) >= MAX_CLIENTS:  # a flood of new clients: the least recent one ends
+                oldest = next(iter(self._sessions))
+                self._finish(self._sessions.pop(oldest)[0])
             self._counter += 1
             session_id = f"{new_session_id()}-s{self._counter}"
             self._sessions[key] = (session_id, now)
@@ -128,17 +134,14 @@ class ServeLedger(Ledger):
                 self._finish(session_id)
 
 
-class ClientMiddleware:
-    """ASGI middleware in front of the proxy: names the client of each request (for its session)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            headers = dict(scope.get("headers") or [])
-            client = scope.get("client") or ("unknown", 0)
-            user_agent = headers.get(b"user-agent", b"").decode("latin-1")
-            session = headers.get(b"x-claude-code-session-id", b"").decode("latin-1")
-            CLIENT.set((str(client[0]), session, agent_from_user_agent(user_agent)))
-        await self.app(scope, receive, send)
+def name_client(scope: dict[str, Any]) -> None:
+    """Remember who sent the request being handled, for its ledger session (``ServeLedger``); the
+    proxy's front calls this for each admitted request (session ids already bounded there)."""
+    user_agent = session = b""
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            user_agent = value
+        elif name == b"x-claude-code-session-id":
+            session = value
+    client = scope.get("client") or ("unknown", 0)
+    CLIENT.set((str(client[0]), session.decode("latin-1"), agent_from_user_agent(user_agent.decode("latin-1"))))

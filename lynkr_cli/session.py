@@ -236,6 +236,8 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
         ledger=ledger,
         token=token,
         max_body_bytes=settings.max_body_bytes,
+        allowed_hosts=tuple(settings.serve.allowed_hosts) + tuple(extra.get("allowed_hosts", ())),  # type: ignore[arg-type]
+        allowed_origins=tuple(settings.serve.allowed_origins),
         pipeline=build_pipeline(pipeline_config, decisions_dir=data_home() / "pipeline"),
     )
     ctx.providers, ctx.router = _providers_and_router(settings, ctx.anthropic_upstream, extra.get("model"))

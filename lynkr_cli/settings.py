@@ -88,7 +88,17 @@ class ServeSettings(BaseModel):
 
     host: str = Field(default="127.0.0.1", description="Interface to bind")
     port: int = Field(default=8081, ge=0, le=65535, description="Port to bind (Lynkr's default 8081)")
-    token: SecretStr | None = Field(default=None, description="Access token clients must send")
+    token: SecretStr | None = Field(
+        default=None, description="Access token clients must send (32+ random characters; default: generated "
+        "into $LYNKR_HOME/serve-token)")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host names clients may use besides IP addresses and localhost")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Web page origins allowed to call the proxy (none by default)")
+    body_timeout_s: float = Field(default=30.0, gt=0, description="Seconds a request body may stall (then 408)")
+    body_budget_mb: int = Field(default=256, gt=0, description="Memory for request bodies held at once (then 503)")
+    max_connections: int | None = Field(
+        default=None, gt=0, description="Client connections open at once (default: from the open-files limit)")
 
 
 class Settings(BaseSettings):

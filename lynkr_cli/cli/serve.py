@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -18,7 +18,16 @@ def serve(
     ),
     token: Optional[str] = typer.Option(
         None, "--token", metavar="TOKEN",
-        help="Access token clients must send ('auto' generates one; or LYNKR_SERVE_TOKEN). Required beyond loopback."
+        help="Access token clients must send, 32+ random characters ('auto': a new one for this run) "
+             "[default: LYNKR_SERVE_TOKEN, config serve.token, else one kept in $LYNKR_HOME/serve-token].",
+    ),
+    no_token: bool = typer.Option(
+        False, "--no-token",
+        help="Loopback only: no token; each request must bring its own provider key (keys lynkr holds are not used).",
+    ),
+    allow_host: Optional[List[str]] = typer.Option(
+        None, "--allow-host", metavar="NAME",
+        help="A host name clients may use besides IP addresses and localhost (repeatable; config serve.allowed_hosts).",
     ),
     profile: Optional[str] = typer.Option(
         None, "--profile", "-p", metavar="NAME", help="Apply a config profile (see `lynkr profiles`)."
@@ -42,9 +51,8 @@ def serve(
     import threading
 
     from lynkr_cli.errors import UsageError
-    from lynkr_cli.proxy.auth import new_token
     from lynkr_cli.proxy.server import ProxyServer, bind_socket
-    from lynkr_cli.serve import ClientMiddleware, ServeLedger, is_loopback
+    from lynkr_cli.serve import ServeLedger, is_loopback, name_client
     from lynkr_cli.settings import load_settings
 
     if profile:
@@ -59,15 +67,12 @@ def serve(
         parse_model_ref(model)  # unknown provider or malformed ref: exit 2 now, not on the first request
     settings = load_settings(flags={"serve.host": host, "serve.port": port})
     host, port = settings.serve.host, settings.serve.port
-    secret = token or (settings.serve.token.get_secret_value() if settings.serve.token else None)
-    generated = secret == "auto"
-    if generated:
-        secret = new_token()
-    if not secret and not is_loopback(host):
-        raise UsageError(
-            f"binding {host} exposes the proxy beyond this machine: give --token TOKEN (or --token auto), "
-            "or set LYNKR_SERVE_TOKEN"
-        )
+    secret, token_note = _access_token(token, no_token, settings, host)
+    hosts = list(allow_host or [])
+    if not is_loopback(host):  # clients on the network may use this machine's name
+        import socket
+
+        hosts += [host, socket.gethostname(), socket.gethostname().split(".", 1)[0]]
     upstream_url = upstream or os.environ.get("ANTHROPIC_BASE_URL") or None
     try:
         sock = bind_socket(host, port)
@@ -86,8 +91,10 @@ def serve(
     def build():  # type: ignore[no-untyped-def]
         from lynkr_cli.session import RunOptions, _build_app
 
-        options = RunOptions(command=[], extra={"model": model}) if model else None
-        return ClientMiddleware(_build_app("serve", secret, ledger, upstream_url, options))
+        options = RunOptions(command=[], extra={"model": model, "allowed_hosts": hosts})
+        front = _build_app("serve", secret, ledger, upstream_url, options)
+        front.observe = name_client  # each request's client names its ledger session
+        return front
 
     server = ProxyServer(sock, build)
     stop = threading.Event()
@@ -100,8 +107,7 @@ def serve(
     print(f"lynkr serve: listening on {server.url}", file=sys.stderr, flush=True)
     print(f"  Anthropic clients: base URL {base}", file=sys.stderr)
     print(f"  OpenAI clients:    base URL {base}/v1", file=sys.stderr)
-    if generated:
-        print(f"  token: {secret}  (or send it as X-Lynkr-Token)", file=sys.stderr)
+    print(f"  {token_note}", file=sys.stderr)
     print("  Ctrl-C stops; sessions are recorded in the ledger (lynkr report)", file=sys.stderr, flush=True)
     status.run_until(stop, server.url)
     server.stop(timeout=15.0)
@@ -116,6 +122,37 @@ def serve(
     )
     if server.error is not None:
         raise UsageError(f"the proxy failed: {server.error}")
+
+
+def _access_token(token: str | None, no_token: bool, settings, host: str) -> tuple[str | None, str]:  # type: ignore[no-untyped-def]
+    """The token clients must send (None with ``--no-token``) and the line that tells the user where it is."""
+    from lynkr_cli.errors import UsageError
+    from lynkr_cli.serve import is_loopback
+
+    if no_token:
+        if token:
+            raise UsageError("give --token or --no-token, not both")
+        if not is_loopback(host):
+            raise UsageError(f"--no-token is for loopback only: binding {host} lets other machines in (leave "
+                             "--no-token out; clients then need the token)")
+        return None, ("warning: --no-token: any process on this machine can call this proxy; each request must "
+                      "bring its own provider key, which goes only to that key's provider (keys lynkr holds are "
+                      "not used), and a request without one gets 401")
+    from lynkr_cli.proxy.auth import new_token
+    from lynkr_cli.serve_token import checked_token, stored_token
+
+    if token == "auto":
+        return new_token(), "token: a new one for this run, in the URLs above (or send it as X-Lynkr-Token or as the API key)"
+    if token:
+        return checked_token(token, "--token"), "token: --token (in the path above, as X-Lynkr-Token or as the API key)"
+    if settings.serve.token is not None:
+        return (checked_token(settings.serve.token.get_secret_value(), "LYNKR_SERVE_TOKEN / serve.token"),
+                "token: LYNKR_SERVE_TOKEN / serve.token (in the path above, as X-Lynkr-Token or as the API key)")
+    secret, created = stored_token()
+    from lynkr_cli.serve_token import token_file
+
+    made = "new, " if created else ""
+    return secret, f"token: {made}kept in {token_file()} (in the path above, as X-Lynkr-Token or as the API key)"
 
 
 class _StatusLine:

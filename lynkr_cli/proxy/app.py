@@ -22,6 +22,7 @@ from lynkr_cli.proxy.auth import authenticator_for
 from lynkr_cli.proxy.context import ProxyContext
 from lynkr_cli.proxy.flow import count_tokens, model_call
 from lynkr_cli.proxy.front import ProxyFront
+from lynkr_cli.proxy.guard import OriginGuard
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay_call
 from lynkr_cli.proxy.wire import UpstreamClient
@@ -174,8 +175,8 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
     app.state.ctx = ctx
     hot = {"/v1/messages": messages, "/v1/chat/completions": chat_completions, "/chat/completions": chat_completions,
            "/v1/responses": responses, "/responses": responses}
-    return ProxyFront(app, authenticator_for(ctx.token), hot, refused=lambda scope, status, reason:
-                      _record_refused(ctx, scope, status, reason))
+    return ProxyFront(app, authenticator_for(ctx.token), hot, OriginGuard(ctx.allowed_hosts, ctx.allowed_origins),
+                      refused=lambda scope, status, reason: _record_refused(ctx, scope, status, reason))
 
 
 def _record_refused(ctx: ProxyContext, scope: Scope, status: int, reason: str) -> None:

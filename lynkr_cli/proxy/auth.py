@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Protocol, Sequence
 
 from lynkr_cli.callers import CLIENT_KEY, SESSION, Caller
-from lynkr_cli.errors import anthropic_error_body, openai_error_body
 
 if TYPE_CHECKING:
-    from starlette.types import Scope, Send
+    from starlette.types import Scope
 
 PREFIX = "/s/"
 TOKEN_HEADER = b"x-lynkr-token"
@@ -141,7 +140,7 @@ def caller_of(scope: Mapping[str, object]) -> Caller | None:
     return found if isinstance(found, Caller) else None
 
 
-# -- new tokens and the 401 --------------------------------------------------------------------
+# -- tokens -------------------------------------------------------------------------------------
 def new_token() -> str:
     """A 43-character URL-safe token (256 random bits)."""
     return secrets.token_urlsafe(32)
@@ -156,17 +155,3 @@ def weak_token_reason(token: str) -> str | None:
     if not all(33 <= ord(c) < 127 and c not in "/?#%" for c in token):
         return "it must be printable ASCII without spaces, '/', '?', '#' or '%' (it goes in URLs)"
     return None
-
-
-def unauthorized_body(path: str, message: str) -> bytes:
-    """The 401 body in the format the path's API uses."""
-    if "/chat/completions" in path or "/responses" in path or "/embeddings" in path:
-        return openai_error_body(message, "invalid_request_error", "invalid_api_key")
-    return anthropic_error_body(message, "authentication_error")
-
-
-async def reject(scope: Scope, send: Send, message: str) -> None:
-    body = unauthorized_body(scope["path"], message)
-    await send({"type": "http.response.start", "status": 401,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})

@@ -28,6 +28,9 @@ class ProxyContext:
     ledger: Ledger | None = None
     token: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # The front's origin guard (proxy/guard.py): names besides IP literals and localhost, web origins.
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     client: httpx.AsyncClient | None = None

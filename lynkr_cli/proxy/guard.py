@@ -33,3 +33,74 @@ async def refuse(send) -> None:  # type: ignore[no-untyped-def]
     await send({"type": "http.response.start", "status": 404,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+# -- who may ask: Host and Origin ---------------------------------------------------------------
+class OriginGuard:
+    """Refuses requests a web page could have made, before routing (403).
+
+    DNS rebinding: a page on ``evil.example`` re-points its name at 127.0.0.1 and then reads the
+    proxy's answers as same-origin; its requests still say ``Host: evil.example``. So the Host must be
+    an IP literal (a literal cannot be rebound), ``localhost``, or a name the user configured
+    (``serve.allowed_hosts``; the machine's own name when serving beyond loopback). A page's blind
+    cross-site request carries an ``Origin``: only configured origins (``serve.allowed_origins``)
+    pass, and get CORS answers; clients that are not browsers send none.
+    """
+
+    def __init__(self, hosts: tuple[str, ...] = (), origins: tuple[str, ...] = ()) -> None:
+        self._hosts = frozenset(h.lower().encode() for h in ("localhost", *hosts))
+        self._origins = frozenset(o.lower().rstrip("/").encode() for o in origins)
+
+    def refusal(self, headers: list[tuple[bytes, bytes]]) -> str | None:
+        """Why this request may not come in, or None."""
+        for name, value in headers:
+            if name == b"host":
+                if not self._host_ok(value):
+                    return "lynkr: Host {!r} is not this proxy's address (serve.allowed_hosts)".format(
+                        value.decode("latin-1")[:100])
+            elif name == b"origin" and value.lower().rstrip(b"/") not in self._origins:
+                return "lynkr: requests from web pages are refused (Origin {!r} is not in serve.allowed_origins)".format(
+                    value.decode("latin-1")[:100])
+        return None
+
+    def allowed_origin(self, headers: list[tuple[bytes, bytes]]) -> bytes | None:
+        """The request's Origin when it is a configured one (its answer gets CORS headers)."""
+        if not self._origins:
+            return None
+        for name, value in headers:
+            if name == b"origin":
+                return value
+        return None
+
+    def _host_ok(self, value: bytes) -> bool:
+        if value.startswith(b"["):  # an IPv6 literal
+            return True
+        host, _, port = value.rpartition(b":")
+        if not host or not port.isdigit():
+            host = value
+        if host.count(b".") == 3 and host.replace(b".", b"").isdigit():  # an IPv4 literal
+            return True
+        return host.lower() in self._hosts
+
+
+def cors_preflight(origin: bytes, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The answer headers of a preflight (``OPTIONS``) from a configured origin."""
+    asked = next((v for k, v in headers if k == b"access-control-request-headers"), b"")
+    return [(b"access-control-allow-origin", origin), (b"vary", b"origin"),
+            (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+            (b"access-control-allow-headers", asked or b"content-type"), (b"access-control-max-age", b"600"),
+            (b"content-length", b"0")]
+
+
+# -- what a JSON route accepts --------------------------------------------------------------------
+def is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    """True when the body is declared JSON (``application/json`` or ``application/…+json``).
+
+    A web page can send ``text/plain``, form and multipart bodies to any address without asking
+    first; a JSON body needs the browser's permission (a CORS preflight), which lynkr does not give.
+    """
+    for name, value in headers:
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+    return False

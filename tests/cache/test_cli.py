@@ -88,8 +88,8 @@ def test_serve_with_cache_answers_a_repeat_from_the_cache(lynkr_home):
         try:
             url = ""
             for line in proc.stderr:  # type: ignore[union-attr]
-                if "listening on" in line:
-                    url = line.rsplit(" ", 1)[1].strip()
+                if "Anthropic clients: base URL" in line:
+                    url = line.rsplit(" ", 1)[1].strip()  # with the token generated on first start
                     break
             headers = {"x-api-key": FAKE_ANTHROPIC_KEY, "anthropic-version": "2023-06-01"}
             body = {"model": "claude-sonnet-4-6", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}

@@ -163,7 +163,8 @@ def test_every_response_carries_the_header(cached_proxy, answers: Answers, tmp_p
     with cached_proxy() as (client, base_url, ctx):
         headers = {"x-api-key": FAKE_ANTHROPIC_KEY, "anthropic-version": "2023-06-01"}
         count = httpx.post(f"{base_url}/v1/messages/count_tokens", json=BASE, headers=headers)
-        bad = httpx.post(f"{base_url}/v1/messages", content=b"{not json", headers=headers)
+        bad = httpx.post(f"{base_url}/v1/messages", content=b"{not json",
+                         headers={**headers, "content-type": "application/json"})
         health = httpx.get(f"{base_url}/")
         server_tool = httpx.post(f"{base_url}/v1/messages", headers=headers, json={
             **BASE, "tools": [{"type": "web_search_20250305", "name": "web_search"}]})

@@ -43,7 +43,7 @@ def test_serve_says_whether_the_host_or_the_port_is_at_fault(tmp_path: Path) -> 
     import socket
 
     env = base_env(tmp_path / "lh")
-    host = run_lynkr(["serve", "--host", "nosuch.invalid", "--port", "0", "--token", "t"], env, timeout=60)
+    host = run_lynkr(["serve", "--host", "nosuch.invalid", "--port", "0", "--token", "auto"], env, timeout=60)
     assert host.returncode == 2 and "Traceback" not in host.stderr
     assert host.stderr.startswith("lynkr: cannot bind nosuch.invalid:0: ")
     assert host.stderr.strip().endswith("(check --host)")

@@ -43,7 +43,10 @@ class Served:
         for line in self.proc.stderr:
             self.lines.append(line)
             if "listening on" in line:
-                self.url = line.rsplit(" ", 1)[1].strip()
+                self.root = line.rsplit(" ", 1)[1].strip()
+            elif "Anthropic clients: base URL" in line:
+                self.url = line.rsplit(" ", 1)[1].strip()  # with the token in its path
+            elif "Ctrl-C stops" in line:
                 break
         else:
             raise AssertionError("".join(self.lines))
@@ -87,28 +90,51 @@ def test_sdks_through_serve_one_session_per_client(upstream, tmp_path: Path) -> 
     assert report.returncode == 0 and len(json.loads(report.stdout)) == 3
 
 
-def test_token_required_beyond_loopback_and_checked(upstream, tmp_path: Path) -> None:
-    env = base_env(tmp_path / "lh")
-    refused = run_lynkr(["serve", "--host", "0.0.0.0", "--port", "0"], env, timeout=60)
-    assert refused.returncode == 2 and "--token" in refused.stderr and "Traceback" not in refused.stderr
+def test_a_token_is_required_by_default_kept_private_and_reused(upstream, tmp_path: Path) -> None:
+    """First start: a token is generated into a 0600 file and printed in the base URLs; every request
+    without it is a 401; the next start uses the same token."""
+    import stat
 
-    served = Served(["--port", "0", "--token", "s3cret-token", "--upstream", upstream.url], env)
+    home = tmp_path / "lh"
+    env = base_env(home)
+    body = {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    served = Served(["--port", "0", "--upstream", upstream.url], env)
     try:
-        body = {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-        denied = httpx.post(f"{served.url}/v1/messages", json=body, headers={"x-api-key": FAKE_ANTHROPIC_KEY})
+        token = (home / "serve-token").read_text().strip()
+        assert len(token) >= 32 and served.url == f"{served.root}/s/{token}"
+        assert stat.S_IMODE((home / "serve-token").stat().st_mode) == 0o600
+        denied = httpx.post(f"{served.root}/v1/messages", json=body, headers={"x-api-key": FAKE_ANTHROPIC_KEY})
         assert denied.status_code == 401 and denied.json()["error"]["type"] == "authentication_error"
-        in_path = anthropic.Anthropic(base_url=f"{served.url}/s/s3cret-token", api_key=FAKE_ANTHROPIC_KEY,
-                                      max_retries=0)
+        in_path = anthropic.Anthropic(base_url=served.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0)
         assert in_path.messages.create(**body).content[0].text == "pong"
-        in_header = anthropic.Anthropic(base_url=served.url, api_key=FAKE_ANTHROPIC_KEY, max_retries=0,
-                                        default_headers={"X-Lynkr-Token": "s3cret-token"})
+        in_header = anthropic.Anthropic(base_url=served.root, api_key=FAKE_ANTHROPIC_KEY, max_retries=0,
+                                        default_headers={"X-Lynkr-Token": token})
         assert in_header.messages.create(**body).content[0].text == "pong"
-        wrong = httpx.post(f"{served.url}/v1/messages", json=body, headers={"x-lynkr-token": "nope"})
+        wrong = httpx.post(f"{served.root}/v1/messages", json=body, headers={"x-lynkr-token": "nope"})
         assert wrong.status_code == 401
     finally:
         code, log = served.stop(signal.SIGINT)
     assert code == 0, log
-    assert "s3cret-token" not in "".join(r["error"] or "" for r in ledger_rows(tmp_path / "lh")[1])
+    assert f"kept in {home / 'serve-token'}" in log
+    assert token not in "".join(json.dumps(r) for r in ledger_rows(home)[1])
+    again = Served(["--port", "0", "--upstream", upstream.url], env)
+    try:
+        assert again.url.endswith(f"/s/{token}")
+    finally:
+        again.stop()
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--token", "short-token"], "at least 32"),
+    (["--token", "a" * 40], "repeats"),
+    (["--host", "0.0.0.0", "--token", "a"], "at least 32"),
+    (["--host", "0.0.0.0", "--no-token"], "--no-token is for loopback only"),
+    (["--no-token", "--token", "x" * 40], "not both"),
+])
+def test_weak_tokens_and_no_token_beyond_loopback_are_refused(tmp_path: Path, args, said) -> None:
+    refused = run_lynkr(["serve", "--port", "0", *args], base_env(tmp_path / "lh"), timeout=60)
+    assert refused.returncode == 2 and said in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.stderr.count("\n") == 1  # one line
 
 
 def test_serve_model_sends_every_client_to_one_provider(tmp_path: Path) -> None:
@@ -116,7 +142,7 @@ def test_serve_model_sends_every_client_to_one_provider(tmp_path: Path) -> None:
 
     with FakeUpstream(ollama_handler(lambda request, body: Turn(text="from ollama"))) as ollama:
         env = base_env(tmp_path / "lh", OLLAMA_HOST=f"127.0.0.1:{ollama.port}")
-        served = Served(["--port", "0", "--model", "ollama:qwen2.5-coder:7b"], env)
+        served = Served(["--port", "0", "--token", "auto", "--model", "ollama:qwen2.5-coder:7b"], env)
         try:
             chat = openai.OpenAI(base_url=f"{served.url}/v1", api_key="unused", max_retries=0)
             reply = chat.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])

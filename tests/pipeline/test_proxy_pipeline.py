@@ -80,7 +80,8 @@ def test_no_optimize_forwards_tool_results_untouched(upstream, tmp_path):
     pipeline = build_pipeline(PipelineConfig(enabled=False))
     body = json.dumps({"model": "claude-x", "max_tokens": 5, "messages": MESSAGES}).encode()
     with running_proxy(upstream.url, tmp_path / "l.db", pipeline=pipeline) as (base_url, ctx, ledger):
-        httpx.post(f"{base_url}/v1/messages", content=body, headers={"x-api-key": FAKE_ANTHROPIC_KEY})
+        httpx.post(f"{base_url}/v1/messages", content=body,
+                   headers={"x-api-key": FAKE_ANTHROPIC_KEY, "content-type": "application/json"})
     (received,) = upstream.requests_to("/v1/messages")
     assert received.body == body
     assert "pipeline" not in rows(tmp_path / "l.db")[0]["details"]
@@ -93,7 +94,7 @@ def test_lossy_elision_stores_the_full_text_where_optimize_finds_it(upstream, tm
     config = PipelineConfig(compress=CompressConfig(lossy=True, lossy_threshold_tokens=1000))
     pipeline = build_pipeline(config, elided_dir=tmp_path / "elided")
     with running_proxy(upstream.url, tmp_path / "l.db", pipeline=pipeline) as (base_url, ctx, ledger):
-        httpx.post(f"{base_url}/v1/messages", headers={"x-api-key": FAKE_ANTHROPIC_KEY},
+        httpx.post(f"{base_url}/v1/messages", headers={"x-api-key": FAKE_ANTHROPIC_KEY, "content-type": "application/json"},
                    content=json.dumps({"model": "claude-x", "max_tokens": 5, "messages": messages}).encode())
     (received,) = upstream.requests_to("/v1/messages")
     sent = received.json["messages"][2]["content"][0]["content"]

@@ -22,10 +22,14 @@ class Served:
                                      text=True)
         self.lines: list[str] = []
         assert self.proc.stderr is not None
+        self.base = ""
         for line in self.proc.stderr:
             self.lines.append(line)
             if "listening on" in line:
                 self.url = line.split("listening on", 1)[1].split()[0].strip()
+            elif "Anthropic clients: base URL" in line:
+                self.base = line.rsplit(" ", 1)[1].strip()  # with the token in its path
+            elif "Ctrl-C stops" in line:
                 break
         else:
             raise AssertionError("".join(self.lines))

@@ -99,7 +99,7 @@ def test_lynkr_run_listens_on_loopback_only(lynkr_home):
 def test_requests_without_the_exact_token_get_401_and_reach_nobody(proxy, upstream, path):
     base = proxy.base_url.rsplit("/s/", 1)[0]
     body = json.dumps(MESSAGE).encode()
-    raw = raw_request(base, b"POST " + path.encode() + b" HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+    raw = raw_request(base, b"POST " + path.encode() + b" HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
                       b"x-api-key: " + FAKE_ANTHROPIC_KEY.encode() + b"\r\ncontent-length: "
                       + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
     assert status_of(raw) == 401
@@ -119,7 +119,7 @@ def test_requests_without_the_exact_token_get_401_and_reach_nobody(proxy, upstre
     "/v1/models/..\\..\\secret",
 ])
 def test_path_traversal_is_rejected_before_the_upstream(proxy, upstream, path):
-    raw = raw_request(proxy.base_url, f"GET /s/fault-token{path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    raw = raw_request(proxy.base_url, f"GET /s/fault-token{path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n"
                       .encode())
     assert raw == b"" or status_of(raw) in (400, 404)  # h11 drops a request line it cannot parse
     assert not [r for r in upstream.received if "etc" in r.path or "secret" in r.path]
@@ -127,7 +127,7 @@ def test_path_traversal_is_rejected_before_the_upstream(proxy, upstream, path):
 
 def test_header_injection_through_the_url_does_not_reach_the_upstream(proxy, upstream):
     raw = raw_request(proxy.base_url, b"GET /s/fault-token/v1/models?x=%0d%0aX-Injected:%20yes HTTP/1.1\r\n"
-                      b"host: x\r\nanthropic-version: 2023-06-01\r\nconnection: close\r\n\r\n")
+                      b"host: 127.0.0.1\r\nanthropic-version: 2023-06-01\r\nconnection: close\r\n\r\n")
     assert status_of(raw) == 200
     (received,) = upstream.received
     assert "x-injected" not in received.headers and "\r" not in received.path and "\n" not in received.path
@@ -140,8 +140,8 @@ def test_header_injection_through_the_url_does_not_reach_the_upstream(proxy, ups
     b"bad header name: 1\r\n",
 ])
 def test_malformed_headers_are_refused_with_400(proxy, upstream, bad_header):
-    raw = raw_request(proxy.base_url, b"POST /s/fault-token/v1/messages HTTP/1.1\r\nhost: x\r\n" + bad_header
-                      + b"content-length: 2\r\nconnection: close\r\n\r\n{}")
+    raw = raw_request(proxy.base_url, b"POST /s/fault-token/v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\nx-note: 1\r\n"
+                      + bad_header + b"content-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
     assert raw == b"" or status_of(raw) == 400
     assert upstream.received == []
 
