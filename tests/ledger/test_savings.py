@@ -103,7 +103,8 @@ def test_replayed_claude_code_session_report(tmp_path):
         with running_proxy(upstream.url, tmp_path / "l.db", pipeline=pipeline) as (base_url, ctx, ledger):
             for path in SESSION:
                 response = httpx.post(f"{base_url}/v1/messages", content=path.read_bytes(),
-                                      headers={"x-api-key": FAKE_ANTHROPIC_KEY, "x-claude-code-session-id": "cc-1"})
+                                      headers={"x-api-key": FAKE_ANTHROPIC_KEY, "x-claude-code-session-id": "cc-1",
+                                               "content-type": "application/json"})
                 assert response.status_code == 200
                 pipeline.session("cc-1").calibration.wait()  # a real turn takes seconds; the fake, ms
     reader = LedgerReader(tmp_path / "l.db")
