@@ -97,8 +97,9 @@ def test_unreachable_upstream_is_an_anthropic_error_naming_it(tmp_path):
 
 def test_oversized_and_malformed_bodies_get_clear_anthropic_errors(upstream, tmp_path):
     with running_proxy(upstream.url, tmp_path / "l.db", max_body_bytes=1000) as (base_url, ctx, ledger):
-        big = httpx.post(f"{base_url}/v1/messages", content=b"{" + b" " * 2000 + b"}")
-        bad = httpx.post(f"{base_url}/v1/messages", content=b"{not json")
+        json_body = {"content-type": "application/json"}
+        big = httpx.post(f"{base_url}/v1/messages", content=b"{" + b" " * 2000 + b"}", headers=json_body)
+        bad = httpx.post(f"{base_url}/v1/messages", content=b"{not json", headers=json_body)
     assert big.status_code == 413 and big.json()["error"]["type"] == "request_too_large"
     assert "1000" in big.json()["error"]["message"]
     assert bad.status_code == 400 and "not valid JSON" in bad.json()["error"]["message"]
