@@ -96,8 +96,8 @@ class Replayer:
         for rebuilt in session.requests:
             request, optimized, reports = self._optimize(rebuilt, state)
             (direct_wire, lynkr_wire), wire, provider, model = self._wires(rebuilt, request, optimized)
-            direct_segments = counter.segments(direct_wire, wire)
-            lynkr_segments = counter.segments(lynkr_wire, wire)
+            direct_segments = counter.segments(direct_wire, wire, "direct")
+            lynkr_segments = counter.segments(lynkr_wire, wire, "lynkr")
             cached_direct = wire != "anthropic" or has_breakpoint(direct_wire)
             cached_lynkr = wire != "anthropic" or has_breakpoint(lynkr_wire)
             direct.add(direct_segments, model, provider, cached_direct, rebuilt.timestamp)

@@ -36,21 +36,41 @@ class SegmentCounter:
         self._messages: dict[int, tuple[Any, list[Segment]]] = {}
         self._by_key: dict[bytes, int] = {}
         self._calls: dict[str, str] = {}  # tool call id -> the kind of its result
+        # Per side (direct, lynkr): the last request's head and messages, to reuse the part of the
+        # segment list that comes from the very same objects (a session's history, resent each turn).
+        self._heads: dict[str, tuple[Any, Any, list[Segment]]] = {}
+        self._previous: dict[str, tuple[list[Any], list[int], list[Segment]]] = {}
 
-    def segments(self, body: Mapping[str, Any], wire: str) -> list[Segment]:
+    def segments(self, body: Mapping[str, Any], wire: str, side: str = "") -> list[Segment]:
         if wire == "openai-responses":
-            return self._responses(body)
-        return self._anthropic(body)
+            return self._responses(body, side)
+        return self._anthropic(body, side)
 
-    def _anthropic(self, body: Mapping[str, Any]) -> list[Segment]:
-        out = [self._segment("tool", tool, _count_tool, SYSTEM) for tool in body.get("tools") or []]
-        system = body.get("system")
-        if isinstance(system, str):
-            out.append(self._text("system", system, SYSTEM))
-        elif isinstance(system, list):
-            out.extend(self._segment("system", block, _count_block, SYSTEM) for block in system)
-        for message in body.get("messages") or []:
-            out.extend(self._message(message))
+    def _anthropic(self, body: Mapping[str, Any], side: str) -> list[Segment]:
+        tools, system = body.get("tools"), body.get("system")
+        head = self._heads.get(side)
+        if head is None or head[0] is not tools or head[1] is not system:
+            out = [self._segment("tool", tool, _count_tool, SYSTEM) for tool in tools or []]
+            if isinstance(system, str):
+                out.append(self._text("system", system, SYSTEM))
+            elif isinstance(system, list):
+                out.extend(self._segment("system", block, _count_block, SYSTEM) for block in system)
+            head = self._heads[side] = (tools, system, out)
+        return head[2] + self._sequence(side, body.get("messages") or [], self._message)
+
+    def _sequence(self, side: str, items: list[Any], cut: Callable[[Any], list[Segment]]) -> list[Segment]:
+        """The segments of ``items``, reusing the last call's for the leading items that are the same
+        objects (checked by identity: cheap, and exact)."""
+        previous_items, bounds, previous = self._previous.get(side, ([], [0], []))
+        same, limit = 0, min(len(items), len(previous_items))
+        while same < limit and items[same] is previous_items[same]:
+            same += 1
+        out = previous[:bounds[same]]
+        bounds = bounds[:same + 1]
+        for item in items[same:]:
+            out.extend(cut(item))
+            bounds.append(len(out))
+        self._previous[side] = (list(items), bounds, out)
         return out
 
     def _message(self, message: Any) -> list[Segment]:
@@ -70,17 +90,18 @@ class SegmentCounter:
         self._messages[id(message)] = (message, segments)
         return segments
 
-    def _responses(self, body: Mapping[str, Any]) -> list[Segment]:
+    def _responses(self, body: Mapping[str, Any], side: str) -> list[Segment]:
         out = []
         if isinstance(body.get("instructions"), str):
             out.append(self._text("instructions", body["instructions"], SYSTEM))
         out.extend(self._segment("tool", tool, _count_tool, SYSTEM) for tool in body.get("tools") or [])
         items = body.get("input")
         if isinstance(items, str):
-            out.append(self._text("input", items, USER))
-        else:
-            out.extend(self._segment("item", item, _count_item, lambda i=item: self._item_kind(i)) for item in items or [])
-        return out
+            return out + [self._text("input", items, USER)]
+        return out + self._sequence(side, items or [], self._item)
+
+    def _item(self, item: Any) -> list[Segment]:
+        return [self._segment("item", item, _count_item, lambda: self._item_kind(item))]
 
     def _block_kind(self, role: str, block: Any) -> str:
         kind = block.get("type") if isinstance(block, dict) else None
