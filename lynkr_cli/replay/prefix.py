@@ -24,7 +24,8 @@ CODEX_NOTE = "tools: Codex {version}'s, as captured from the pinned binary (roll
 @lru_cache(maxsize=None)
 def _load(name: str) -> dict[str, Any]:
     data = resources.files("lynkr_cli.replay") / "data" / name
-    return json.loads(data.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(data.read_text(encoding="utf-8"))
+    return loaded
 
 
 def claude_prefix() -> dict[str, Any]:

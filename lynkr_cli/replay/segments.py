@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Mapping
 
 import orjson
@@ -82,11 +83,11 @@ class SegmentCounter:
         content = message.get("content")
         if isinstance(content, str):  # the same bytes to the cache as one text block
             content = [{"type": "text", "text": content}]
-        segments = []
+        segments: list[Segment] = []
         if isinstance(content, list):
             for position, block in enumerate(content):
                 tag = f"{role}:first" if position == 0 else role
-                segments.append(self._segment(tag, block, _count_block, lambda b=block: self._block_kind(role, b)))
+                segments.append(self._segment(tag, block, _count_block, partial(self._block_kind, role, block)))
         self._messages[id(message)] = (message, segments)
         return segments
 
