@@ -16,11 +16,15 @@ import sys
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lynkr_cli import __version__
 from lynkr_cli.agents import agent_for
 from lynkr_cli.agents.base import Launch, ProxyEndpoint, with_no_proxy
 from lynkr_cli.errors import AgentNotFound, AgentNotRunnable, LynkrError, UsageError
+
+if TYPE_CHECKING:
+    from lynkr_cli.config.check import CheckedConfig
 
 REPORT_MODES = ("none", "short", "full")
 
@@ -35,6 +39,7 @@ class RunOptions:
     report: str = "short"
     report_json: Path | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    config: "CheckedConfig | None" = None  # set by run(): the config checked before the agent started
 
     @classmethod
     def from_values(cls, values: dict[str, object], command: list[str], generic: bool) -> "RunOptions":
@@ -73,6 +78,7 @@ def run(options: RunOptions) -> int:
     from lynkr_cli import supervise
     from lynkr_cli.agents.private import PrivateFiles
     from lynkr_cli.paths import data_home
+    from lynkr_cli.preflight import preflight
     from lynkr_cli.proxy.auth import new_token
     from lynkr_cli.proxy.server import bind_socket
 
@@ -91,7 +97,12 @@ def run(options: RunOptions) -> int:
                          "does not exist")
     agent = agent_for(options.command[0], generic=options.generic)
     binary = resolve_binary(options.command[0], options.agent_bin, agent.install_hint)
-    model_ref = _model_ref(options, agent.name)  # a bad --model fails here, before the agent starts
+    # Config, routes, credentials: a run that cannot work fails here, before the agent starts.
+    model = options.extra.get("model")
+    checked = preflight(agent, options.command[1:], str(model) if model else None, data_home())
+    options.config, model_ref = checked.config, checked.model_ref
+    if checked.login.warning:
+        print(f"lynkr: {checked.login.warning}", file=sys.stderr)
 
     # The upstream is whatever the user's environment pointed at before lynkr replaced it.
     upstream = os.environ.get("ANTHROPIC_BASE_URL") or None
@@ -108,7 +119,7 @@ def run(options: RunOptions) -> int:
     endpoint = ProxyEndpoint(base_url=f"http://{host}:{port}/s/{token}",
                              provider=model_ref.provider if model_ref else None,
                              model=model_ref.model if model_ref else None,
-                             token=token)
+                             token=token, token_as_key=checked.login.token_as_key)
     agent_env = dict(os.environ)
     if options.extra.get("tool_search") and agent.name == "claude":
         agent_env["ENABLE_TOOL_SEARCH"] = "true"  # Claude Code's own deferred tool loading (issue 5)
@@ -183,30 +194,6 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     return exit_code
 
 
-def _model_ref(options: RunOptions, agent: str):  # type: ignore[no-untyped-def]
-    """``--model provider:model``, checked now: unknown provider, malformed ref, missing key."""
-    text = options.extra.get("model")
-    if not text:
-        return None
-    from lynkr_cli.errors import MissingCredential
-    from lynkr_cli.providers.base import parse_model_ref, resolve_provider
-
-    ref = parse_model_ref(str(text))
-    inbound = "openai-responses" if agent == "codex" else "anthropic"
-    try:
-        resolve_provider(ref.provider, os.environ).check_credentials(inbound)
-    except MissingCredential:
-        # The config file may hold what the environment lacks (read only on this slow path).
-        resolve_provider(ref.provider, os.environ, provider_overrides(_settings_providers())).check_credentials(inbound)
-    return ref
-
-
-def _settings_providers():  # type: ignore[no-untyped-def]
-    from lynkr_cli.settings import load_settings
-
-    return load_settings().providers
-
-
 def provider_overrides(providers) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
     """``[providers.<id>]`` settings as the provider registry reads them (secrets unwrapped)."""
     out: dict[str, dict[str, object]] = {}
@@ -226,7 +213,8 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
     from lynkr_cli.pipeline.config import with_switches
     from lynkr_cli.settings import load_settings
 
-    settings = load_settings()
+    # ``lynkr run`` checked its config before the agent started: build exactly that one.
+    settings = options.config.settings() if options is not None and options.config is not None else load_settings()
     extra = options.extra if options is not None else {}  # ``lynkr serve`` passes no run options
     pipeline_config = with_switches(settings.pipeline, bool(extra.get("no_optimize")),
                                     list(extra.get("stage", ())))  # type: ignore[call-overload]

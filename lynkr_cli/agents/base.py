@@ -21,7 +21,7 @@ class Launch:
 class ProxyEndpoint:
     """Where the agent should send its API calls: ``base_url`` already includes the session token."""
 
-    base_url: str  # e.g. http://127.0.0.1:PORT/s/TOKEN
+    base_url: str  # e.g. http://127.0.0.1:PORT/s/TOKEN (the token travels in the path)
     # ``lynkr run --model provider:model``: where every request goes (None: the agent's own upstream).
     provider: str | None = None
     model: str | None = None
@@ -29,6 +29,13 @@ class ProxyEndpoint:
     # True when lynkr holds the credentials of every route of the run: the agent is then given the
     # session token as its own API key, so it needs no login (``agents/logins.py``).
     token_as_key: bool = False
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:PORT``: the base URL without the token, for agents that send the token
+        in a header (their base URL would otherwise put it on their command line)."""
+        scheme, _, rest = self.base_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 class PrivateFileWriter(Protocol):
@@ -43,6 +50,16 @@ class Agent(Protocol):
     name: str
     binary: str
     install_hint: str
+    # The API the agent speaks (None: unknown, a generic command) and the provider it uses by default.
+    inbound: str | None
+    home_provider: str | None
+    label: str  # how messages name it ("Claude Code")
+    login_hint: str  # what a user without a login or key should do, in a message
+
+    def has_own_login(self, args: list[str], env: Mapping[str, str]) -> bool:
+        """Whether the agent would authenticate by itself: a key in its environment or settings, or a
+        login stored in its config directory. Read only; False for a machine where it never logged in."""
+        ...
 
     def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str],
                files: PrivateFileWriter) -> Launch:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from lynkr_cli.agents.base import Launch, PrivateFileWriter, ProxyEndpoint, loopback_env, with_no_proxy
+from lynkr_cli.agents.logins import any_set
 from lynkr_cli.errors import UsageError
 
 SETTINGS_FILE = "claude-settings.json"
@@ -26,12 +27,42 @@ SETTINGS_FILE = "claude-settings.json"
 # ANTHROPIC_API_KEY in the environment makes interactive mode ask "Detected a custom API key …
 # Do you want to use this API key?" even when ANTHROPIC_AUTH_TOKEN is set.
 OWN_CREDENTIAL_VARS = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN")
+# Any of these, in the environment or a settings file's env block, and Claude Code is logged in
+# (measured on 2.1.197 and 2.1.332: without one of them or a stored login, -p prints
+# "Not logged in · Please run /login" and sends nothing).
+LOGIN_VARS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
+MANAGED_SETTINGS = Path("/etc/claude-code/managed-settings.json")
 
 
 class ClaudeAgent:
     name = "claude"
     binary = "claude"
     install_hint = "npm install -g @anthropic-ai/claude-code"
+    inbound = "anthropic"
+    home_provider = "anthropic"
+    label = "Claude Code"
+    login_hint = "log in once with `claude` (/login) or set ANTHROPIC_API_KEY"
+
+    def has_own_login(self, args: list[str], env: Mapping[str, str]) -> bool:
+        if any_set(env, LOGIN_VARS):
+            return True
+        home = Path(env.get("HOME") or Path.home())
+        config_dir = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else home / ".claude"
+        if (config_dir / ".credentials.json").is_file():  # a subscription or Console login (Linux)
+            return True
+        state = _read_json(config_dir / ".claude.json" if env.get("CLAUDE_CONFIG_DIR") else home / ".claude.json")
+        if state.get("oauthAccount") or state.get("primaryApiKey"):  # logins kept in the macOS keychain
+            return True
+        cwd = Path.cwd()
+        sources = [config_dir / "settings.json", cwd / ".claude" / "settings.json",
+                   cwd / ".claude" / "settings.local.json", MANAGED_SETTINGS]
+        settings = [_read_json(path) for path in sources]
+        _, user_settings, _ = split_settings_args(args)
+        for entry in [*settings, user_settings]:
+            block = entry.get("env")
+            if entry.get("apiKeyHelper") or (isinstance(block, dict) and any_set(block, LOGIN_VARS)):
+                return True
+        return False
 
     def launch(self, binary: str, args: list[str], endpoint: ProxyEndpoint, env: Mapping[str, str],
                files: PrivateFileWriter) -> Launch:
@@ -105,6 +136,14 @@ def load_user_settings(value: str) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise UsageError(f"the {source} must be a JSON object")
     return settings
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def merge_settings(user: dict[str, Any], lynkr: dict[str, Any]) -> dict[str, Any]:

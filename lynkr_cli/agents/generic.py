@@ -9,6 +9,16 @@ from lynkr_cli.agents.base import Launch, PrivateFileWriter, ProxyEndpoint, loop
 
 class GenericAgent:
     install_hint = ""
+    inbound = None  # any API: it is given both base URLs and keeps whatever credentials it has
+    home_provider = None
+    login_hint = ""
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    def has_own_login(self, args: list[str], env: Mapping[str, str]) -> bool:
+        return True  # never given the token as a key: lynkr cannot tell which variable it would read
 
     def __init__(self, name: str) -> None:
         self.name = name

@@ -93,14 +93,17 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     data[leaf] = value
 
 
-def _parse(value: str) -> Any:
-    """JSON for lists and tables (``LYNKR_AGENTS='["claude"]'``); plain strings otherwise (pydantic coerces)."""
+def _parse(name: str, path: str, value: str) -> Any:
+    """JSON for lists and tables (``LYNKR_AGENTS='["claude"]'``); plain strings otherwise (pydantic coerces).
+    A value that starts like JSON but is not is a ``ConfigError`` naming the variable and the position."""
     text = value.strip()
     if text[:1] in ("[", "{"):
         try:
             return json.loads(text)
-        except ValueError:
-            return value
+        except ValueError as exc:
+            from lynkr_cli.errors import ConfigError
+
+            raise ConfigError(f"invalid config: {path} in env {name}: not valid JSON ({exc})") from None
     return value
 
 
@@ -134,7 +137,7 @@ def lynkr_layer(env: Mapping[str, str], fields: set[str]) -> tuple[dict[str, Any
             path = ".".join(part.lower() for part in name[len(PREFIX):].split("__"))
         if path.split(".")[0] not in fields:
             continue
-        value = _parse(env[name])
+        value = _parse(name, path, env[name])
         if path == "agents" and isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         set_path(data, path, value)

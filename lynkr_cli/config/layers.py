@@ -107,18 +107,39 @@ def deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def resolve(
+# The top-level settings (``Settings.model_fields``), known here without importing pydantic, so that
+# ``lynkr run`` can read the layers before it starts the agent for the price of a few file reads
+# (tests/config/test_check.py keeps the two lists equal).
+SETTING_NAMES = frozenset({
+    "profile", "agents", "model_provider", "tiers", "providers", "budget", "serve", "anthropic_base_url",
+    "max_body_bytes", "pipeline", "routing", "cache", "retention_days",
+})
+
+
+@dataclass
+class Gathered:
+    """Every layer read and merged, not yet validated (no pydantic involved)."""
+
+    layers: list[Layer]
+    merged: dict[str, Any]
+    sources: dict[str, str]
+    user_file: Path
+    project_file: Path | None
+    profile_file: Path | None
+
+
+def gather(
     profile: str | None = None,
     flags: Mapping[str, Any] | None = None,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
-) -> Resolved:
-    """Read every layer, merge, validate. Raises ``ConfigError`` naming the key and its source."""
+) -> Gathered:
+    """Read and merge every layer. Raises ``ConfigError`` for a file that is not TOML (naming the
+    file and position) or an unknown profile; values are checked by ``validate``."""
     from lynkr_cli.config.profiles import find_profile
-    from lynkr_cli.settings import Settings
 
     env = os.environ if env is None else env
-    fields = set(Settings.model_fields)
+    fields = set(SETTING_NAMES)
     user_file = user_config_file(env)
     project_file = find_project_file(cwd)
     if project_file is not None and user_file.exists() and project_file.resolve() == user_file.resolve():
@@ -160,8 +181,22 @@ def resolve(
     if chosen:
         merged["profile"] = chosen
         sources["profile"] = chosen_from
-    settings = validate(merged, sources)
-    return Resolved(settings, layers, sources, user_file, project_file, profile_file)
+    return Gathered(layers, merged, sources, user_file, project_file, profile_file)
+
+
+def resolve(
+    profile: str | None = None,
+    flags: Mapping[str, Any] | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Resolved:
+    """Read every layer, merge, validate. Raises ``ConfigError`` naming the key and its source."""
+    found = gather(profile=profile, flags=flags, cwd=cwd, env=env)
+    return resolved_from(found, validate(found.merged, found.sources))
+
+
+def resolved_from(found: Gathered, settings: Settings) -> Resolved:
+    return Resolved(settings, found.layers, found.sources, found.user_file, found.project_file, found.profile_file)
 
 
 def validate(merged: dict[str, Any], sources: Mapping[str, str]) -> Settings:
