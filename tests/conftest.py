@@ -59,6 +59,16 @@ def user_home(tmp_path: Path) -> Path:
     return home
 
 
+@pytest.fixture
+def new_user_home(tmp_path: Path) -> Path:
+    """A HOME where no agent ever ran: no ~/.claude, ~/.claude.json or ~/.codex, so no login, no
+    onboarding done and no key. Use it with ``base_env`` and no provider key for the agent: this is
+    the machine of someone who has never used Claude Code or Codex (or never logged in)."""
+    home = tmp_path / "new-user-home"
+    home.mkdir()
+    return home
+
+
 def base_env(lynkr_home: Path, user_home: Path | None = None, **extra: str) -> dict[str, str]:
     """A clean environment for running lynkr and an agent offline against fakes."""
     keep = ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR", "SYSTEMROOT")
