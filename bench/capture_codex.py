@@ -11,7 +11,6 @@ output), and saves every ``/responses`` body, byte for byte, to ``tests/data/cod
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile

@@ -34,7 +34,6 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,7 +81,7 @@ class Connection:
             while True:
                 line = await reader.readuntil(b"\r\n")
                 n = int(line.split(b";")[0], 16)
-                chunk = await reader.readexactly(n + 2)
+                await reader.readexactly(n + 2)
                 if ttfb is None:
                     ttfb = time.perf_counter() - t0
                 if n == 0:

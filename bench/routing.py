@@ -89,7 +89,7 @@ def decision_times(rounds: int) -> str:
         router = Router(tiers)  # a fresh session each round: request 1 is a turn start
         for i, request in enumerate(requests):
             t0 = time.perf_counter()
-            decision = router.route(request, "bench")
+            router.route(request, "bench")
             times[i].append((time.perf_counter() - t0) * 1e6)
     lines = ["| request | body bytes | kind | median µs |", "|---|---|---|---|"]
     for i, request in enumerate(requests):

@@ -24,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from lynkr_cli.canonical import ModelRequest  # noqa: E402
 from lynkr_cli.formats import codec  # noqa: E402
 from lynkr_cli.providers.base import ProviderSet, resolve_provider  # noqa: E402
 from lynkr_cli.proxy.components import StaticRouter  # noqa: E402

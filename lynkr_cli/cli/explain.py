@@ -23,7 +23,6 @@ def explain(
 ) -> None:
     """Show the tier, score breakdown, rule and model lynkr would route a request to."""
     import json
-    import sys
 
     from lynkr_cli.errors import UsageError
 

@@ -26,8 +26,9 @@ import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
+from lynkr_cli.routing.score import Part
 from lynkr_cli.routing.tiers import Target, Tier
 
 EXPECTED_OUTPUT_TOKENS = 600  # median output of a Claude Code main request, rounded; only an estimate
@@ -42,7 +43,7 @@ class TurnChoice:
     target: Target | None
     reason: str
     score: float = 0.0
-    parts: tuple = ()
+    parts: tuple[Part, ...] = ()
 
 
 def conversation_key(session: str | None, messages: list[Any]) -> str:

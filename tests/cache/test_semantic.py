@@ -8,7 +8,6 @@ and guarded here against regressions.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import httpx
 import pytest

@@ -8,7 +8,6 @@ holds the first model call open so the test can look at ``/proc`` while the agen
 from __future__ import annotations
 
 import json
-import os
 import signal
 import stat
 import subprocess

@@ -7,12 +7,9 @@ through, the ledger and the exit report carry exactly the figures the upstream r
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -29,7 +26,6 @@ from tests.fakes.anthropic import (
     Turn,
     error_reply,
     has_tool_result,
-    last_user_text,
     messages_handler,
     reply_for,
     tool_results,

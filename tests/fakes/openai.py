@@ -142,7 +142,7 @@ def openai_handler(respond: Callable[[Received, dict[str, Any]], Turn | Reply]) 
         if request.method == "GET" and path.endswith("/models"):
             data = {"object": "list", "data": [{"id": "gpt-test", "object": "model", "created": 1, "owned_by": "fake"}]}
             return Reply(headers={"content-type": "application/json"}, body=json.dumps(data).encode())
-        if request.method != "POST" or not (path.endswith("/chat/completions") or path.endswith("/responses")):
+        if request.method != "POST" or not path.endswith(("/chat/completions", "/responses")):
             return Reply(status=404, headers={"content-type": "application/json"}, body=b'{"error":"not found"}')
         turn = respond(request, body)
         if isinstance(turn, Reply):

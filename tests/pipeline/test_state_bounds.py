@@ -75,7 +75,7 @@ def test_sessions_share_one_memo_so_the_same_result_is_computed_once() -> None:
     states = SessionStates(max_sessions=4)
     calls = []
     for name in ("main", "subagent"):
-        assert states.get(name).memo("same file", lambda: calls.append(name) or "compressed") == "compressed"
+        assert states.get(name).memo("same file", lambda name=name: calls.append(name) or "compressed") == "compressed"
     assert calls == ["main"]
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import FAKE_ANTHROPIC_KEY, running_proxy
 from tests.fakes.anthropic import Turn, error_reply, messages_handler, reply_for
-from tests.fakes.server import FakeUpstream, Reply
+from tests.fakes.server import FakeUpstream
 
 
 def respond(request, body):

@@ -13,7 +13,7 @@ from lynkr_cli.providers.base import ProviderSet
 from lynkr_cli.proxy.components import StaticRouter
 from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, base_env, run_lynkr, running_proxy
 from tests.fakes.anthropic import Turn, error_reply, messages_handler, reply_for
-from tests.fakes.openai import chat_stream, openai_error, openai_handler
+from tests.fakes.openai import chat_stream, openai_error
 from tests.fakes.server import FakeUpstream, Reply
 
 HTML = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"

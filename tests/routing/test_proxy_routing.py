@@ -140,7 +140,7 @@ def test_a_cached_answer_carries_the_route_headers_too(tmp_path) -> None:
     from lynkr_cli.cache.service import build_cache
     from lynkr_cli.providers.base import ProviderSet
 
-    with FakeUpstream(answering("cheap")) as cheap, FakeUpstream(answering("strong")) as strong:
+    with FakeUpstream(answering("cheap")) as cheap:
         tiers = TierMap.from_strings({"simple": "anthropic:claude-haiku-4-5", "reasoning": "azure-anthropic:claude-opus-4-5"})
         cache = build_cache("exact", tmp_path / "cache.sqlite3")
         provider_set = ProviderSet({}, {"anthropic": {"base_url": cheap.url}})

@@ -135,7 +135,7 @@ def test_a_subscription_bearer_never_reaches_another_providers_upstream(tmp_path
     home = tmp_path / "lh"
     if route == "ollama":
         fake = FakeUpstream(ollama_handler(lambda request, body: Turn(text="local")))
-        env = base_env(home, OLLAMA_HOST=f"127.0.0.1:{{port}}")
+        env = base_env(home, OLLAMA_HOST="127.0.0.1:{port}")
         model = "ollama:qwen2.5-coder:7b"
     else:
         fake = FakeUpstream(openai_handler(lambda request, body: Turn(text="local")))

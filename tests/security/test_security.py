@@ -8,10 +8,8 @@ scanned for the credentials that went through it.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import anthropic
 import httpx
 import pytest
 
-from tests.conftest import FAKE_ANTHROPIC_KEY, agent_binary, base_env, ledger_rows, lynkr_command, run_lynkr
+from tests.conftest import FAKE_ANTHROPIC_KEY, agent_binary, base_env, ledger_rows, run_lynkr
 from tests.fakes.anthropic import Turn, error_reply, messages_handler, reply_for
 from tests.fakes.server import FakeUpstream, Received, Reply
 from tests.faults.conftest import start_proxy
