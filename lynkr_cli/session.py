@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lynkr_cli import __version__
 from lynkr_cli.agents import agent_for
@@ -46,7 +46,7 @@ class RunOptions:
         """Build from parsed ``lynkr run`` options (``cli/run_options.py``): each option's ``dest`` is a
         field here, or lands in ``extra``."""
         names = {f.name for f in fields(cls)}
-        known = {k: v for k, v in values.items() if k in names}
+        known: dict[str, Any] = {k: v for k, v in values.items() if k in names}
         extra = {k: v for k, v in values.items() if k not in names}
         if known.get("report_json") is not None:
             known["report_json"] = Path(str(known["report_json"]))
@@ -89,7 +89,7 @@ def run(options: RunOptions) -> int:
     if options.extra.get("stage"):
         from lynkr_cli.pipeline.switches import parse_stage_switch
 
-        for switch in options.extra["stage"]:  # type: ignore[union-attr]
+        for switch in options.extra["stage"]:  # type: ignore[attr-defined]
             parse_stage_switch(str(switch))  # a typo fails here, before the agent starts
     if options.report_json is not None and not Path(options.report_json).parent.is_dir():
         # A mistyped directory must not cost the report of a whole session: say so before it starts.

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=30, ge=0, description="Days unused pipeline decisions and elided texts are kept (0: forever)")
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,  # type: ignore[no-untyped-def, override]
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,  # type: ignore[no-untyped-def]
                                    file_secret_settings):
         """Only what ``load_settings`` merged: it reads the environment itself (aliases, Lynkr's names,
         ``LYNKR_AGENTS=claude,codex``, or the ``env`` mapping a caller passes). A second reading of

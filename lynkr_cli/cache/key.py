@@ -18,10 +18,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-try:
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - a pinned dependency
-    _orjson = None
+import orjson
 
 KEY_VERSION = 1
 _NOT_IN_KEY = frozenset({"stream", "metadata"})
@@ -66,11 +63,10 @@ def _strip(key: str, value: Any) -> Any:
 
 def _digest(material: Mapping[str, Any]) -> str:
     """sha256 of the material as JSON with sorted keys (orjson: ~0.1 ms for a Claude Code request)."""
-    if _orjson is not None:
-        try:
-            return hashlib.sha256(_orjson.dumps(material, option=_orjson.OPT_SORT_KEYS)).hexdigest()
-        except TypeError:  # values orjson refuses (ints beyond 64 bits): the standard library below
-            pass
+    try:
+        return hashlib.sha256(orjson.dumps(material, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    except TypeError:  # values orjson refuses (ints beyond 64 bits): the standard library below
+        pass
     text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -114,6 +110,7 @@ def semantic_split(body: Mapping[str, Any], target: Target, extras: Mapping[str,
     if index < 0 or not isinstance(messages[index], dict) or messages[index].get("role") != "user":
         return "last turn is not a user turn"
     content = messages[index].get("content")
+    replaced: str | list[Any]
     if isinstance(content, str):
         question, replaced = content, _QUESTION
     elif isinstance(content, list) and content:

@@ -13,7 +13,7 @@ MODEL_ROUTES = frozenset({"/v1/messages", "/v1/chat/completions", "/v1/responses
 
 def cache_summary(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """Counts and savings, or None when the cache was off for every request."""
-    out = {"hits_exact": 0, "hits_semantic": 0, "misses": 0, "skips": 0, "saved_input_tokens": 0,
+    out: dict[str, Any] = {"hits_exact": 0, "hits_semantic": 0, "misses": 0, "skips": 0, "saved_input_tokens": 0,
            "saved_output_tokens": 0, "saved_usd": 0.0, "unpriced_hits": 0, "skip_reasons": {}}
     active = False
     for row in requests:

@@ -172,7 +172,8 @@ class ResponseCache:
         if not candidates:
             lookup.details["semantic"] = "no earlier question in this context"
             return
-        passed, vetoes = [], {}
+        passed: list[Any] = []
+        vetoes: dict[str, int] = {}
         for entry in candidates:
             veto = guard.same_question(split.question, entry.question or "")
             if veto is None:

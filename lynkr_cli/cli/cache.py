@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import typer
 
@@ -17,7 +18,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON for scr
 
     path = default_cache_path()
     mode, ttl = _configured()
-    data = {"path": str(path), "mode": mode, "entries": 0, "bytes": 0, "file_bytes": 0, "hits": 0,
+    data: dict[str, Any] = {"path": str(path), "mode": mode, "entries": 0, "bytes": 0, "file_bytes": 0, "hits": 0,
             "saved_input_tokens": 0, "saved_output_tokens": 0, "saved_usd": 0.0, "semantic_entries": 0,
             "expired": 0, "oldest": None, "newest": None}
     if path.exists():

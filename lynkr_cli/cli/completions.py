@@ -60,7 +60,7 @@ def spec() -> list[Entry]:
                 entry.flags += names
                 continue
             choices: list[str] | None = None
-            kind = getattr(param, "type", None) or getattr(param, "bare_type", None)
+            kind: Any = getattr(param, "type", None) or getattr(param, "bare_type", None)
             if hasattr(kind, "choices"):
                 choices = [str(c) for c in kind.choices]
             elif param.metavar and "|" in param.metavar:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from lynkr_cli.serve import ServeStats
 
 
 def serve(
@@ -161,7 +164,7 @@ class _StatusLine:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
-        self.stats = None  # set once the ledger exists
+        self.stats: ServeStats | None = None  # set once the ledger exists
 
     def on_record(self, record) -> None:  # type: ignore[no-untyped-def]
         if self.quiet or self.tty:

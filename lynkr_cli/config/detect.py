@@ -99,7 +99,7 @@ def local_servers(servers: list[tuple[str, str, str]] | None = None, timeout: fl
 
     servers = server_targets(os.environ) if servers is None else servers
     with ThreadPoolExecutor(max_workers=max(1, len(servers))) as pool:
-        found = pool.map(lambda s: probe(*s, timeout=timeout), servers)
+        found = pool.map(lambda s: probe(s[0], s[1], s[2], timeout=timeout), servers)
     return [server for server in found if server is not None]
 
 

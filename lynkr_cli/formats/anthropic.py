@@ -59,6 +59,8 @@ class AnthropicCodec:
         return dumps(with_breakpoints(body))  # cached as a native client's would be (formats/cache_points.py)
 
     def decode_message(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ValueError(f"an Anthropic message is a JSON object, not {type(body).__name__}")
         return body
 
     def encode_message(self, message: dict[str, Any], request: ModelRequest) -> dict[str, Any]:

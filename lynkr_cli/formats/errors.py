@@ -44,10 +44,10 @@ def error_detail(body: Any) -> str | None:
         kind = str(kind) if kind else None  # OpenRouter's codes are numbers ({"code": 429, …})
         if message:
             return f"{kind}: {message}" if kind and kind not in str(message) else str(message)
-    if isinstance(body.get("message"), str):  # Bedrock, some gateways
-        return body["message"]
-    if isinstance(body.get("detail"), str):
-        return body["detail"]
+    for key in ("message", "detail"):  # Bedrock, some gateways
+        text = body.get(key)
+        if isinstance(text, str):
+            return text
     return None
 
 

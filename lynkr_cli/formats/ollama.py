@@ -8,7 +8,7 @@ Token counts arrive on the final line (``prompt_eval_count``, ``eval_count``).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
 
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import UsageError
@@ -22,7 +22,7 @@ def _images(blocks: list[dict[str, Any]]) -> list[str]:
             if b.get("type") == "image" and (b.get("source") or {}).get("type") == "base64"]
 
 
-def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+def _messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     system = system_text(body.get("system"))
     if system:

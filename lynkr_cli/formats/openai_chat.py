@@ -12,7 +12,7 @@ Mapping notes (the non-obvious ones):
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Mapping
 
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import openai_error_body
@@ -143,7 +143,7 @@ def _tool_result_images(content: Any) -> list[dict[str, Any]]:
     return [b for b in content if isinstance(b, dict) and b.get("type") == "image"] if isinstance(content, list) else []
 
 
-def thinking_budget(body: dict[str, Any]) -> int | None:
+def thinking_budget(body: Mapping[str, Any]) -> int | None:
     thinking = body.get("thinking") or {}
     if thinking.get("type") == "enabled":
         return int(thinking.get("budget_tokens") or 0) or None

@@ -265,7 +265,7 @@ def _tool_output(block: dict[str, Any]) -> Any:
     """A tool result as Responses takes it: text, or text and images (a screenshot the agent read)."""
     content = block.get("content")
     images = [b for b in content if isinstance(b, dict) and b.get("type") == "image"] if isinstance(content, list) else []
-    if not images:
+    if not images or not isinstance(content, list):
         return result_text(block)
     texts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
     prefix = "Error: " if block.get("is_error") else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lynkr_cli.pipeline.base import Pipeline
+from lynkr_cli.pipeline.base import Pipeline, Stage
 from lynkr_cli.pipeline.config import PipelineConfig
 
 
@@ -19,5 +19,5 @@ def build_pipeline(config: PipelineConfig | None = None, elided_dir: Path | None
     from lynkr_cli.pipeline.prune import PruneTools
 
     config = config or PipelineConfig()
-    stages = [PruneTools(config.prune), CompressToolResults(config.compress)]
+    stages: list[Stage] = [PruneTools(config.prune), CompressToolResults(config.compress)]
     return Pipeline(stages, disabled=config.disabled_stages(), elided_dir=elided_dir, decisions_dir=decisions_dir)

@@ -209,7 +209,8 @@ class CompressToolResults:
 
     def _outcome(self, text: str, state: "SessionState") -> Outcome:
         key = ("compress", self._fingerprint, hashlib.sha256(text.encode()).digest())
-        return state.memo(key, lambda: compress_text(text, self.config))
+        outcome: Outcome = state.memo(key, lambda: compress_text(text, self.config))
+        return outcome
 
     def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
         report = StageReport(stage=self.name)

@@ -16,7 +16,7 @@ import json
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
-    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.canonical import ModelRequest, Tool
 
 PATCHABLE = ("openai-chat", "openai-responses")
 
@@ -59,7 +59,7 @@ def patch_original(payload: Mapping[str, Any], before: "ModelRequest", after: "M
     return None if patched is None else canonical_json(patched)
 
 
-def patched_payload(payload: Mapping[str, Any], before: "ModelRequest", after: "ModelRequest") -> dict | None:
+def patched_payload(payload: Mapping[str, Any], before: "ModelRequest", after: "ModelRequest") -> dict[str, Any] | None:
     """``patch_original`` before serialization (``lynkr replay`` measures the JSON, not its bytes)."""
     if before.inbound not in PATCHABLE or after is before:
         return None
@@ -67,11 +67,15 @@ def patched_payload(payload: Mapping[str, Any], before: "ModelRequest", after: "
     replace = {k: v for k, v in new.items() if old.get(k) != v}
     if any(not isinstance(v, str) for v in replace.values()):
         return None
-    removed = {t.get("name") for t in before.tools} - {t.get("name") for t in after.tools}
+    removed = _tool_names(before.tools) - _tool_names(after.tools)
     if _edit_canonical(before.body, replace, removed) != after.body:
         return None  # a stage changed something else: only the codec can encode that
     edit = _edit_responses if before.inbound == "openai-responses" else _edit_chat
     return edit(payload, replace, removed)
+
+
+def _tool_names(tools: list[Tool]) -> set[str]:
+    return {name for name in (t.get("name") for t in tools) if isinstance(name, str)}
 
 
 def _replaced(value: Any, text: str) -> Any:
@@ -84,7 +88,7 @@ def _replaced(value: Any, text: str) -> Any:
 
 
 def _edit(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str], *, items_key: str,
-          is_result: Any, id_key: str, content_key: str, tool_name: Any) -> dict | None:
+          is_result: Any, id_key: str, content_key: str, tool_name: Any) -> dict[str, Any] | None:
     """Replace the texts of the results named in ``replace`` and drop the ``removed`` function tools."""
     items, done = [], set()
     for item in payload.get(items_key) or []:
@@ -105,13 +109,13 @@ def _edit(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]
     return out
 
 
-def _edit_responses(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict | None:
+def _edit_responses(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict[str, Any] | None:
     return _edit(payload, replace, removed, items_key="input", id_key="call_id", content_key="output",
                  is_result=lambda item: item.get("type") == "function_call_output",
                  tool_name=lambda tool: tool.get("name"))
 
 
-def _edit_chat(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict | None:
+def _edit_chat(payload: Mapping[str, Any], replace: dict[str, str], removed: set[str]) -> dict[str, Any] | None:
     return _edit(payload, replace, removed, items_key="messages", id_key="tool_call_id", content_key="content",
                  is_result=lambda item: item.get("role") == "tool",
                  tool_name=lambda tool: (tool.get("function") or {}).get("name"))

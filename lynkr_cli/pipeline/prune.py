@@ -60,9 +60,8 @@ def used_tools(messages: Iterable[Mapping[str, Any]]) -> set[str]:
 
 def chosen_tool(body: Mapping[str, Any]) -> str | None:
     choice = body.get("tool_choice")
-    if isinstance(choice, Mapping) and isinstance(choice.get("name"), str):
-        return choice["name"]
-    return None
+    name = choice.get("name") if isinstance(choice, Mapping) else None
+    return name if isinstance(name, str) else None
 
 
 def _auto_drops(name: str, text: str) -> bool:

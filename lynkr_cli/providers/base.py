@@ -139,7 +139,7 @@ class HttpProvider:
 
     def wire_format_for(self, inbound: ApiFormat) -> WireFormat:
         """The client's own format when this provider speaks it, else the preferred one."""
-        return inbound if inbound in self.wire_formats else self.wire_formats[0]  # type: ignore[return-value]
+        return inbound if inbound in self.wire_formats else self.wire_formats[0]
 
     def uses_client_credentials(self, inbound: str, client_headers: Mapping[str, str]) -> bool:
         """True when the client brought credentials of this family: they win over a configured key,

@@ -358,7 +358,7 @@ class ConverseStreamDecoder:
         if frame.message_type != "event":
             self._finished = True
             name = str(frame.headers.get(":exception-type") or frame.headers.get(":error-code") or "error")
-            detail = _payload(frame).get("message") or frame.headers.get(":error-message") or name
+            detail = str(_payload(frame).get("message") or frame.headers.get(":error-message") or name)
             return [error_event(error_type_for(name), f"upstream bedrock: {name}: {detail}")]
         kind = frame.event_type
         data = _payload(frame)
@@ -381,7 +381,7 @@ class ConverseStreamDecoder:
         if self._started:
             return []
         self._started = True
-        message = {"id": message_id(), "type": "message", "role": "assistant", "model": self.model,
+        message: dict[str, Any] = {"id": message_id(), "type": "message", "role": "assistant", "model": self.model,
                    "content": [], "stop_reason": None, "stop_sequence": None,
                    "usage": {"input_tokens": 0, "output_tokens": 0}}
         return [{"type": "message_start", "message": message}]

@@ -21,7 +21,7 @@ from lynkr_cli.providers.base import UpstreamCall
 from lynkr_cli.proxy.auth import authenticator_for
 from lynkr_cli.proxy.context import ProxyContext
 from lynkr_cli.proxy.flow import count_tokens, model_call
-from lynkr_cli.proxy.front import ProxyFront
+from lynkr_cli.proxy.front import Handler, ProxyFront
 from lynkr_cli.proxy.guard import OriginGuard
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay_call
@@ -65,7 +65,8 @@ def _too_large(size: int, limit: int) -> str:
 
 
 def _ctx(request: Request) -> ProxyContext:
-    return request.app.state.ctx
+    ctx: ProxyContext = request.app.state.ctx
+    return ctx
 
 
 async def health(request: Request) -> Response:
@@ -173,7 +174,7 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
         exception_handlers={ClientDisconnect: _client_disconnect},
     )
     app.state.ctx = ctx
-    hot = {"/v1/messages": messages, "/v1/chat/completions": chat_completions, "/chat/completions": chat_completions,
+    hot: dict[str, Handler] = {"/v1/messages": messages, "/v1/chat/completions": chat_completions, "/chat/completions": chat_completions,
            "/v1/responses": responses, "/responses": responses}
     return ProxyFront(app, authenticator_for(ctx.token), hot, OriginGuard(ctx.allowed_hosts, ctx.allowed_origins),
                       refused=lambda scope, status, reason: _record_refused(ctx, scope, status, reason))

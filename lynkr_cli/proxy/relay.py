@@ -96,7 +96,7 @@ def relay_call(
     turns the answer into the client's format, otherwise the bytes pass through untouched."""
     assert ctx.client is not None, "proxy client not started"
     upstream_request = ctx.client.build_request(call.method, call.url, headers=call.headers, content=call.body)
-    return RelayResponse(ctx, upstream_request, record, translator or scanner, error_body, translator)
+    return RelayResponse(ctx, upstream_request, record, translator or scanner, error_body, translator)  # type: ignore[arg-type]
 
 
 class RelayResponse:
@@ -459,7 +459,8 @@ def _with_headers(send, extra: list[tuple[bytes, bytes]]):  # type: ignore[no-un
 
 def _not_an_api_answer(upstream: httpx.Response) -> bool:
     """An HTML page where an API answer belongs (a wrong base URL, a gateway's error page)."""
-    return upstream.headers.get("content-type", "").startswith("text/html")
+    content_type: str = upstream.headers.get("content-type", "")
+    return content_type.startswith("text/html")
 
 
 async def _send_error(send, record: RequestRecord, error: LynkrError, error_body: ErrorBody,  # type: ignore[no-untyped-def]

@@ -227,7 +227,8 @@ class ResponseTranslator:
     def _inflated(self, chunk: bytes | None) -> bytes | None:
         """``chunk`` decompressed (None: the end), or None when the compressed stream is corrupt."""
         try:
-            return self._inflate.decompress(chunk) if chunk is not None else self._inflate.flush()
+            plain: bytes = self._inflate.decompress(chunk) if chunk is not None else self._inflate.flush()
+            return plain
         except zlib.error as exc:
             self._inflate = None
             self._corrupt = f"its compressed answer is corrupt ({exc})"
@@ -237,7 +238,7 @@ class ResponseTranslator:
         """An upstream event the decoder could not handle (valid JSON of an unexpected shape): the
         client's stream ends with an error event naming it, instead of the connection being dropped;
         the rest of the upstream's stream is ignored."""
-        log.debug("upstream event could not be read", exc_info=True)
+        log.debug("upstream event could not be read", exc_info=exc)
         self._unreadable = True
         if self.builder is not None:
             self.builder.complete = False

@@ -397,7 +397,7 @@ async def _read_head(
 
 def _received_so_far(connection: _Connection) -> asyncio.StreamReader | None:
     """A reader holding what the connection received before it broke, if that includes a head."""
-    data = bytes(connection.reader._buffer)  # StreamReader keeps it there (CPython 3.4+)
+    data = bytes(connection.reader._buffer)  # type: ignore[attr-defined]  # StreamReader keeps it there (CPython 3.4+)
     if b"\r\n\r\n" not in data:
         return None
     reader = asyncio.StreamReader(limit=_HEAD_LIMIT)
@@ -456,20 +456,21 @@ class UpstreamClient(httpx.AsyncClient):
                       **options: object) -> httpx.Request:
         """``AsyncClient.build_request``, with the parsed upstream URL remembered: lynkr sends to a
         handful of URLs, and parsing one costs more than the rest of building the request."""
-        plain = self._wire is not None and not options and isinstance(content, bytes) and isinstance(url, str)
-        given = _header_items(headers) if plain else None
-        if given is None:  # anything else is built by httpx itself
+        given = None
+        if self._wire is not None and not options and isinstance(content, bytes) and isinstance(url, str):
+            given = _header_items(headers)
+        if given is None or not isinstance(url, str):  # anything else is built by httpx itself
             return super().build_request(method, url, content=content, headers=headers, **options)  # type: ignore[arg-type]
-        parsed = self._urls.get(url)  # type: ignore[arg-type]
+        parsed = self._urls.get(url)
         if parsed is None:
             if len(self._urls) >= 512:
                 self._urls.clear()
-            parsed = self._urls[url] = httpx.URL(url)  # type: ignore[index]
+            parsed = self._urls[url] = httpx.URL(url)
         # httpx's merge, without its Headers objects (four of them per request, each rescanning its
         # list on every lookup): the client's defaults not given by the caller, then the caller's.
         names = {name.lower() for name, _ in given}
         merged = [item for item in self.headers.raw if item[0].lower() not in names] + given
-        return httpx.Request(method, parsed, content=content, headers=merged,
+        return httpx.Request(method, parsed, content=content, headers=merged,  # type: ignore[arg-type]
                              extensions={"timeout": self.timeout.as_dict()})
 
     @property

@@ -46,7 +46,7 @@ class RetryPolicy:
 
     def delay(self, retry: int, retry_after: str | None = None) -> float:
         """Seconds before retry number ``retry`` (0-based): backoff, or longer if the upstream asks."""
-        wait = self.backoff_s * (2 ** retry)
+        wait: float = self.backoff_s * (2 ** retry)
         asked = parse_retry_after(retry_after)
         if asked is not None:
             wait = max(wait, asked)

@@ -134,11 +134,11 @@ def _thinking_budget(body: Mapping[str, Any]) -> int | None:
 
 def _effort(body: Mapping[str, Any], extras: Mapping[str, Any]) -> str | None:
     for source in (extras.get("reasoning"), body.get("reasoning")):
-        if isinstance(source, dict) and isinstance(source.get("effort"), str):
-            return source["effort"]
-    if isinstance(extras.get("reasoning_effort"), str):
-        return extras["reasoning_effort"]
-    return None
+        effort = source.get("effort") if isinstance(source, dict) else None
+        if isinstance(effort, str):
+            return effort
+    effort = extras.get("reasoning_effort")
+    return effort if isinstance(effort, str) else None
 
 
 def extract(body: Mapping[str, Any], extras: Mapping[str, Any] | None = None, size_hint: int | None = None) -> Features:

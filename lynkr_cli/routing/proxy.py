@@ -60,7 +60,7 @@ class TierRouter:
 
     def chain(self, decision: "RouteDecision") -> list[Target]:
         """The models to try after ``decision``'s one fails, in order."""
-        tier = Tier[decision.tier] if decision.tier in Tier.__members__ else None
+        tier = Tier[decision.tier] if decision.tier is not None and decision.tier in Tier.__members__ else None
         if not decision.details.get("routed"):
             tier = None  # not routed: only the configured chain, never a tier the user did not ask for
         return self.router.chain(Target(decision.provider, decision.model), tier)

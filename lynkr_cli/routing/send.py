@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from lynkr_cli.callers import require_own_key
 from lynkr_cli.errors import LynkrError
 from lynkr_cli.routing.fallback import Candidate, send_with_fallback
-from lynkr_cli.routing.proxy import response_headers
+from lynkr_cli.routing.proxy import TierRouter, response_headers
 
 if TYPE_CHECKING:
     import httpx
@@ -31,6 +31,7 @@ def attach_fallback(ctx: "ProxyContext", response: "RelayResponse", decision: "R
                     canonical: "ModelRequest", client_headers: Mapping[str, str], query: str) -> None:
     """Give ``response`` the x-lynkr-* headers and, when routing is on, its retry/failover plan."""
     router = ctx.router
+    assert isinstance(router, TierRouter)
     response.extra_headers = response_headers(decision)
     if not (router.router.enabled or router.router.config.fallback):
         return
@@ -76,6 +77,7 @@ class Fallback:
 
     async def open(self, relay: "RelayResponse", client: "httpx.AsyncClient") -> "httpx.Response":
         router = relay.ctx.router
+        assert isinstance(router, TierRouter)
         outcome = await send_with_fallback(client, self.candidates, router.policy, router.breakers)
         chosen, record = outcome.candidate, relay.record
         route = record.details.setdefault("route", {})
