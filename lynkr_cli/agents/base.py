@@ -50,10 +50,22 @@ class Agent(Protocol):
     name: str
     binary: str
     install_hint: str
-    # The API the agent speaks (None: unknown, a generic command) and the provider it uses by default.
-    inbound: str | None
-    home_provider: str | None
-    label: str  # how messages name it ("Claude Code")
+    # Read-only (properties), so a class attribute or a property of a narrower type implements them.
+    @property
+    def inbound(self) -> str | None:
+        """The API the agent speaks (None: unknown, a generic command)."""
+        ...
+
+    @property
+    def home_provider(self) -> str | None:
+        """The provider the agent uses by default."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """How messages name it ("Claude Code")."""
+        ...
+
     login_hint: str  # what a user without a login or key should do, in a message
 
     def has_own_login(self, args: list[str], env: Mapping[str, str]) -> bool:
