@@ -9,7 +9,7 @@ complete -c lynkr -n '__fish_use_subcommand' -a explain -d 'Show the tier, score
 complete -c lynkr -n '__fish_use_subcommand' -a init -d 'Configure lynkr: agents, providers (local servers and keys are detect…'
 complete -c lynkr -n '__fish_use_subcommand' -a optimize -d 'Run the optimization pipeline on a saved request body and show what i…'
 complete -c lynkr -n '__fish_use_subcommand' -a profiles -d 'List the profiles --profile accepts (shipped presets and your own)'
-complete -c lynkr -n '__fish_use_subcommand' -a replay -d 'Replay past Claude Code and Codex sessions through lynkr, offline, an…'
+complete -c lynkr -n '__fish_use_subcommand' -a replay -d 'Replay past Claude Code, Codex and pi sessions through lynkr, offline…'
 complete -c lynkr -n '__fish_use_subcommand' -a report -d 'Show the last session (or --session ID, the --last N), or an overview…'
 complete -c lynkr -n '__fish_use_subcommand' -a run -d 'Run an agent (claude, codex) or, after --, any command, through the l…'
 complete -c lynkr -n '__fish_use_subcommand' -a serve -d 'Serve the lynkr proxy for Cursor, Cline, Continue, SDKs: Anthropic an…'

@@ -10,13 +10,14 @@ import typer
 
 def replay(
     paths: Optional[List[Path]] = typer.Argument(
-        None, metavar="[PATH]...",
+        None, metavar="PATH", show_default=False,
         help="Transcripts or folders (default: ~/.claude/projects and ~/.codex/sessions).",
     ),
     since: Optional[str] = typer.Option(
         None, "--since", metavar="AGE|DATE", help="Only transcripts written since 7d, 12h, 2w or YYYY-MM-DD."
     ),
-    last: int = typer.Option(0, "--last", "-n", min=0, metavar="N", help="Only the newest N transcripts."),
+    last: int = typer.Option(0, "--last", "-n", min=0, metavar="N", show_default=False,
+                             help="Only the newest N transcripts."),
     as_json: bool = typer.Option(False, "--json", help="Print {\"sessions\": [...], \"total\": {...}}."),
     emit_last: Optional[Path] = typer.Option(
         None, "--emit-last", metavar="DIR", help="Write each session's last request, as lynkr would send it."
@@ -31,10 +32,10 @@ def replay(
         None, "--stage", metavar="NAME=on|off", help="Switch one optimization stage on or off; repeatable."
     ),
     no_optimize: bool = typer.Option(False, "--no-optimize", help="Run no stage (the baseline)."),
-    jobs: int = typer.Option(0, "--jobs", "-j", min=0, metavar="N",
+    jobs: int = typer.Option(0, "--jobs", "-j", min=0, metavar="N", show_default=False,
                              help="Worker processes (default: one per CPU, at most 4)."),
 ) -> None:
-    """Replay past Claude Code and Codex sessions through lynkr, offline, and show the savings.
+    """Replay past Claude Code, Codex and pi sessions through lynkr, offline, and show the savings.
 
     Each transcript is rebuilt into the requests the agent sent, run through the same pipeline the
     proxy uses, and billed at list prices with prompt caching, direct and through lynkr. Nothing
