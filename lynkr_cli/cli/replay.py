@@ -58,7 +58,7 @@ def replay(
         from lynkr_cli.ledger.overview import parse_since
 
         start = parse_since(since)
-    chosen = list(paths or []) or [root for root in default_roots() if root.exists()]
+    chosen = list(paths or []) or [root for root in default_roots(os.environ) if root.exists()]
     missing = [p for p in chosen if not p.exists()]
     if missing:
         raise UsageError(f"no such transcript or folder: {printable(str(missing[0]))}")

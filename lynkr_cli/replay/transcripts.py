@@ -9,18 +9,16 @@ the line: it may hold a credential.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal, Mapping
 
 Agent = Literal["claude", "codex", "pi", "unknown"]
 
 
-def default_roots(home: Path | None = None, env: dict[str, str] | None = None) -> list[Path]:
+def default_roots(env: Mapping[str, str]) -> list[Path]:
     """Where Claude Code and Codex keep their transcripts (``CLAUDE_CONFIG_DIR``/``CODEX_HOME`` honoured)."""
-    env = dict(os.environ) if env is None else env
-    home = home or Path(env.get("HOME") or Path.home())
+    home = Path(env.get("HOME") or Path.home())
     claude = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else home / ".claude"
     codex = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else home / ".codex"
     return [claude / "projects", codex / "sessions"]

@@ -131,3 +131,14 @@ def test_control_characters_from_transcripts_never_reach_the_terminal(env: dict[
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout + done.stderr
     assert "evil\\x1b[2J" in done.stdout and "evil\\x1b[2J" in done.stderr
+
+
+def test_agent_homes_set_in_the_environment_are_the_defaults(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.replay.transcripts import codex_lines
+
+    codex_home = tmp_path / "elsewhere" / "codex"
+    write(codex_home / "sessions" / "2026" / "11" / "21" / "rollout-x.jsonl", codex_lines())
+    done = run_lynkr(["replay", "--json"], {**env, "CODEX_HOME": str(codex_home)})
+    assert done.returncode == 0, done.stderr
+    assert [s["path"] for s in json.loads(done.stdout)["sessions"]] == [
+        str(codex_home / "sessions" / "2026" / "11" / "21" / "rollout-x.jsonl")]
