@@ -94,7 +94,7 @@ def replay_all(options: ReplayOptions, settings: Any, warn: Callable[[str], None
     jobs = max(1, min(options.jobs, len(files)))
     if jobs == 1:
         replayer = build_replayer(options, settings, keep_last=options.emit_last is not None)
-        done = (_replay_file(replayer, options, path) for path in files)
+        done = (_replay_file(replayer, options, path, name) for path, name in zip(files, _emit_names(files)))
         results = _collect(done, warn, progress)
     else:
         results = _collect(_in_workers(options, settings, files, jobs), warn, progress)
@@ -116,7 +116,19 @@ def _collect(done: Iterable[tuple[SessionResult | None, list[str]]], warn: Calla
     return results
 
 
-def _replay_file(replayer: Replayer, options: ReplayOptions, path: Path) -> tuple[SessionResult | None, list[str]]:
+def _emit_names(files: list[Path]) -> list[str]:
+    """``--emit-last`` file names: the transcript's stem, with ``-2``, ``-3`` … for a stem already
+    used by an earlier transcript of the run (``session.jsonl`` in several folders)."""
+    used: dict[str, int] = {}
+    names = []
+    for path in files:
+        count = used[path.stem] = used.get(path.stem, 0) + 1
+        names.append(path.stem if count == 1 else f"{path.stem}-{count}")
+    return names
+
+
+def _replay_file(replayer: Replayer, options: ReplayOptions, path: Path,
+                 name: str) -> tuple[SessionResult | None, list[str]]:
     """One transcript replayed: its result (None without requests) and the warnings met."""
     from lynkr_cli.replay.load import load_session
 
@@ -126,7 +138,7 @@ def _replay_file(replayer: Replayer, options: ReplayOptions, path: Path) -> tupl
         return None, warnings
     result = replayer.replay(session)
     if options.emit_last is not None and result.last_body is not None:
-        _emit(options.emit_last, path, result.last_body, warnings.append)
+        _emit(options.emit_last / f"{name}.json", result.last_body, warnings.append)
     result.last_body = None
     return result, warnings
 
@@ -139,9 +151,9 @@ def _start_worker(options: ReplayOptions, settings: Any) -> None:
     _worker = (build_replayer(options, settings, keep_last=options.emit_last is not None), options)
 
 
-def _in_worker(path: Path) -> tuple[SessionResult | None, list[str]]:
+def _in_worker(path: Path, name: str) -> tuple[SessionResult | None, list[str]]:
     assert _worker is not None
-    return _replay_file(_worker[0], _worker[1], path)
+    return _replay_file(_worker[0], _worker[1], path, name)
 
 
 def _in_workers(options: ReplayOptions, settings: Any, files: list[Path],
@@ -158,7 +170,8 @@ def _in_workers(options: ReplayOptions, settings: Any, files: list[Path],
                              initargs=(options, settings)) as pool:
         # The biggest transcripts first, so one long session does not finish alone at the end.
         by_size = sorted(range(len(files)), key=lambda i: -_size(files[i]))
-        futures = {i: pool.submit(_in_worker, files[i]) for i in by_size}
+        names = _emit_names(files)
+        futures = {i: pool.submit(_in_worker, files[i], names[i]) for i in by_size}
         for i in range(len(files)):
             yield futures[i].result()
 
@@ -179,10 +192,9 @@ def _make_dir(path: Path) -> None:
         raise UsageError(f"cannot create --emit-last directory {path}: {exc.strerror or exc}") from None
 
 
-def _emit(directory: Path, transcript: Path, body: bytes, warn: Callable[[str], None]) -> None:
+def _emit(out: Path, body: bytes, warn: Callable[[str], None]) -> None:
     from lynkr_cli.replay.secrets import scrub
 
-    out = directory / f"{transcript.stem}.json"
     try:
         out.write_bytes(scrub(body.decode("utf-8", "replace")).encode())
     except OSError as exc:

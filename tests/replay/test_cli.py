@@ -91,6 +91,11 @@ def test_emit_last_writes_the_forwarded_request_without_credentials(env: dict[st
     assert data["sessions"][0]["last_request_input_tokens_lynkr"] > 0
     for file in out.iterdir():
         assert SECRET not in file.read_text()
+    # Two transcripts with one name (session.jsonl in two folders): the second is session-2.json.
+    twice = [write(tmp_path / d / "session.jsonl", claude_lines()) for d in ("a", "b")]
+    again = run_lynkr(["replay", "--emit-last", str(tmp_path / "twice"), *map(str, twice)], env)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in (tmp_path / "twice").iterdir()) == ["session-2.json", "session.json"]
 
 
 def test_bad_arguments_are_one_line(env: dict[str, str], tmp_path: Path) -> None:
