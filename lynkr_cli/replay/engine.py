@@ -93,6 +93,7 @@ class Replayer:
         direct, lynkr, routed_ledger = Ledger(), Ledger(), Ledger()
         previous: tuple[list[Any], list[Any]] | None = None
         routed = Routed() if self.router is not None else None
+        last_wire: Any = None
         for rebuilt in session.requests:
             request, optimized, reports = self._optimize(rebuilt, state)
             (direct_wire, lynkr_wire), wire, provider, model = self._wires(rebuilt, request, optimized)
@@ -108,20 +109,16 @@ class Replayer:
                     and not is_prefix(previous[1], lynkr_segments):
                 result.prefix_breaks += 1
             previous = (direct_segments, lynkr_segments)
-            for report in reports:
-                if report.error:
-                    result.stage_errors += 1
-                result.lossless_failures += int(report.metrics.get("lossless_failures", 0))
-                if report.changed:
-                    result.by_stage[report.stage] = result.by_stage.get(report.stage, 0) + report.saved
+            _count_reports(result, reports)
             if model and model not in result.models:
                 result.models.append(model)
             result.tools_offered = max(result.tools_offered, len(request.tools))
             result.last_request_input_tokens_lynkr = bill.tokens
             if routed is not None:
                 self._route(routed, routed_ledger, optimized, rebuilt, session.session_id, lynkr_segments, model)
-            if self.keep_last:
-                result.last_body = json.dumps(lynkr_wire, ensure_ascii=False).encode()
+            last_wire = lynkr_wire
+        if self.keep_last and session.requests:
+            result.last_body = json.dumps(last_wire, ensure_ascii=False).encode()
         result.requests = direct.requests
         result.input_tokens_direct, result.input_tokens_lynkr = direct.tokens, lynkr.tokens
         result.bill_direct_usd, result.bill_lynkr_usd = direct.usd, lynkr.usd
@@ -163,6 +160,17 @@ class Replayer:
         target_model = decision.target.model if decision.target is not None else model
         provider = decision.target.provider if decision.target is not None else None
         ledger.add(segments, target_model, provider, True, rebuilt.timestamp)
+
+
+def _count_reports(result: SessionResult, reports: list[Any]) -> None:
+    """A request's stage reports into the session's figures (``lossless_failures``: each stage's own
+    round-trip check, reported once per new result)."""
+    for report in reports:
+        if report.error:
+            result.stage_errors += 1
+        result.lossless_failures += int(report.metrics.get("lossless_failures", 0))
+        if report.changed:
+            result.by_stage[report.stage] = result.by_stage.get(report.stage, 0) + report.saved
 
 
 def _client_body(rebuilt: "RebuiltRequest", request: "ModelRequest", optimized: "ModelRequest") -> Any:
