@@ -1,7 +1,8 @@
 """Cutting a request into the segments a provider's prompt cache sees, each counted once.
 
 A request is read in the order the provider reads it: tools, system, then each message block (for
-the Responses format: instructions, tools, then each input item). Each segment carries its o200k token
+the Responses format: instructions, tools, then each input item; for Chat Completions: tools, then
+each message). Each segment carries its o200k token
 count, a content key (without ``cache_control``: a marker is not part of the cached bytes) and its
 kind (``kinds.py``: what the input is made of). Counting is memoized per object and per content: the
 history a session resends every turn is the same objects, cut and counted once.
@@ -45,6 +46,8 @@ class SegmentCounter:
     def segments(self, body: Mapping[str, Any], wire: str, side: str = "") -> list[Segment]:
         if wire == "openai-responses":
             return self._responses(body, side)
+        if wire == "openai-chat":
+            return self._chat(body, side)
         return self._anthropic(body, side)
 
     def _anthropic(self, body: Mapping[str, Any], side: str) -> list[Segment]:
@@ -100,6 +103,32 @@ class SegmentCounter:
         if isinstance(items, str):
             return out + [self._text("input", items, USER)]
         return out + self._sequence(side, items or [], self._item)
+
+    def _chat(self, body: Mapping[str, Any], side: str) -> list[Segment]:
+        """OpenAI Chat Completions: tools, then one segment per message (a message is the unit there)."""
+        out = [self._segment("tool", tool, _count_tool, SYSTEM) for tool in body.get("tools") or []]
+        return out + self._sequence(side, body.get("messages") or [], self._chat_message)
+
+    def _chat_message(self, message: Any) -> list[Segment]:
+        return [self._segment("chat", message, _count_chat, lambda: self._chat_kind(message))]
+
+    def _chat_kind(self, message: Any) -> str:
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "tool":
+            call = self._calls.get(str(message.get("tool_call_id")), kinds.OTHER)
+            return kinds.result_kind(call, _text_of(message.get("content")))
+        calls = message.get("tool_calls") if isinstance(message, dict) else None
+        if calls:
+            for call in calls:
+                function = call.get("function") or {}
+                arguments = function.get("arguments")
+                try:
+                    arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
+                except ValueError:
+                    pass
+                self._calls[str(call.get("id"))] = kinds.call_kind(str(function.get("name", "")), arguments)
+            return CALLS
+        return SYSTEM if role in ("system", "developer") else ASSISTANT if role == "assistant" else USER
 
     def _item(self, item: Any) -> list[Segment]:
         return [self._segment("item", item, _count_item, lambda: self._item_kind(item))]
@@ -236,6 +265,20 @@ def _count_item(item: Any) -> int:
     if kind == "reasoning":
         return sum(count_text(str(s.get("text", ""))) for s in item.get("summary") or [] if isinstance(s, dict))
     return count_json(item)
+
+
+def _count_chat(message: Any) -> int:
+    """Tokens of one Chat Completions message: its text, and its tool calls' names and arguments."""
+    from lynkr_cli.tokens import count_text
+
+    if not isinstance(message, dict):
+        return 0
+    content = message.get("content")
+    tokens = count_text(content) if isinstance(content, str) else sum(_count_part(p) for p in content or [])
+    for call in message.get("tool_calls") or []:
+        function = call.get("function") or {}
+        tokens += count_text(str(function.get("name", ""))) + count_text(str(function.get("arguments", "")))
+    return tokens
 
 
 def _count_part(part: Any) -> int:

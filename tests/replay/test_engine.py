@@ -111,3 +111,16 @@ def test_each_model_keeps_its_own_cache() -> None:
     assert other.cache_read == 0  # another model: its own (empty) cache
     back = ledger.add(prefix + [seg("a", 10), seg("b", 10)], "claude-sonnet-4-5", "anthropic", True, 20.0)
     assert back.cache_read == 3100  # routed back: the first model's cache is still warm
+
+
+def test_a_chat_completions_upstream_counts_the_same_conversation(tmp_path: Path) -> None:
+    from lynkr_cli.replay.run import _target
+
+    session = load_session(write(tmp_path / "s.jsonl", claude_lines()))
+    native = Replayer(build_pipeline()).replay(session)
+    chat = Replayer(build_pipeline(), target=_target("deepseek:deepseek-chat")).replay(session)
+    assert chat.requests == native.requests == 4
+    # The same messages in another wire format: within a few percent (framing, the system-role message).
+    assert abs(chat.input_tokens_direct - native.input_tokens_direct) < 0.05 * native.input_tokens_direct
+    assert chat.input_by_kind["tool result: JSON"] == native.input_by_kind["tool result: JSON"]
+    assert chat.cache_read_tokens_direct > 0  # an OpenAI-format upstream caches the prefix by itself
