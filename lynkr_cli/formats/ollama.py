@@ -14,7 +14,7 @@ from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import UsageError
 from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import BlockTracker, Event, JsonEvents, LineBuffer, block_delta, new_id, parse_arguments
-from lynkr_cli.formats.openai_chat import result_text, system_text, thinking_budget
+from lynkr_cli.formats.openai_chat import known_counts, result_text, system_text, thinking_budget, token_count
 
 
 def _images(blocks: list[dict[str, Any]]) -> list[str]:
@@ -61,8 +61,8 @@ def _messages(body: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _usage(line: dict[str, Any]) -> dict[str, int]:
-    return {"input_tokens": line.get("prompt_eval_count") or 0, "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0, "output_tokens": line.get("eval_count") or 0}
+    return known_counts(input_tokens=token_count(line.get("prompt_eval_count")), cache_creation_input_tokens=0,
+                        cache_read_input_tokens=0, output_tokens=token_count(line.get("eval_count")))
 
 
 def _stop(line: dict[str, Any], has_tools: bool) -> str:

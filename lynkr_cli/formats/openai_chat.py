@@ -357,19 +357,34 @@ def _chat_id(message_id: Any) -> str:
     return text if text.startswith("chatcmpl") else f"chatcmpl-{text.removeprefix('msg_') or new_id('')}"
 
 
+def token_count(value: Any, default: int | None = 0) -> int | None:
+    """A token count as reported: a whole number, ``default`` when absent, None when it is something
+    else (``"11"``): an upstream's unreadable count is unknown, never a failed answer."""
+    if value is None:
+        return default
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def known_counts(**counts: int | None) -> dict[str, int]:
+    """The counts that are known: a canonical ``usage`` leaves out what the upstream did not say."""
+    return {key: value for key, value in counts.items() if value is not None}
+
+
 def usage_from_openai(usage: dict[str, Any]) -> dict[str, int]:
-    prompt = usage.get("prompt_tokens", usage.get("input_tokens")) or 0
+    prompt = token_count(usage.get("prompt_tokens", usage.get("input_tokens")))
     details = usage.get("prompt_tokens_details") or usage.get("input_tokens_details") or {}
-    cached = details.get("cached_tokens") or usage.get("prompt_cache_hit_tokens") or 0
-    output = usage.get("completion_tokens", usage.get("output_tokens")) or 0
-    return {"input_tokens": max(prompt - cached, 0), "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": cached, "output_tokens": output}
+    cached = (token_count(details.get("cached_tokens") if isinstance(details, dict) else None)
+              or token_count(usage.get("prompt_cache_hit_tokens")) or 0)
+    output = token_count(usage.get("completion_tokens", usage.get("output_tokens")))
+    return known_counts(input_tokens=max(prompt - cached, 0) if prompt is not None else None,
+                        cache_creation_input_tokens=0, cache_read_input_tokens=cached, output_tokens=output)
 
 
 def usage_to_openai(usage: dict[str, Any]) -> dict[str, Any]:
-    cached = usage.get("cache_read_input_tokens") or 0
-    prompt = (usage.get("input_tokens") or 0) + cached + (usage.get("cache_creation_input_tokens") or 0)
-    output = usage.get("output_tokens") or 0
+    cached = token_count(usage.get("cache_read_input_tokens")) or 0
+    prompt = ((token_count(usage.get("input_tokens")) or 0) + cached
+              + (token_count(usage.get("cache_creation_input_tokens")) or 0))
+    output = token_count(usage.get("output_tokens")) or 0
     return {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output,
             "prompt_tokens_details": {"cached_tokens": cached}}
 

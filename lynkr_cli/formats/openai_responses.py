@@ -34,6 +34,7 @@ from lynkr_cli.formats.openai_chat import (
     thinking_budget,
     tool_choice_from_canonical,
     result_text,
+    token_count,
     usage_from_openai,
 )
 
@@ -313,9 +314,10 @@ def _output_item(block: dict[str, Any], item_id: str | None = None,
 
 
 def _usage(usage: dict[str, Any]) -> dict[str, Any]:
-    cached = usage.get("cache_read_input_tokens") or 0
-    prompt = (usage.get("input_tokens") or 0) + cached + (usage.get("cache_creation_input_tokens") or 0)
-    output = usage.get("output_tokens") or 0
+    cached = token_count(usage.get("cache_read_input_tokens")) or 0
+    prompt = ((token_count(usage.get("input_tokens")) or 0) + cached
+              + (token_count(usage.get("cache_creation_input_tokens")) or 0))
+    output = token_count(usage.get("output_tokens")) or 0
     return {"input_tokens": prompt, "input_tokens_details": {"cached_tokens": cached}, "output_tokens": output,
             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": prompt + output}
 

@@ -657,8 +657,9 @@ def test_answer_of_an_unexpected_shape(check, stream):
 
 
 def test_usage_counts_that_are_not_numbers_still_leave_a_ledger_row(check):
-    """An upstream reporting token counts as strings: the answer still reaches the SDK and the
-    request is recorded (the cost computation used to fail and lose the row)."""
+    """An upstream reporting token counts as strings: the answer still reaches the SDK, translated or
+    not, and the request is recorded as a success whose unreadable counts are unknown (the cost
+    computation used to fail and lose the row; a translated answer used to become a 502)."""
     route = check.route
 
     def reply(request: Received) -> Reply:
@@ -672,14 +673,12 @@ def test_usage_counts_that_are_not_numbers_still_leave_a_ledger_row(check):
         return Reply(headers=healthy.headers, body=json.dumps(body).encode())
 
     check.reply(reply)
-    try:
-        text = text_of(route, call(route, check.base_url, False), False)
-    except (anthropic.APIStatusError, openai.APIStatusError) as error:  # a clear refusal is fine too
-        text = None
-        assert error.status_code == 502 and "cannot read" in error.message
+    assert text_of(route, call(route, check.base_url, False), False) == TURN.text
     row = check.row()
-    assert text == TURN.text or "cannot read" in (row["error"] or "")
-    assert row["input_tokens"] in (None, TURN.input_tokens)
+    assert (row["status"], row["error"]) == (200, None)
+    assert row["input_tokens"] is None
+    # Ollama's output count was left a number; every other count here was sent as a string.
+    assert row["output_tokens"] == (TURN.output_tokens if route.wire == "ollama" else None)
 
 
 def test_with_routing_on_a_request_no_fallback_can_carry_still_gets_its_answer(tmp_path):

@@ -61,11 +61,19 @@ CASES = {  # golden file -> (provider, inbound format)
 
 
 def _check(name: str, value: object) -> None:
+    """Compare with the golden file; a missing one fails (written only when regenerating on purpose)."""
     path = GOLDEN / name
-    text = json.dumps(value, indent=2, ensure_ascii=False) + "\n"
-    if os.environ.get("LYNKR_UPDATE_GOLDEN") or not path.exists():
-        path.write_text(text)
+    if os.environ.get("LYNKR_UPDATE_GOLDEN"):
+        path.write_text(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    assert path.exists(), f"golden file {path} is missing (LYNKR_UPDATE_GOLDEN=1 writes it; check it before committing)"
     assert json.loads(path.read_text()) == value, f"{name} differs from the golden file"
+
+
+def test_a_missing_golden_file_fails_and_is_not_written(monkeypatch):
+    monkeypatch.delenv("LYNKR_UPDATE_GOLDEN", raising=False)
+    with pytest.raises(AssertionError, match="is missing"):
+        _check("no_such_case.json", {"body": 1})
+    assert not (GOLDEN / "no_such_case.json").exists()
 
 
 @pytest.mark.parametrize("name", list(CASES))
