@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from tests.conftest import base_env, run_lynkr
+from tests.conftest import agent_binary, base_env, run_lynkr
 from tests.fakes.server import FakeUpstream, Received, Reply
 
 
@@ -19,6 +19,8 @@ def checks_of(stdout: str) -> dict[tuple[str, str], dict]:
 
 
 def test_doctor_reports_agents_providers_keys_and_fixes(tmp_path: Path) -> None:
+    for agent in ("claude", "codex"):  # the pinned agents it reports on (skips, saying why, without them)
+        agent_binary(agent)
     with FakeUpstream(ollama) as server:
         env = base_env(tmp_path / "lh", OLLAMA_HOST=server.url, OPENROUTER_BASE_URL="http://127.0.0.1:9/api/v1",
                        TIER_SIMPLE="ollama:qwen2.5-coder:7b", TIER_COMPLEX="openrouter:anthropic/claude-sonnet-4.5",
@@ -46,6 +48,8 @@ def test_doctor_reports_agents_providers_keys_and_fixes(tmp_path: Path) -> None:
 
 
 def test_doctor_names_a_bad_config_and_passes_when_all_is_well(tmp_path: Path) -> None:
+    for agent in ("claude", "codex"):  # "all is well" includes the agents
+        agent_binary(agent)
     project = tmp_path / "proj"
     project.mkdir()
     (project / "lynkr.toml").write_text('[tiers]\nsimple = "no-provider"\n')

@@ -232,13 +232,27 @@ def test_lossy_mode_elides_the_middle_says_so_and_keeps_the_full_text() -> None:
     assert report.items[0]["elided_ref"] == outcome.elided_ref
 
 
-def test_memo_does_not_change_results(tmp_path: Path) -> None:
+def test_memo_does_not_change_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second request of a session is served from the memo (no result compressed again), and its
+    bytes are those of the first and of a session with an empty memo."""
+    from lynkr_cli.pipeline import compress
+
+    computed: list[str] = []
+
+    def counting(text: str, config: CompressConfig) -> compress.Outcome:
+        computed.append(text)
+        return compress_text(text, config)
+
+    monkeypatch.setattr(compress, "compress_text", counting)
     request = tool_request(pretty(grep_result()), (PAYLOADS / "pytest_color.txt").read_text())
     stage = CompressToolResults()
     state = SessionState("s")
     first, _ = stage.apply(request, state)
+    assert len(computed) == 2  # both tool results, once each
     second, _ = stage.apply(request, state)
+    assert len(computed) == 2  # the memo answered
     fresh, _ = stage.apply(request, SessionState("other"))
+    assert len(computed) == 4  # another memo: computed again
     assert first.wire_bytes() == second.wire_bytes() == fresh.wire_bytes()
 
 

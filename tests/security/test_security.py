@@ -60,11 +60,22 @@ def status_of(raw: bytes) -> int:
 
 # -- binding and the session token --------------------------------------------------------------------
 def test_lynkr_run_listens_on_loopback_only(lynkr_home):
+    """The proxy's listening socket is bound to 127.0.0.1 (read from the kernel's socket table, so it
+    holds on a machine with no other address); where the machine has another address, a connection
+    to the proxy's port on it is refused."""
     probe = (
         "import os, socket, sys\n"
         "from urllib.parse import urlsplit\n"
         "url = urlsplit(os.environ['ANTHROPIC_BASE_URL'])\n"
         "print(url.hostname, url.port, url.path)\n"
+        "listening = set()\n"
+        "for table in ('/proc/net/tcp', '/proc/net/tcp6'):\n"
+        "    for line in open(table).read().splitlines()[1:]:\n"
+        "        local, state = line.split()[1], line.split()[3]\n"
+        "        address, port = local.split(':')\n"
+        "        if state == '0A' and int(port, 16) == url.port:\n"  # 0A: LISTEN
+        "            listening.add(address)\n"
+        "print(','.join(sorted(listening)))\n"
         "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
         "try:\n"
         "    s.connect(('192.0.2.1', 9)); own = s.getsockname()[0]\n"  # the address other machines would use
@@ -82,8 +93,9 @@ def test_lynkr_run_listens_on_loopback_only(lynkr_home):
     lines = result.stdout.split("\n")
     host, port, path = lines[0].split(" ")
     assert host == "127.0.0.1" and path.startswith("/s/") and len(path) > 20
-    if lines[1] not in ("None", "127.0.0.1"):
-        assert lines[2] == "refused"
+    assert lines[1] == "0100007F"  # one listening socket, on 127.0.0.1 (little-endian hex)
+    if lines[2] not in ("None", "127.0.0.1"):  # the machine has another address: try the port on it
+        assert lines[3] == "refused"
 
 
 @pytest.mark.parametrize("path", [
