@@ -40,13 +40,11 @@ def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0].rstrip(".") if (text or "").strip() else ""
 
 
-def spec() -> list[Entry]:
-    """The command tree of the real app, walked through Click."""
-    from lynkr_cli.cli.app import app
+def spec(root: Any) -> list[Entry]:
+    """The command tree of the real app (``root``: its Click command), walked through Click."""
     from lynkr_cli.config.profiles import SHIPPED_DIR
 
     profiles = sorted(p.stem for p in SHIPPED_DIR.glob("*.toml"))
-    root = typer.main.get_command(app)
     entries: list[Entry] = []
 
     # Typer vendors its own Click, so the tree is read by duck typing rather than isinstance.
@@ -190,27 +188,30 @@ def _fish_opt(name: str) -> str:
     return f"-l {name[2:]}" if name.startswith("--") else f"-s {name[1:]}"
 
 
-def scripts() -> dict[str, str]:
-    entries = spec()
+def scripts(root: Any) -> dict[str, str]:
+    entries = spec(root)
     return {"bash": bash_script(entries), "zsh": zsh_script(entries), "fish": fish_script(entries)}
 
 
-def completions(shell: str = typer.Argument(..., metavar="bash|zsh|fish", help="The shell to print the script for.")) -> None:
+def completions(
+    ctx: typer.Context,
+    shell: str = typer.Argument(..., metavar="bash|zsh|fish", help="The shell to print the script for."),
+) -> None:
     """Print the completion script for a shell (e.g. eval "$(lynkr completions bash)")."""
     from lynkr_cli.errors import UsageError
 
     if shell not in FILES:
         raise UsageError(f"unknown shell {shell!r}: bash, zsh or fish")
-    typer.echo(scripts()[shell], nl=False)
+    typer.echo(scripts(ctx.find_root().command)[shell], nl=False)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write ``completions/`` (or with ``--check`` report whether it is current)."""
+def main(root: Any, argv: list[str] | None = None) -> int:
+    """Write ``completions/`` for the app ``root`` (or with ``--check`` report whether it is current)."""
     argv = sys.argv[1:] if argv is None else argv
     check = "--check" in argv
     out_dir = Path(argv[argv.index("--out") + 1]) if "--out" in argv else REPO_DIR
     stale = []
-    for shell, text in scripts().items():
+    for shell, text in scripts(root).items():
         path = out_dir / FILES[shell]
         if check:
             if not path.exists() or path.read_text() != text:
@@ -225,5 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the app imports this module for its command: the app is only reached from here
+    from lynkr_cli.cli.app import app
+
+    sys.exit(main(typer.main.get_command(app)))

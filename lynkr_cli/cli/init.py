@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import List, Optional
 
 import typer
 
@@ -76,25 +76,16 @@ def init(
             raise typer.Exit(130) from None
 
 
-def _profile_data(name: str | None) -> dict[str, Any]:
-    if not name:
-        return {}
-    from lynkr_cli.config.layers import read_toml
-    from lynkr_cli.config.profiles import find_profile
-
-    data = read_toml(find_profile(name))
-    data.pop("profile", None)
-    return data
-
-
 def _write(answers, target: Path, force: bool, dry_run: bool, test: bool, ask) -> None:  # type: ignore[no-untyped-def]
     from lynkr_cli.config.init_plan import HEADER, build_config, validate_document
     from lynkr_cli.config.toml_write import dumps
     from lynkr_cli.errors import UsageError
 
-    profile_data = _profile_data(answers.profile)
-    data = build_config(answers, profile_data)
-    validate_document(data, profile_data, target)
+    from lynkr_cli.config.init_plan import profile_data
+
+    base = profile_data(answers.profile)
+    data = build_config(answers, base)
+    validate_document(data, base, target)
     text = dumps(data, HEADER)
     if dry_run:
         typer.echo(text, nl=False)

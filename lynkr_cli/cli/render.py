@@ -4,7 +4,7 @@ and a full rich table."""
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from lynkr_cli.ledger.report import SessionSummary, Totals
 from lynkr_cli.printable import printable
@@ -56,8 +56,6 @@ def short_report(summary: SessionSummary) -> str:
     if summary.optimization:
         body += "\n" + optimization_lines(summary.optimization)
     if summary.cache:
-        from lynkr_cli.cache.report import cache_line
-
         body += "\n" + cache_line(summary.cache)
     return f"{head}\n{body}"
 
@@ -129,8 +127,6 @@ def print_full_report(summary: SessionSummary, file: TextIO | None = None) -> No
     if summary.by_tier:
         console.print(tier_line(summary))
     if summary.cache:
-        from lynkr_cli.cache.report import cache_line
-
         console.print(cache_line(summary.cache))
     if summary.optimization:
         _print_optimization(console, summary.optimization)
@@ -157,3 +153,16 @@ def _print_optimization(console, opt: dict) -> None:  # type: ignore[no-untyped-
         console.print(table)
     console.print(optimization_lines(opt))
 
+
+def cache_line(summary: dict[str, Any]) -> str:
+    """One report line: ``cache: 3 hits (2 exact, 1 semantic) · 5 misses · 1 skipped · saved …``."""
+    hits = summary["hits_exact"] + summary["hits_semantic"]
+    text = (f"  cache: {hits} hit{'s' if hits != 1 else ''} ({summary['hits_exact']} exact,"
+            f" {summary['hits_semantic']} semantic) · {summary['misses']} miss{'es' if summary['misses'] != 1 else ''}"
+            f" · {summary['skips']} skipped")
+    if hits:
+        text += (f" · saved {fmt_tokens(summary['saved_input_tokens'])} in + {fmt_tokens(summary['saved_output_tokens'])}"
+                 f" out tokens, ${summary['saved_usd']:.4f}")
+        if summary["unpriced_hits"]:
+            text += f" (+{summary['unpriced_hits']} unpriced)"
+    return text

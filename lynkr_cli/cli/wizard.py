@@ -140,9 +140,9 @@ class Wizard:
         self.answers.profile = picked or None
 
     def _profile_value(self, *path: str) -> Any:
-        from lynkr_cli.cli.init import _profile_data
+        from lynkr_cli.config.init_plan import profile_data
 
-        value: Any = _profile_data(self.answers.profile)
+        value: Any = profile_data(self.answers.profile)
         for part in path:
             value = value.get(part) if isinstance(value, dict) else None
         return value

@@ -84,7 +84,7 @@ def server_targets(env: Mapping[str, str]) -> list[tuple[str, str, str]]:
         if configured:
             from urllib.parse import urlsplit
 
-            from lynkr_cli.config.env import host_url
+            from lynkr_cli.providers.base import host_url
 
             base_url = host_url(configured, urlsplit(base_url).port)
             if provider != "ollama" and not base_url.endswith("/v1"):

@@ -10,7 +10,6 @@ without editing their ``.env``; an entry whose section does not exist yet is ski
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable, Mapping
 
 PREFIX = "LYNKR_"
@@ -28,22 +27,10 @@ ALIASES: dict[str, str] = {
 }
 
 
-def host_url(value: str, default_port: int | None = 11434) -> str:
-    """A base URL from a variable that may hold a URL, ``host:port`` or a bare host, read the way Ollama
-    reads ``OLLAMA_HOST``: no scheme means http, and then no port means ``default_port``. Users set
-    ``OLLAMA_HOST=0.0.0.0`` to make the server listen everywhere; its client then calls
-    ``http://0.0.0.0:11434``, and so must lynkr (not port 80)."""
-    text = value.strip().rstrip("/")
-    if "://" in text:
-        return text
-    hostport, slash, path = text.partition("/")
-    if default_port is not None and not re.search(r":\d+$", hostport):
-        hostport = f"{hostport}:{default_port}"
-    return f"http://{hostport}{slash}{path}"
-
-
 def _url(value: str) -> str:
     """``OLLAMA_HOST`` is often ``host:port`` or a bare host, without a scheme."""
+    from lynkr_cli.providers.base import host_url
+
     return host_url(value)
 
 

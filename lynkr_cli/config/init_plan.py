@@ -117,3 +117,15 @@ def validate_document(data: dict[str, Any], profile_data: dict[str, Any] | None,
 
 def used_providers(tiers: dict[str, str]) -> list[str]:
     return sorted({ref.split(":", 1)[0] for ref in tiers.values() if ref and ":" in ref})
+
+
+def profile_data(name: str | None) -> dict[str, Any]:
+    """The settings a profile sets (``{}`` for none), as ``lynkr init`` starts a config from them."""
+    if not name:
+        return {}
+    from lynkr_cli.config.layers import read_toml
+    from lynkr_cli.config.profiles import find_profile
+
+    data = read_toml(find_profile(name))
+    data.pop("profile", None)
+    return data

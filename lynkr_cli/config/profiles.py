@@ -68,3 +68,4 @@ def find_profile(name: str, env: Mapping[str, str] | None = None) -> Path:
             return profile.path
     names = ", ".join(p.name for p in list_profiles(env)) or "none"
     raise ConfigError(f"unknown profile {name!r} (available: {names}; see `lynkr profiles`)")
+

@@ -72,7 +72,7 @@ class SessionSummary:
     by_tier: list[TierLine] = field(default_factory=list)
     prices_as_of: str = PRICES_AS_OF
     optimization: dict[str, Any] | None = None  # ledger/savings.py: what the pipeline saved
-    cache: dict[str, Any] | None = None  # cache/report.py: hits, misses, skips, what hits saved
+    cache: dict[str, Any] | None = None  # ledger/cache_summary.py: hits, misses, skips, what hits saved
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,7 +114,7 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
 
 
 def _cache(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
-    from lynkr_cli.cache.report import cache_summary
+    from lynkr_cli.ledger.cache_summary import cache_summary
 
     return cache_summary(requests)
 

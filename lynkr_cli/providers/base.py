@@ -278,14 +278,26 @@ def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return None
 
 
+def host_url(value: str, default_port: int | None = 11434) -> str:
+    """A base URL from a variable that may hold a URL, ``host:port`` or a bare host, read the way Ollama
+    reads ``OLLAMA_HOST``: no scheme means http, and then no port means ``default_port``. Users set
+    ``OLLAMA_HOST=0.0.0.0`` to make the server listen everywhere; its client then calls
+    ``http://0.0.0.0:11434``, and so must lynkr (not port 80)."""
+    text = value.strip().rstrip("/")
+    if "://" in text:
+        return text
+    hostport, slash, path = text.partition("/")
+    if default_port is not None and not re.search(r":\d+$", hostport):
+        hostport = f"{hostport}:{default_port}"
+    return f"http://{hostport}{slash}{path}"
+
+
 def _normalize_base_url(url: str, default_url: str | None = None) -> str:
     """A scheme-less value (``OLLAMA_HOST=host:port`` or a bare host) gets http and, without a port, the
     port of the provider's default URL, as Ollama's own client does."""
     url = url.strip().rstrip("/")
     if "://" not in url:
         from urllib.parse import urlsplit
-
-        from lynkr_cli.config.env import host_url
 
         url = host_url(url, urlsplit(default_url).port if default_url else None)
     return url
@@ -301,7 +313,10 @@ def register(preset: ProviderPreset) -> None:
 
 
 def get_registry() -> Mapping[str, ProviderPreset]:
-    """All known provider ids, loading the built-in presets on first use."""
+    """All known provider ids, loading the built-in presets on first use.
+
+    The package's one import cycle, by design: ``presets`` imports the families, which subclass
+    ``HttpProvider`` here, and registers them; loading it lazily keeps ``lynkr run``'s start light."""
     global _loaded
     if not _loaded:
         _loaded = True
@@ -318,11 +333,9 @@ def resolve_provider(
     custom = (overrides or {}).get(provider_id)
     if preset is None and custom and custom.get("base_url"):
         # Any OpenAI-compatible endpoint declared in the config file: [providers.together] base_url=…
-        from lynkr_cli.providers.openai import OpenAICompatibleProvider
+        from lynkr_cli.providers.presets import custom_preset
 
-        key_env = custom.get("api_key_env")
-        preset = ProviderPreset(provider_id, OpenAICompatibleProvider, None, (), (key_env,) if key_env else (),
-                                key_required=bool(key_env))
+        preset = custom_preset(provider_id, custom.get("api_key_env"))
     if preset is None:
         raise UnknownProvider(f"unknown provider {provider_id!r}; known providers: {', '.join(sorted(registry))}")
     return preset.resolve(env, (overrides or {}).get(provider_id))

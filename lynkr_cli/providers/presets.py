@@ -59,3 +59,8 @@ register(ProviderPreset("azure-anthropic", AzureAnthropicProvider, "https://{res
 register(ProviderPreset("databricks", DatabricksProvider, None, ("DATABRICKS_HOST", "DATABRICKS_API_BASE"),
                         ("DATABRICKS_TOKEN", "DATABRICKS_API_KEY"),
                         description="Databricks Model Serving endpoints"))
+
+
+def custom_preset(provider_id: str, key_env: str | None) -> ProviderPreset:
+    """An OpenAI-compatible endpoint declared only in the config file (``[providers.together]``)."""
+    return ProviderPreset(provider_id, Compat, None, (), (key_env,) if key_env else (), key_required=bool(key_env))

@@ -41,22 +41,3 @@ def cache_summary(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
             out["saved_usd"] += float(cache["saved_usd"])
     return out if active else None
 
-
-def cache_line(summary: dict[str, Any]) -> str:
-    """One report line: ``cache: 3 hits (2 exact, 1 semantic) · 5 misses · 1 skipped · saved …``."""
-    hits = summary["hits_exact"] + summary["hits_semantic"]
-    text = (f"  cache: {hits} hit{'s' if hits != 1 else ''} ({summary['hits_exact']} exact,"
-            f" {summary['hits_semantic']} semantic) · {summary['misses']} miss{'es' if summary['misses'] != 1 else ''}"
-            f" · {summary['skips']} skipped")
-    if hits:
-        text += (f" · saved {_tokens(summary['saved_input_tokens'])} in + {_tokens(summary['saved_output_tokens'])}"
-                 f" out tokens, ${summary['saved_usd']:.4f}")
-        if summary["unpriced_hits"]:
-            text += f" (+{summary['unpriced_hits']} unpriced)"
-    return text
-
-
-def _tokens(n: int) -> str:
-    from lynkr_cli.cli.render import fmt_tokens
-
-    return fmt_tokens(n)
