@@ -25,7 +25,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from lynkr_cli.pipeline.config import PipelineConfig
 from lynkr_cli.cache.config import CacheConfig, CacheSetting
 from lynkr_cli.proxy.context import DEFAULT_MAX_BODY_BYTES
+from lynkr_cli.ledger.price_config import PricesConfig
 from lynkr_cli.routing.config import RoutingConfig
+from lynkr_cli.statusline.config import StatuslineConfig
 
 TIER_NAMES = ("simple", "medium", "complex", "reasoning")
 _MODEL_REF = re.compile(r"^[a-z0-9][a-z0-9_.-]*:\S+$")
@@ -118,6 +120,8 @@ class Settings(BaseSettings):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig, description="Optimization stages")
     routing: RoutingConfig = Field(default_factory=RoutingConfig, description="Tier routing, fallback, budgets")
     cache: CacheSetting = Field(default_factory=CacheConfig, description="Response cache (LYNKR_CACHE=off|exact|semantic)")
+    prices: PricesConfig = Field(default_factory=PricesConfig, description="Model prices (the catalogue, overridden)")
+    statusline: StatuslineConfig = Field(default_factory=StatuslineConfig, description="Claude Code's status line")
     retention_days: int = Field(default=30, ge=0, description="Days unused pipeline decisions and elided texts are kept (0: forever)")
 
     @classmethod

@@ -30,17 +30,22 @@ def main() -> None:
 
 
 def _exit_for_parser_error(exc: Exception) -> None:
-    """Typer's (vendored Click's) usage errors and aborts become its usual message and exit code;
-    anything else is a bug and keeps its traceback."""
+    """Typer's (vendored Click's) usage errors become one line and exit 2, aborts exit 1; anything
+    else is a bug and keeps its traceback."""
     import typer
 
     if isinstance(exc, typer.Abort) or type(exc).__name__ == "Abort":
         print("lynkr: aborted", file=sys.stderr)
         sys.exit(1)
-    show, exit_code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-    if callable(show) and isinstance(exit_code, int):  # ClickException and its subclasses
+    from lynkr_cli.cli.usage import is_usage_error, usage_line
+
+    if is_usage_error(exc):  # one line, as ``lynkr run`` says its own (cli/usage.py)
+        print(usage_line(exc), file=sys.stderr)  # type: ignore[arg-type]
+        sys.exit(2)
+    if isinstance(exc, typer.TyperException):  # other Click exceptions, a bare group's help
+        show = exc.show  # type: ignore[attr-defined]
         show()
-        sys.exit(exit_code)
+        sys.exit(exc.exit_code)
     raise exc
 
 
@@ -58,8 +63,13 @@ def _exit_now(code: int) -> None:
 
 
 def _fast_run(argv: list[str]) -> int | None:
-    """``lynkr run …`` without importing Typer (it wraps every agent start; see ``run_options``).
+    """``lynkr run …`` without importing Typer (it wraps every agent start; see ``run_options``), and
+    ``lynkr statusline`` (Claude Code runs it after every message; ``statusline/command.py``).
     None when the full command-line parser must answer instead."""
+    if argv and argv[0] == "statusline":
+        from lynkr_cli.statusline.command import main as statusline
+
+        return statusline(argv[1:])
     if not argv or argv[0] != "run":
         return None
     from lynkr_cli.cli.run_options import NeedsFullParser, parse_run_args, start

@@ -18,6 +18,7 @@ from lynkr_cli.cli import replay as replay_cmd
 from lynkr_cli.cli import report as report_cmd
 from lynkr_cli.cli import run as run_cmd
 from lynkr_cli.cli import serve as serve_cmd
+from lynkr_cli.cli import statusline as statusline_cmd
 
 app = typer.Typer(
     name="lynkr",
@@ -62,5 +63,7 @@ app.command("init", short_help="Write a config: agents, providers, tiers, budget
 app.command("replay", short_help="Replay past sessions offline: what lynkr would have saved.")(replay_cmd.replay)
 app.command("optimize", short_help="Show what the optimization does to a saved request.")(optimize_cmd.optimize)
 app.command("doctor", short_help="Check agents, config, providers, ledger and ports.")(doctor_cmd.doctor)
+app.command("statusline", short_help="One line of live figures for Claude Code's status line.")(
+    statusline_cmd.statusline)
 app.command("completions", short_help="Print the completion script for bash, zsh or fish.")(completions_cmd.completions)
 app.add_typer(cache_cmd.cache_app, name="cache")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-from lynkr_cli.ledger.pricing import price_for
+from lynkr_cli.ledger.pricing import Price, price_for
 
 
 @dataclass
@@ -66,78 +66,117 @@ class Savings:
         return data
 
 
-def _calibration(rows: list[dict[str, Any]]) -> tuple[float | None, int]:
-    billed = counted = samples = 0
-    for row in rows:
-        for sample in ((row.get("details") or {}).get("pipeline") or {}).get("calibration") or []:
+class SavingsTally:
+    """``compute_savings`` one row at a time: the exit report and ``lynkr report`` feed it a session's
+    rows, the live status line (``statusline/board.py``) each request as it finishes, and both give the
+    same figures. Dollar sums are kept in o200k terms and scaled by the calibration factor at the end,
+    since the factor is only known once every sample is in."""
+
+    def __init__(self) -> None:
+        self.out = Savings()
+        self._stages: dict[str, StageSavings] = {}
+        self._stage_usd: dict[str, float] = {}  # per stage: o200k token-dollars, not yet calibrated
+        self._saved_usd = 0.0  # all stages: o200k token-dollars
+        self._last_read: dict[str, bool] = {}  # per model: did its previous request read the cache?
+        self._billed = self._counted = 0
+        self.rows = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        """One model-request row (a ledger dict, or ``RequestRecord.as_row()``)."""
+        pipeline = (row.get("details") or {}).get("pipeline")
+        if not pipeline:
+            return
+        out = self.out
+        self.rows += 1
+        for sample in pipeline.get("calibration") or []:
             if sample.get("o200k"):
-                billed += int(sample.get("billed") or 0)
-                counted += int(sample["o200k"])
-                samples += 1
-    return (billed / counted if counted else None), samples
+                self._billed += int(sample.get("billed") or 0)
+                self._counted += int(sample["o200k"])
+                out.calibration_samples += 1
+        model = row.get("model_used") or row.get("model_requested") or ""
+        read_before, self._last_read[model] = (self._last_read.get(model, False),
+                                               (row.get("cache_read_tokens") or 0) > 0)
+        cost = row.get("cost_usd")
+        price = row_price(row)
+        extra = 0.0
+        if pipeline.get("changed"):
+            out.requests_optimized += 1
+        for report in pipeline.get("stages") or []:
+            self._note(report)
+            if not report.get("changed"):
+                continue
+            line = self._stages.setdefault(report["stage"], StageSavings(report["stage"]))
+            saved = int(report.get("tokens_before") or 0) - int(report.get("tokens_after") or 0)
+            line.requests_changed += 1
+            line.tokens_saved += saved
+            if price is None or cost is None:
+                continue
+            usd = _priced(report, saved, row, price) / 1_000_000
+            self._stage_usd[line.stage] = self._stage_usd.get(line.stage, 0.0) + usd
+            extra += usd
+        if cost is None:
+            if row.get("status") and row["status"] < 400:
+                out.unpriced_requests += 1
+            return
+        if pipeline.get("changed") and read_before and price is not None and not row.get("cache_read_tokens") \
+                and row.get("cache_write_tokens"):
+            out.cache_breaks += 1
+            out.cache_break_usd += row["cache_write_tokens"] * (price.cache_write - price.cache_read) / 1_000_000
+        out.actual_usd += cost
+        self._saved_usd += extra
+
+    def _note(self, report: dict[str, Any]) -> None:
+        """Stage failures, the tool path taken and what tool results became."""
+        out = self.out
+        if report.get("error"):
+            out.stage_errors += 1
+        decision = report.get("decision") or ""
+        if report["stage"] == "prune":
+            if decision.startswith("client tool search"):
+                out.tool_path = "client tool search"
+            elif decision.startswith(("dropped", "all")) and out.tool_path == "none":
+                out.tool_path = "lynkr pruning"
+        if report["stage"] == "compress":
+            for item in report.get("items") or []:
+                if "representation" in item:
+                    out.representations[item["representation"]] = out.representations.get(item["representation"], 0) + 1
+
+    def result(self) -> Savings:
+        """The figures so far, calibrated (the tally can go on after this)."""
+        from copy import deepcopy
+
+        out = deepcopy(self.out)
+        factor = self._billed / self._counted if self._counted else None
+        out.calibration_factor = factor
+        k = factor or 1.0
+        for line in self._stages.values():
+            copy = deepcopy(line)
+            copy.tokens_saved_calibrated = line.tokens_saved * k
+            copy.usd_saved = self._stage_usd.get(line.stage, 0.0) * k
+            out.stages.append(copy)
+        out.stages.sort(key=lambda s: -s.tokens_saved)
+        out.without_lynkr_usd = out.actual_usd + self._saved_usd * k - out.cache_break_usd
+        return out
 
 
 def compute_savings(rows: Iterable[dict[str, Any]]) -> Savings | None:
     """The session's savings from its model-request rows; None when the pipeline never ran."""
-    rows = [r for r in rows if (r.get("details") or {}).get("pipeline")]
-    if not rows:
-        return None
-    out = Savings()
-    factor, out.calibration_samples = _calibration(rows)
-    out.calibration_factor = factor
-    k = factor or 1.0
-    stages: dict[str, StageSavings] = {}
-    last_read: dict[str, bool] = {}  # per model: did its previous request read the cache?
+    tally = SavingsTally()
     for row in rows:
-        pipeline = row["details"]["pipeline"]
-        model = row.get("model_used") or row.get("model_requested") or ""
-        read_before, last_read[model] = last_read.get(model, False), (row.get("cache_read_tokens") or 0) > 0
-        cost = row.get("cost_usd")
-        price = price_for(row.get("model_used") or row.get("model_requested"), row.get("provider"))
-        extra_usd = 0.0
-        if pipeline.get("changed"):
-            out.requests_optimized += 1
-        for report in pipeline.get("stages") or []:
-            if report.get("error"):
-                out.stage_errors += 1
-            decision = report.get("decision") or ""
-            if report["stage"] == "prune":
-                if decision.startswith("client tool search"):
-                    out.tool_path = "client tool search"
-                elif decision.startswith(("dropped", "all")) and out.tool_path == "none":
-                    out.tool_path = "lynkr pruning"
-            for item in report.get("items") or []:
-                if report["stage"] == "compress" and "representation" in item:
-                    out.representations[item["representation"]] = out.representations.get(item["representation"], 0) + 1
-            if not report.get("changed"):
-                continue
-            line = stages.setdefault(report["stage"], StageSavings(report["stage"]))
-            saved = int(report.get("tokens_before") or 0) - int(report.get("tokens_after") or 0)
-            line.requests_changed += 1
-            line.tokens_saved += saved
-            line.tokens_saved_calibrated += saved * k
-            if price is None or cost is None:
-                continue
-            usd = _priced(report, saved, row, price) * k / 1_000_000
-            line.usd_saved += usd
-            extra_usd += usd
-        if cost is None:
-            if row.get("status") and row["status"] < 400:
-                out.unpriced_requests += 1
-            continue
-        if pipeline.get("changed") and read_before and price is not None and not row.get("cache_read_tokens") \
-                and row.get("cache_write_tokens"):
-            loss = row["cache_write_tokens"] * (price.cache_write - price.cache_read) / 1_000_000
-            out.cache_breaks += 1
-            out.cache_break_usd += loss
-            extra_usd -= loss
-        out.actual_usd += cost
-        out.without_lynkr_usd += cost + extra_usd
-    out.stages = sorted(stages.values(), key=lambda s: -s.tokens_saved)
-    return out
+        tally.add(row)
+    return tally.result() if tally.rows else None
 
 
-def _priced(report: dict[str, Any], saved: int, row: dict[str, Any], price: Any) -> float:
+def row_price(row: dict[str, Any]) -> Price | None:
+    """The price that priced ``row`` (stored with it since prices come from the catalogue), else the
+    catalogue's price for its model today (rows recorded before)."""
+    stored = (row.get("details") or {}).get("price")
+    if isinstance(stored, dict):
+        return Price.from_dict(stored)
+    return price_for(row.get("model_used") or row.get("model_requested"), row.get("provider"))
+
+
+def _priced(report: dict[str, Any], saved: int, row: dict[str, Any], price: Price) -> float:
     """Token-dollars (per million) of ``saved`` tokens, at the rate the provider would have billed."""
     read_cache = (row.get("cache_read_tokens") or 0) > 0
     wrote_cache = (row.get("cache_write_tokens") or 0) > 0

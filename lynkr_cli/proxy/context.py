@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from lynkr_cli.ledger.pricing import PriceBook
 from lynkr_cli.proxy.components import NoCache, StaticRouter
+from lynkr_cli.proxy.loop_guard import LoopGuard
 
 if TYPE_CHECKING:
     import httpx
@@ -40,6 +42,9 @@ class ProxyContext:
     providers: ProviderSet | None = None  # None: built from os.environ at first use
     router: Router = field(default_factory=StaticRouter)
     cache: ResponseCache = field(default_factory=NoCache)
+    prices: PriceBook = field(default_factory=PriceBook)  # the catalogue and the config's [prices] table
+    loop_guard: LoopGuard = field(default_factory=LoopGuard)  # identical tool calls in a row (loop_guard.py)
+
     def provider_set(self) -> ProviderSet:
         """The providers; ``anthropic`` defaults to this proxy's Anthropic upstream."""
         if self.providers is None:

@@ -61,6 +61,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
         record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
         record.streamed = payload.get("stream") is True
         canonical = _decode(inbound, payload, body)
+        ctx.loop_guard.inspect(canonical, record)  # flags, or refuses, a run of identical tool calls
         canonical = _run_pipeline(ctx, canonical, request.headers, record)
         session = request.headers.get("x-claude-code-session-id") or ctx.session_id
         decision = _route(ctx, canonical, session, record)

@@ -19,7 +19,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lynkr_cli.errors import LynkrError, UpstreamError, UpstreamTimeout, anthropic_error_body
-from lynkr_cli.ledger.pricing import cost_usd
 from lynkr_cli.proxy.translate import inflater
 from lynkr_cli.redact import redact_text
 
@@ -499,14 +498,11 @@ def _finish(ctx: ProxyContext, record: RequestRecord, scanner: ResponseScanner, 
         record.output_tokens = usage.output_tokens
         record.cache_read_tokens = usage.cache_read_tokens
         record.cache_write_tokens = usage.cache_write_tokens
-        record.cost_usd = cost_usd(
-            record.model_used or record.model_requested,
-            record.provider,
-            usage.input_tokens,
-            usage.output_tokens,
-            usage.cache_read_tokens,
-            usage.cache_write_tokens,
-        )
+        priced = ctx.prices.priced(record.model_used or record.model_requested, record.provider, usage.input_tokens,
+                                   usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens)
+        if priced is not None:  # unpriced stays None: counted apart, never shown as $0
+            record.cost_usd = priced.cost
+            record.details["price"] = priced.price.as_dict()
     if scanner.error and not record.error:
         record.error = scanner.error
     if record.error:

@@ -121,6 +121,9 @@ class RoutingConfig(BaseModel):
     breaker_failures: int = Field(default=3, ge=1, description="Failures in a row that open a provider's breaker")
     breaker_cooldown_s: float = Field(default=30.0, ge=0, description="How long an open breaker skips the provider")
     budget_action: Literal["downgrade", "stop"] = Field(default="downgrade", description="At a budget limit")
+    loop_guard: Literal["warn", "stop", "off"] = Field(
+        default="warn", description="Identical tool calls in a row: warn flags them, stop refuses the next request")
+    loop_guard_repeats: int = Field(default=5, ge=2, description="Identical tool calls in a row that make a loop")
 
     @field_validator("models")
     @classmethod
