@@ -119,7 +119,7 @@ def run(options: RunOptions) -> int:
     endpoint = ProxyEndpoint(base_url=f"http://{host}:{port}/s/{token}",
                              provider=model_ref.provider if model_ref else None,
                              model=model_ref.model if model_ref else None,
-                             token=token, token_as_key=checked.login.token_as_key)
+                             token=token, token_as_key=checked.login.token_as_key, session_id=session_id)
     agent_env = dict(os.environ)
     if options.extra.get("tool_search") and agent.name == "claude":
         agent_env["ENABLE_TOOL_SEARCH"] = "true"  # Claude Code's own deferred tool loading (issue 5)
@@ -239,7 +239,24 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
     housekeeping.start(data_home(), settings.retention_days, repeat=options is None or not options.command)
     if not extra.get("model"):  # --model: one model for everything, no tiers
         _use_tier_router(ctx, settings, ledger)
+    _watch(ctx, settings, session_id)
     return create_app(ctx)
+
+
+def _watch(ctx, settings, session_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Prices from the config, the loop guard, and the status line's live state (issue 18)."""
+    from lynkr_cli.ledger.pricing import PriceBook
+    from lynkr_cli.paths import data_home
+    from lynkr_cli.proxy.loop_guard import LoopGuard
+    from lynkr_cli.statusline.board import StatusBoard
+
+    ctx.prices = PriceBook.from_config(settings.prices)
+    ctx.prices.warm()  # the catalogue's imports now, while the agent boots, not at its first request
+    ctx.loop_guard = LoopGuard(settings.routing.loop_guard, settings.routing.loop_guard_repeats)
+    board = StatusBoard(str(data_home()), settings.statusline.mode)
+    if session_id != "serve":  # lynkr serve: one state per client session, started by its first request
+        board.begin(session_id)
+    ctx.listeners.append(board.observe)
 
 
 def _providers_and_router(settings, anthropic_upstream: str, model: object):  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ class ProxyEndpoint:
     # True when lynkr holds the credentials of every route of the run: the agent is then given the
     # session token as its own API key, so it needs no login (``agents/logins.py``).
     token_as_key: bool = False
+    session_id: str = ""  # lynkr's session id (Claude Code's status line command names it)
 
     @property
     def origin(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from lynkr_cli.agents.base import Launch, PrivateFileWriter, ProxyEndpoint, loopback_env, with_no_proxy
 from lynkr_cli.agents.logins import any_set
 from lynkr_cli.errors import UsageError
+from lynkr_cli.statusline.wiring import claude_status_line
 
 SETTINGS_FILE = "claude-settings.json"
 # Credentials Claude Code would use instead of (or ask about, next to) the token lynkr gives it.
@@ -80,17 +81,22 @@ class ClaudeAgent:
                 settings_env[name] = ""
                 child_env.pop(name, None)
         rest, user_settings, position = split_settings_args(args)
-        merged = merge_settings(user_settings, lynkr_settings(settings_env))
+        status_line = claude_status_line(endpoint.session_id, user_settings, env) if endpoint.session_id else None
+        merged = merge_settings(user_settings, lynkr_settings(settings_env, status_line))
         path = files.write(SETTINGS_FILE, json.dumps(merged, separators=(",", ":")))
         return Launch([binary, *rest[:position], "--settings", str(path), *rest[position:]], child_env)
 
 
-def lynkr_settings(proxy_env: dict[str, str]) -> dict[str, Any]:
+def lynkr_settings(proxy_env: dict[str, str], status_line: dict[str, Any] | None = None) -> dict[str, Any]:
     """The Claude Code settings lynkr sets for a run, on top of the user's (``merge_settings``).
 
-    One place for every setting lynkr adds: a new one (a status line, say) is one more key here.
+    One place for every setting lynkr adds: its variables, and the status line showing the session's
+    live figures (``statusline/wiring.py``; it keeps the user's own status line in front of lynkr's).
     """
-    return {"env": proxy_env}
+    settings: dict[str, Any] = {"env": proxy_env}
+    if status_line is not None:
+        settings["statusLine"] = status_line
+    return settings
 
 
 def split_settings_args(args: list[str]) -> tuple[list[str], dict[str, Any], int]:
