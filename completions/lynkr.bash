@@ -23,7 +23,7 @@ _lynkr() {
 }
 _lynkr_is_sub() {
     case "$1" in
-        "") [[ " cache completions config doctor explain init optimize profiles replay report run serve " == *" $2 "* ]] ;;
+        "") [[ " cache completions config doctor explain init optimize profiles replay report run serve statusline " == *" $2 "* ]] ;;
         "cache") [[ " clear stats " == *" $2 "* ]] ;;
         "config") [[ " keys path show validate " == *" $2 "* ]] ;;
         *) return 1 ;;
@@ -31,7 +31,7 @@ _lynkr_is_sub() {
 }
 _lynkr_words() {
     case "$1" in
-        "") echo "cache completions config doctor explain init optimize profiles replay report run serve" ;;
+        "") echo "cache completions config doctor explain init optimize profiles replay report run serve statusline" ;;
         "cache") echo "clear stats" ;;
         "config") echo "keys path show validate" ;;
         "run") echo "claude codex" ;;
@@ -55,9 +55,10 @@ _lynkr_options() {
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
         "replay") echo "--emit-last --help --jobs --json --last --model --no-optimize --profile --since --stage -j -m -n -p" ;;
-        "report") echo "--all --csv --help --json --last --session --since -n -s" ;;
+        "report") echo "--all --csv --help --json --last --requests --session --since -n -s" ;;
         "run") echo "--agent-bin --cache --help --model --no-optimize --profile --report --report-json --stage --tool-search" ;;
         "serve") echo "--allow-host --cache --help --host --model --no-token --port --profile --quiet --token --upstream -p -q" ;;
+        "statusline") echo "--color --help --plain --session --then" ;;
     esac
 }
 _lynkr_takes_value() {
@@ -118,6 +119,8 @@ _lynkr_takes_value() {
         "serve --upstream") return 0 ;;
         "serve --cache") return 0 ;;
         "serve --model") return 0 ;;
+        "statusline --session") return 0 ;;
+        "statusline --then") return 0 ;;
     esac
     return 1
 }
@@ -179,6 +182,8 @@ _lynkr_values() {
         "serve --upstream") echo "@files" ;;
         "serve --cache") echo "off exact semantic" ;;
         "serve --model") echo "@files" ;;
+        "statusline --session") echo "@files" ;;
+        "statusline --then") echo "@files" ;;
         *) return 1 ;;
     esac
 }

@@ -13,6 +13,7 @@ complete -c lynkr -n '__fish_use_subcommand' -a replay -d 'Replay past Claude Co
 complete -c lynkr -n '__fish_use_subcommand' -a report -d 'Show the last session (or --session ID, the --last N), or an overview…'
 complete -c lynkr -n '__fish_use_subcommand' -a run -d 'Run an agent (claude, codex) or, after --, any command, through the l…'
 complete -c lynkr -n '__fish_use_subcommand' -a serve -d 'Serve the lynkr proxy for Cursor, Cline, Continue, SDKs: Anthropic an…'
+complete -c lynkr -n '__fish_use_subcommand' -a statusline -d 'Print this session\'s live figures as one line, for Claude Code\'s stat…'
 complete -c lynkr -n '__fish_use_subcommand' -l help
 complete -c lynkr -n '__fish_use_subcommand' -l version
 complete -c lynkr -n '__fish_use_subcommand' -s V
@@ -94,6 +95,7 @@ complete -c lynkr -n '__fish_seen_subcommand_from report' -l all
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l csv
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l json
+complete -c lynkr -n '__fish_seen_subcommand_from report' -l requests
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l session -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from report' -s s -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l last -r -F
@@ -124,3 +126,8 @@ complete -c lynkr -n '__fish_seen_subcommand_from serve' -s p -x -a 'anthropic-d
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l upstream -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l cache -x -a 'off exact semantic'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l model -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from statusline' -l color
+complete -c lynkr -n '__fish_seen_subcommand_from statusline' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from statusline' -l plain
+complete -c lynkr -n '__fish_seen_subcommand_from statusline' -l session -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from statusline' -l then -r -F

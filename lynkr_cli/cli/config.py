@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any, Optional
 
 import typer
@@ -63,24 +64,31 @@ def show(
     if as_json:
         typer.echo(json.dumps({key: {"value": value, "source": source} for key, value, source in rows}, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from lynkr_cli.cli.layout import fill, join, table, width_of
+    from lynkr_cli.printable import printable
 
-    console = Console(highlight=False, markup=False)
-    table = Table(box=None, show_edge=False, pad_edge=False, header_style="bold")
-    table.add_column("setting", overflow="fold")
-    table.add_column("value", overflow="fold")
-    table.add_column("source", overflow="fold", style="dim")
-    for key, value, source in rows:
-        text = "" if value is None else (json.dumps(value) if not isinstance(value, str) else value)
-        table.add_row(key, text if value is not None else "-", source, style=None if source != "default" else "dim")
-    console.print(table)
+    # A table when it fits the terminal; otherwise each setting on its line with its value and source
+    # wrapped under it. Values may quote a config file's text: escaped before the terminal.
+    width = width_of(sys.stdout)
+    cells = [[key, printable(_text(value)), printable(source)] for key, value, source in rows]
+    lines = table([["setting", "value", "source"], *cells], width, indent="", gap="  ")
+    if lines is None:
+        lines = []
+        for key, value, source in cells:
+            lines += join([key, f"{value}  ({source})"], width, first="", indent="    ", sep="  ")
     files = [f"user {resolved.user_file}" + ("" if resolved.user_file.is_file() else " (absent)")]
     files.append(f"project {resolved.project_file}" if resolved.project_file else "project: no lynkr.toml found")
     if resolved.profile_file:
         files.append(f"profile {resolved.profile_file}")
     for line in files:
-        console.print(line, style="dim")
+        lines += fill(printable(line), width, indent="    ")
+    typer.echo("\n".join(lines))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 @config_app.command("path")

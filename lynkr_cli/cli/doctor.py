@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 MARKS = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "fail": ("✗", "red"), "info": ("·", "dim")}
+COLOURS = {"green": "32", "yellow": "33", "red": "31", "dim": "2"}
 
 
 def doctor(
@@ -32,32 +33,31 @@ def doctor(
     if as_json:
         typer.echo(json.dumps([c.to_dict() for c in checks], indent=2))
         raise typer.Exit(exit_code(checks))
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
+    from lynkr_cli.cli.layout import fill, width_of
     from lynkr_cli.printable import printable
 
-    # No markup: details and fixes name config sections such as ``[providers.openrouter]``, which
-    # rich would otherwise take for style tags and silently drop.
-    console = Console(highlight=False, markup=False)
-    table = Table(box=None, show_edge=False, pad_edge=False, show_header=False)
-    table.add_column("", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("detail", overflow="fold")
-    for check in checks:
+    # Plain text, wrapped at spaces and path separators under a hanging indent (never mid-word); the
+    # mark alone is coloured, only on a terminal. Details quote config values, upstream answers and
+    # error text: escaped before the terminal.
+    width = width_of(sys.stdout)
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    lines: list[str] = []
+    labels = [f"{MARKS[c.status][0]} {printable(c.group)}: {printable(c.name)}" for c in checks]
+    column = min(max((len(label) for label in labels), default=0), width // 3)
+    for check, label in zip(checks, labels):
         mark, style = MARKS[check.status]
-        # Details quote config values, upstream answers and error text: escaped before the terminal.
-        table.add_row(Text(mark, style=style), printable(f"{check.group}: {check.name}"), printable(check.detail))
-    console.print(table)
+        shown = f"\x1b[{COLOURS[style]}m{mark}\x1b[0m" if colour else mark
+        wrapped = fill(printable(check.detail), width, first=f"{label.ljust(column)}  ", indent="    ")
+        wrapped[0] = shown + wrapped[0][len(mark):]
+        lines += wrapped
     fixes = [c for c in checks if c.fix and c.status in ("fail", "warn")]
     if fixes:
-        console.print()
-        console.print("fixes:", style="bold")
+        lines += ["", "fixes:"]
         for check in fixes:
-            console.print(printable(f"  {check.group} {check.name}: {check.fix}"))
+            lines += fill(printable(check.fix), width, first=f"  {printable(check.group)} {printable(check.name)}: ",
+                          indent="    ")
     failed = sum(c.status == "fail" for c in checks)
     warned = sum(c.status == "warn" for c in checks)
-    console.print(f"\n{failed} problem(s), {warned} warning(s)" if failed or warned else "\nall good",
-                  style="bold red" if failed else "bold")
+    lines += ["", f"{failed} problem(s), {warned} warning(s)" if failed or warned else "all good"]
+    typer.echo("\n".join(lines))
     raise typer.Exit(exit_code(checks))

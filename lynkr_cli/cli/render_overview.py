@@ -1,7 +1,7 @@
 """Drawing an ``Overview`` in the terminal: totals, sparklines per day, bar charts per breakdown.
 
-Every line fits the console width (80 columns is the design target): names are shortened with an
-ellipsis and bars take what is left. Also the CSV form for scripts.
+Every line fits the terminal (80 columns when it is not one, up to 120 when wider): text wraps between
+figures, a long name gets a line of its own (never cut), bars take what is left. Also the CSV form.
 """
 
 from __future__ import annotations
@@ -26,50 +26,61 @@ def sparkline(values: list[float]) -> str:
     return "".join(SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1) + 0.5))] for v in values)
 
 
-def _fit(name: str, width: int) -> str:
-    return name if len(name) <= width else name[: width - 1] + "…"
-
-
 def _money(value: float) -> str:
     return f"${value:,.2f}" if value >= 1 else f"${value:.4f}"
 
 
-def bar_lines(lines: list[Line], width: int, by_cost: bool) -> list[tuple[str, str, str]]:
-    """(label, bar, figures) per line, bars scaled to the largest cost (or request count)."""
+def _cost(line: Line) -> str:
+    """A line's dollars; ``unpriced`` when nothing of it could be priced (never $0)."""
+    return "unpriced" if line.unpriced_requests and not line.cost_usd else _money(line.cost_usd)
+
+
+NAME_MAX = 28  # a longer name gets a line of its own above its bar: never cut
+
+
+def bar_lines(lines: list[Line], width: int, by_cost: bool) -> list[tuple[str | None, str, str, str]]:
+    """(name line or None, label, bar, figures) per line, bars scaled to the largest cost (or count).
+    A name wider than the label column is printed whole on its own line, the bar under it."""
     metric = (lambda l: l.cost_usd) if by_cost else (lambda l: float(l.requests))  # noqa: E731
     top = max((metric(l) for l in lines), default=0) or 1
-    name_w = min(22, max((len(printable(l.name)) for l in lines), default=4))
-    figures = [f"{_money(l.cost_usd):>9} {l.requests:>6} req" + (f" {l.sessions:>4} ses" if l.sessions else "")
-               for l in lines]
+    names = [printable(l.name) for l in lines]
+    name_w = min(NAME_MAX, max((len(n) for n in names if len(n) <= NAME_MAX), default=4))
+    figures = [f"{_cost(l):>9} {l.requests:>6} req" + (f" {l.sessions:>4} ses" if l.sessions else "") for l in lines]
     fig_w = max((len(f) for f in figures), default=0)
     bar_w = max(4, width - 2 - name_w - 1 - 1 - fig_w)
-    out = []
-    for line, fig in zip(lines, figures):
+    out: list[tuple[str | None, str, str, str]] = []
+    for line, name, fig in zip(lines, names, figures):
         n = int(round(metric(line) / top * bar_w))
         bar = "█" * n if n else ("▏" if metric(line) > 0 else "")
-        out.append((_fit(printable(line.name), name_w).ljust(name_w), bar.ljust(bar_w), fig.rjust(fig_w)))
+        own_line = name if len(name) > name_w else None
+        out.append((own_line, ("" if own_line else name).ljust(name_w), bar.ljust(bar_w), fig.rjust(fig_w)))
     return out
 
 
 def print_overview(overview: Overview, file: TextIO | None = None, title: str = "") -> None:
     from rich.console import Console
 
-    console = Console(file=file, highlight=False, markup=False)
-    width = min(console.width, 100)
+    from lynkr_cli.cli.layout import join, width_of
+
+    console = Console(file=file, highlight=False, markup=False, soft_wrap=True)
+    width = min(width_of(file), 120)
     t = overview.totals
     start = time.strftime("%Y-%m-%d", time.localtime(overview.since)) if overview.since else "the start"
     end = time.strftime("%Y-%m-%d %H:%M", time.localtime(overview.until))
-    console.print(_fit(f"lynkr report · {title or 'all sessions'} · {start} → {end}", width), style="bold")
+    for line in join(["lynkr report", title or "all sessions", f"{start} → {end}"], width, first="", indent="  "):
+        console.print(line, style="bold")
     if overview.sessions == 0:
         console.print("  no sessions in this period")
         return
-    console.print(_fit(f"  {overview.sessions} sessions · {t.requests} requests ({t.errors} errors) · "
-                       f"cost {_money(t.cost_usd)}", width))
-    console.print(_fit(f"  tokens in {fmt_tokens(t.input_tokens)} · out {fmt_tokens(t.output_tokens)} · "
-                       f"cache read {fmt_tokens(t.cache_read_tokens)} · write {fmt_tokens(t.cache_write_tokens)}",
-                       width))
+    cost = f"cost {_money(t.cost_usd)}" + (f" (+{t.unpriced_requests} unpriced)" if t.unpriced_requests else "")
+    for line in join([f"{overview.sessions} sessions", f"{t.requests} requests ({t.errors} errors)", cost,
+                      f"tokens in {fmt_tokens(t.input_tokens)}", f"out {fmt_tokens(t.output_tokens)}",
+                      f"cache read {fmt_tokens(t.cache_read_tokens)}", f"write {fmt_tokens(t.cache_write_tokens)}"],
+                     width):
+        console.print(line)
     if t.unpriced_requests:
-        console.print(f"  {t.unpriced_requests} request(s) on models without a list price (not counted)", style="dim")
+        for line in join([f"{t.unpriced_requests} request(s) on models nobody could price (not in the cost)"], width):
+            console.print(line, style="dim")
     if len(overview.by_day) > 1:
         spark_w = width - 24
         days = overview.by_day[-spark_w:]
@@ -85,7 +96,9 @@ def print_overview(overview: Overview, file: TextIO | None = None, title: str = 
             continue
         console.print()
         console.print(f"  {heading}", style="bold")
-        for label, bar, figures in bar_lines(lines[:10], width, by_cost):
+        for own_line, label, bar, figures in bar_lines(lines[:10], width, by_cost):
+            if own_line is not None:
+                console.print(f"  {own_line}")
             console.print(f"  {label} ", end="")
             console.print(bar, style="cyan", end="")
             console.print(f" {figures}")
@@ -93,10 +106,13 @@ def print_overview(overview: Overview, file: TextIO | None = None, title: str = 
             console.print(f"  … and {len(lines) - 10} more (--json has all)", style="dim")
     if overview.stages:
         console.print()
-        console.print("  savings by stage (o200k token estimate, before the provider's prompt cache)", style="bold")
+        for line in join(["savings by stage (o200k token estimate, before the provider's prompt cache)"], width):
+            console.print(line, style="bold")
         bars = bar_lines([Line(name=s.stage, requests=max(s.saved, 0)) for s in overview.stages], width - 10,
                          by_cost=False)
-        for stage, (label, bar, _fig) in zip(overview.stages, bars):
+        for stage, (own_line, label, bar, _fig) in zip(overview.stages, bars):
+            if own_line is not None:
+                console.print(f"  {own_line}")
             console.print(f"  {label} ", end="")
             console.print(bar, style="green", end="")
             console.print(f" {fmt_tokens(stage.saved):>8} in {stage.requests_changed} req")
@@ -105,8 +121,8 @@ def print_overview(overview: Overview, file: TextIO | None = None, title: str = 
         console.print()
         console.print(f"  cache  {overview.cache_hits} hits of {overview.cache_lookups} lookups ({rate:.0f}%)")
     console.print()
-    console.print(_fit(f"  list prices as of {overview.prices_as_of}; cache reads and writes included", width),
-                  style="dim")
+    for line in join([f"prices: {overview.prices_as_of}", "cache reads and writes included"], width):
+        console.print(line, style="dim")
 
 
 CSV_FIELDS = ["id", "started", "agent", "status", "exit_code", "duration_s", "requests", "errors", "input_tokens",

@@ -19,10 +19,12 @@ def report(
     all_: bool = typer.Option(False, "--all", help="Overview of every recorded session."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     as_csv: bool = typer.Option(False, "--csv", help="Print one CSV row per session (with --since/--all/--last)."),
+    requests: bool = typer.Option(False, "--requests", help="List every request of the session(s), also in --json."),
 ) -> None:
     """Show the last session (or --session ID, the --last N), or an overview with --since/--all.
 
-    The overview has totals, per-day sparklines, bar charts per agent, model and tier, tokens saved
+    A session's report names which source priced each model, the loop guard's findings and every kind
+    of failed request (status, provider, message, count); --requests lists every request. The overview has totals, per-day sparklines, bar charts per agent, model and tier, tokens saved
     by each optimization stage and cache hits.
     """
     from lynkr_cli.errors import UsageError
@@ -30,9 +32,24 @@ def report(
 
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")
+    if requests and (since is not None or all_ or as_csv):
+        raise UsageError("--requests lists one session's requests: use it without --since, --all and --csv")
     reader = LedgerReader()
-    if not reader.exists():
-        raise UsageError(f"no sessions recorded yet (ledger {reader.path} does not exist)")
+    if not reader.exists():  # a new user: nothing recorded is an empty answer, not an error
+        if as_json and (since is not None or all_):
+            from lynkr_cli.ledger.overview import build_overview, parse_since
+
+            empty = build_overview([], lambda _id: [], since=parse_since(since) if since is not None else None)
+            typer.echo(json.dumps(empty.to_dict(), indent=2))
+        elif as_json:
+            typer.echo("[]" if session is None else "null")
+        elif as_csv:
+            from lynkr_cli.cli.render_overview import CSV_FIELDS
+
+            typer.echo(",".join(CSV_FIELDS))
+        else:
+            typer.echo(f"no sessions recorded yet (the ledger {reader.path} does not exist)")
+        return
     try:
         if since is not None or all_ or as_csv:
             _overview(reader, since, all_, last, as_json, as_csv)
@@ -50,11 +67,12 @@ def report(
             sessions = [found]
         else:
             sessions = reader.sessions(last=last)
-        summaries = [summarize(s, reader.requests(s["id"])) for s in sessions]
+        rows = {s["id"]: reader.requests(s["id"]) for s in sessions}
+        summaries = [summarize(s, rows[s["id"]]) for s in sessions]
     finally:
         reader.close()
     if as_json:
-        data = [s.to_dict() for s in summaries]
+        data = [dict(s.to_dict(), **({"requests": rows[s.session_id]} if requests else {})) for s in summaries]
         typer.echo(json.dumps(data[0] if session is not None else data, indent=2))
         return
     if not summaries:
@@ -65,7 +83,7 @@ def report(
     from lynkr_cli.cli.render import print_full_report
 
     for summary in summaries:
-        print_full_report(summary, file=sys.stdout)
+        print_full_report(summary, file=sys.stdout, requests=rows[summary.session_id] if requests else None)
 
 
 def _overview(reader, since: str | None, all_: bool, last: int, as_json: bool, as_csv: bool) -> None:  # type: ignore[no-untyped-def]

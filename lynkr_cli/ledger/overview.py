@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-from lynkr_cli.ledger.pricing import PRICES_AS_OF
+from lynkr_cli.ledger.pricing import PRICE_SOURCE
 from lynkr_cli.ledger.report import MODEL_ROUTES, Totals
 
 DAY = 86400.0
@@ -90,7 +90,7 @@ class Overview:
     cache_hits: int = 0
     cache_lookups: int = 0
     rows: list[SessionRow] = field(default_factory=list)
-    prices_as_of: str = PRICES_AS_OF
+    prices_as_of: str = PRICE_SOURCE  # the catalogue new rows are priced with
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,8 +1,9 @@
 """Session figures computed from ledger rows: only what was measured, nothing estimated as saved.
 
-Token counts are the upstream's own ``usage``; dollars come from the dated price table
-(``pricing.PRICES_AS_OF``) and include cache reads and writes. Requests whose model is not in the
-table are counted as unpriced, and the total says so instead of pretending they were free.
+Token counts are the upstream's own ``usage``; dollars were priced when each request finished
+(``pricing.py``: the genai-prices catalogue or the config's ``[prices]``), cache reads and writes
+included, and each model line says which source priced it. Requests nobody could price are counted
+as unpriced, and the total says so instead of pretending they were free.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
-from lynkr_cli.ledger.pricing import PRICES_AS_OF
+from lynkr_cli.ledger.pricing import PRICES_AS_OF, Price
 
 MODEL_ROUTES = frozenset({"/v1/messages", "/v1/chat/completions", "/v1/responses", "/responses", "/chat/completions"})
 
@@ -47,6 +48,27 @@ class Totals:
 class ModelLine(Totals):
     model: str = ""
     provider: str = ""
+    price_source: str = ""  # which source priced this model's requests, and as of when (``Price.label``)
+
+
+@dataclass
+class ErrorLine:
+    """Failed requests with the same status, provider and message."""
+
+    status: int | None
+    provider: str
+    message: str
+    count: int = 0
+
+
+@dataclass
+class LoopLine:
+    """Requests the loop guard flagged or stopped, per tool."""
+
+    tool: str
+    action: str  # flagged | stopped
+    repeats: int = 0  # the longest run of identical calls seen
+    count: int = 0
 
 
 @dataclass
@@ -73,6 +95,8 @@ class SessionSummary:
     prices_as_of: str = PRICES_AS_OF
     optimization: dict[str, Any] | None = None  # ledger/savings.py: what the pipeline saved
     cache: dict[str, Any] | None = None  # ledger/cache_summary.py: hits, misses, skips, what hits saved
+    errors: list[ErrorLine] = field(default_factory=list)  # failed requests, grouped, most frequent first
+    loops: list[LoopLine] = field(default_factory=list)  # the loop guard's findings
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -85,6 +109,8 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
     by_model: dict[tuple[str, str], ModelLine] = {}
     by_tier: dict[str, TierLine] = {}
     other = 0
+    errors: dict[tuple[int | None, str, str], ErrorLine] = {}
+    loops: dict[tuple[str, str], LoopLine] = {}
     for row in requests:
         if row["route"] not in MODEL_ROUTES:
             other += 1
@@ -94,7 +120,10 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
         key = (model, row.get("provider") or "")
         line = by_model.setdefault(key, ModelLine(model=key[0], provider=key[1]))
         line.add(row)
+        line.price_source = line.price_source or _price_source(row)
         _add_tier(by_tier, row)
+        _add_error(errors, row)
+        _add_loop(loops, row)
     ended = session.get("ended_at")
     return SessionSummary(
         session_id=session["id"],
@@ -110,6 +139,8 @@ def summarize(session: dict[str, Any], requests: Iterable[dict[str, Any]]) -> Se
         by_tier=[by_tier[t] for t in TIER_ORDER if t in by_tier],
         optimization=_optimization(requests),
         cache=_cache(requests),
+        errors=sorted(errors.values(), key=lambda e: -e.count),
+        loops=list(loops.values()),
     )
 
 
@@ -138,3 +169,32 @@ def _add_tier(by_tier: dict[str, TierLine], row: dict[str, Any]) -> None:
     line.add(row)
     if route.get("failover"):
         line.failovers += 1
+
+
+def _price_source(row: dict[str, Any]) -> str:
+    """``Price.label`` of the price stored with the row; rows from before prices were stored with them
+    were priced by lynkr's earlier hand-written table."""
+    stored = (row.get("details") or {}).get("price")
+    if isinstance(stored, dict):
+        return Price.from_dict(stored).label
+    if row.get("cost_usd") is not None:
+        return "lynkr's earlier price table (recorded before genai-prices)"
+    return "" if (row.get("status") or 0) >= 400 or row.get("error") else "unpriced"
+
+
+def _add_error(errors: dict[tuple[int | None, str, str], ErrorLine], row: dict[str, Any]) -> None:
+    if not row.get("error") and (row.get("status") or 0) < 400:
+        return
+    message = str(row.get("error") or f"HTTP {row.get('status')}")
+    key = (row.get("status"), row.get("provider") or "", message)
+    errors.setdefault(key, ErrorLine(key[0], key[1], key[2])).count += 1
+
+
+def _add_loop(loops: dict[tuple[str, str], LoopLine], row: dict[str, Any]) -> None:
+    loop = (row.get("details") or {}).get("loop_guard")
+    if not isinstance(loop, dict):
+        return
+    key = (str(loop.get("tool")), str(loop.get("action")))
+    line = loops.setdefault(key, LoopLine(tool=key[0], action=key[1]))
+    line.count += 1
+    line.repeats = max(line.repeats, int(loop.get("repeats") or 0))

@@ -98,7 +98,10 @@ class StatusBoard:
         with self._lock:
             live = self._sessions.setdefault(session_id, LiveSession(session_id))
             state = live.state(self.mode)
-        write_state(state_path(self.home, session_id), state)
+        try:
+            write_state(state_path(self.home, session_id), state)
+        except OSError:  # an unusable LYNKR_HOME costs the status line, never the session
+            pass
 
     def observe(self, record: RequestRecord) -> None:
         """A finished request (a ``ProxyContext`` listener): cheap, never touches the disk."""

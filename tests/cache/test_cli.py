@@ -44,7 +44,8 @@ def test_run_report_stats_and_clear(lynkr_home, tmp_path):
                      ["What is a functor?", "miss", "answer number 2"]]
     assert json.loads(off.stdout)[1] == "skip" and answers.calls == 3
     # The exit report says what the cache did and saved (1000 in + 5000 cache read + 300 write, 200 out).
-    assert "cache: 1 hit (1 exact, 0 semantic) · 1 miss · 0 skipped · saved 6,300 in + 200 out tokens" in second.stderr
+    # (wrapped at 80 columns between figures: cli/layout.py)
+    assert "cache: 1 hit (1 exact, 0 semantic) · 1 miss · 0 skipped\n    saved 6,300 in + 200 out tokens" in second.stderr
     assert "cache:" not in off.stderr
     stats = run_lynkr(["cache", "stats", "--json"], env)
     data = json.loads(stats.stdout)

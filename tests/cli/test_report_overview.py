@@ -82,7 +82,7 @@ def test_terminal_overview_fits_80_columns(seeded: dict[str, str]) -> None:
     assert max(len(line) for line in lines) <= 80, "\n".join(lines)
     text = result.stdout
     for expected in ("2 sessions", "by agent", "by model", "by tier", "savings by stage", "compress",
-                     "cache  1 hits of 2 lookups", "claude-sonnet-4-5", "…", "█"):
+                     "cache  1 hits of 2 lookups", "claude-sonnet-4-5-20250929-with-a-very-long-name", "█"):
         assert expected in text, (expected, text)
     assert "claude-opus-4-1" not in text  # 20 days old
     assert any(ch in text for ch in "▁▂▃▄▅▆▇")
