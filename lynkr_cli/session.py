@@ -175,6 +175,9 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     # Requests still in flight get a grace period; a server still importing has none to finish.
     if server.started:
         server.stop(timeout=10.0)
+        from lynkr_cli.statusline.board import flush_all
+
+        flush_all()  # the status line's state gets the last answer's figures too
     ledger.finish_session(session_id, exit_code)
     ledger.flush()
     ledger.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,10 +80,21 @@ class LiveSession:
         }
 
 
+_BOARDS: weakref.WeakSet[StatusBoard] = weakref.WeakSet()
+
+
+def flush_all() -> None:
+    """Write what every board of this process still holds (``lynkr run``, once its proxy stopped: the
+    last answer's figures must not be lost with the writer thread)."""
+    for board in list(_BOARDS):
+        board.flush()
+
+
 class StatusBoard:
     """Keeps ``$LYNKR_HOME/status/<session>.json`` current for every session of one proxy."""
 
     def __init__(self, home: str, mode: str = "append", interval: float = 0.05) -> None:
+        _BOARDS.add(self)
         self.home = home
         self.mode = mode
         self.interval = interval
