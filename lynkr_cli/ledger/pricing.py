@@ -209,8 +209,8 @@ class CatalogueRates:
         values["cache_write"] = values["cache_write"] if values["cache_write"] is not None else values["input"]
         rates = cls(**values)
         tiered = any(_is_tiered(v) for v in values.values())
-        price = Price(*(_base(values[n]) for n in ("input", "output", "cache_read", "cache_write")),
-                      source=source, model_id=info.id, tiered=tiered)
+        price = Price(_base(values["input"]), _base(values["output"]), _base(values["cache_read"]),
+                      _base(values["cache_write"]), source=source, model_id=info.id, tiered=tiered)
         return price, rates
 
     def cost(self, uncached: int, out: int, reads: int, writes: int) -> float:
@@ -239,7 +239,7 @@ def _find(name: str, provider: str | None) -> tuple[Provider, ModelInfo] | None:
     snapshot = _catalogue()
     for provider_id in ([provider, None] if provider else [None]):
         try:
-            return snapshot.find_provider_model(name, None, provider_id, None)  # type: ignore[no-any-return]
+            return snapshot.find_provider_model(name, None, provider_id, None)
         except LookupError:
             continue
     return None
