@@ -8,7 +8,8 @@ cache-write price for Anthropic (which caches what carries a ``cache_control`` b
 input price for OpenAI (automatic caching, no write premium). A request with no breakpoint to an
 Anthropic upstream is billed entirely at the input price: nothing is cached. The cache lives 5
 minutes: a request sent longer than that after the previous one reads nothing. Prices come from the
-ledger's price table (``ledger.pricing``), so replay and ``lynkr report`` agree.
+ledger's price book (``ledger.pricing``: the genai-prices catalogue with tiers, and the config's
+``[prices]``), so replay and ``lynkr report`` agree.
 
 Segments (``segments.py``) are compared by content (``cache_control`` markers left out: moving a
 breakpoint does not change the cached bytes).
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from lynkr_cli.ledger.pricing import Price, price_for
+from lynkr_cli.ledger.pricing import DEFAULT_BOOK, PriceBook
 from lynkr_cli.replay.segments import Segment
 
 CACHE_TTL_SECONDS = 300.0
@@ -43,6 +44,7 @@ class Ledger:
     request to the same model left (a session routed back and forth between models finds its earlier
     cache again while it is warm)."""
 
+    book: PriceBook = field(default_factory=lambda: DEFAULT_BOOK)
     requests: int = 0
     tokens: int = 0
     usd: float = 0.0
@@ -59,10 +61,9 @@ class Ledger:
         read = shared_tokens(previous[0], segments) if (cached and warm and previous is not None) else 0
         if read < MIN_CACHEABLE_TOKENS:
             read = 0
-        price = price_for(model, provider)
         write = total - read if cached else 0
         uncached = 0 if cached else total
-        usd = None if price is None else _usd(price, read, write, uncached)
+        usd = self.book.cost(model, provider, uncached, 0, read, write)
         self.requests += 1
         self.tokens += total
         self.cache_read += read
@@ -76,10 +77,6 @@ class Ledger:
 
 def _expired(previous: float | None, now: float | None) -> bool:
     return previous is not None and now is not None and now - previous > CACHE_TTL_SECONDS
-
-
-def _usd(price: Price, read: int, write: int, uncached: int) -> float:
-    return (read * price.cache_read + write * price.cache_write + uncached * price.input) / 1_000_000
 
 
 def shared_count(previous: Iterable[Segment], current: list[Segment]) -> int:

@@ -26,6 +26,7 @@ from lynkr_cli.replay.segments import SegmentCounter
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.ledger.pricing import PriceBook
     from lynkr_cli.pipeline.base import Pipeline
     from lynkr_cli.providers.base import HttpProvider
     from lynkr_cli.replay.session import RebuiltRequest, ReplaySession
@@ -77,7 +78,10 @@ class Replayer:
     """Replays sessions through one pipeline (and, with ``target``, one provider adapter)."""
 
     def __init__(self, pipeline: "Pipeline", target: "tuple[HttpProvider, str] | None" = None,
-                 router: Any = None, keep_last: bool = False) -> None:
+                 router: Any = None, keep_last: bool = False, book: "PriceBook | None" = None) -> None:
+        from lynkr_cli.ledger.pricing import DEFAULT_BOOK
+
+        self.book = book or DEFAULT_BOOK
         self.pipeline = pipeline
         self.target = target
         self.router = router
@@ -90,7 +94,7 @@ class Replayer:
                                input_tokens_recorded=session.recorded_input_tokens)
         state = self.pipeline.session(session.session_id)
         counter = SegmentCounter()
-        direct, lynkr, routed_ledger = Ledger(), Ledger(), Ledger()
+        direct, lynkr, routed_ledger = Ledger(self.book), Ledger(self.book), Ledger(self.book)
         previous: tuple[list[Any], list[Any]] | None = None
         routed = Routed() if self.router is not None else None
         last_wire: Any = None

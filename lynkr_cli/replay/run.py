@@ -64,7 +64,10 @@ def build_replayer(options: ReplayOptions, settings: Any, keep_last: bool) -> Re
         from lynkr_cli.routing.setup import build_router
 
         router = build_router(settings)
-    return Replayer(pipeline, target=target, router=router, keep_last=keep_last)
+    from lynkr_cli.ledger.pricing import PriceBook
+
+    book = PriceBook.from_config(settings.prices)  # the config's [prices] too, as lynkr report prices
+    return Replayer(pipeline, target=target, router=router, keep_last=keep_last, book=book)
 
 
 def _target(text: str) -> Any:

@@ -147,3 +147,17 @@ def test_agent_homes_set_in_the_environment_are_the_defaults(env: dict[str, str]
     assert done.returncode == 0, done.stderr
     assert [s["path"] for s in json.loads(done.stdout)["sessions"]] == [
         str(codex_home / "sessions" / "2026" / "11" / "21" / "rollout-x.jsonl")]
+
+
+def test_the_configured_prices_are_the_replays_prices(env: dict[str, str], tmp_path: Path) -> None:
+    from tests.replay.transcripts import claude_lines
+
+    lines = [line.replace("claude-sonnet-4-5", "my-finetune-1") for line in claude_lines()]
+    path = write(tmp_path / "s.jsonl", lines)
+    unpriced = json.loads(run_lynkr(["replay", "--json", str(path)], env, cwd=tmp_path).stdout)["sessions"][0]
+    assert unpriced["unpriced_requests"] == 4 and unpriced["bill_direct_usd"] == 0
+    (tmp_path / "lynkr.toml").write_text('[prices.models."my-finetune*"]\ninput = 2.0\noutput = 8.0\n')
+    priced = json.loads(run_lynkr(["replay", "--json", str(path)], env, cwd=tmp_path).stdout)["sessions"][0]
+    assert priced["unpriced_requests"] == 0
+    # No cache prices configured: reads and writes at the input price, so the bill is every token at $2/M.
+    assert priced["bill_direct_usd"] == pytest.approx(priced["input_tokens_direct"] * 2.0 / 1e6)
