@@ -25,7 +25,7 @@ from bench.translation import fast, load_body, row, timed_pair  # noqa: E402
 from lynkr_cli.formats import codec  # noqa: E402
 from lynkr_cli.formats.jsonio import loads  # noqa: E402
 from lynkr_cli.providers.base import ProviderSet, resolve_provider  # noqa: E402
-from lynkr_cli.proxy.components import StaticRouter  # noqa: E402
+from lynkr_cli.routing.static import StaticRouter  # noqa: E402
 from lynkr_cli.proxy.translate import ResponseTranslator  # noqa: E402
 from tests.conftest import running_proxy  # noqa: E402
 from tests.fakes import bedrock as fake_bedrock  # noqa: E402
@@ -54,7 +54,7 @@ def cpu_bedrock(body: bytes, n: int) -> dict[str, list[float]]:
         translator = ResponseTranslator(provider, "bedrock", request)
         translator.begin(200, fake_bedrock.EVENTSTREAM)
         for frame in frames:
-            translator.feed(frame)
+            translator.translate(frame)
         translator.end()
         t2 = time.thread_time()
         parts["request: Anthropic body -> signed Converse call"].append((t1 - t0) * 1000)

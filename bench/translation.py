@@ -26,7 +26,7 @@ import httpx  # noqa: E402
 
 from lynkr_cli.formats import codec  # noqa: E402
 from lynkr_cli.providers.base import ProviderSet, resolve_provider  # noqa: E402
-from lynkr_cli.proxy.components import StaticRouter  # noqa: E402
+from lynkr_cli.routing.static import StaticRouter  # noqa: E402
 from lynkr_cli.proxy.translate import ResponseTranslator  # noqa: E402
 from tests.conftest import running_proxy  # noqa: E402
 from tests.fakes.anthropic import Turn, messages_handler, reply_for  # noqa: E402
@@ -93,7 +93,7 @@ def cpu_translation(body: bytes, n: int) -> list[float]:
         translator = ResponseTranslator(provider, "openai-chat", request)
         translator.begin(200, "text/event-stream")
         for chunk in chunks:
-            translator.feed(chunk)
+            translator.translate(chunk)
         translator.end()
         samples.append((time.thread_time() - t0) * 1000)
     return samples

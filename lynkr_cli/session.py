@@ -266,7 +266,7 @@ def _providers_and_router(settings, anthropic_upstream: str, model: object):  # 
     """The providers (environment + ``[providers.*]``; ``anthropic`` defaults to the session's upstream)
     and the router: ``--model`` for everything, else Lynkr's ``MODEL_PROVIDER``, else the client's own."""
     from lynkr_cli.providers.base import ProviderSet, parse_model_ref
-    from lynkr_cli.proxy.components import StaticRouter
+    from lynkr_cli.routing.static import StaticRouter
 
     overrides = provider_overrides(settings.providers)
     from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM

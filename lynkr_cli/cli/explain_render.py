@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from lynkr_cli.routing.score import THRESHOLDS
 
 if TYPE_CHECKING:
-    from lynkr_cli.routing.router import Classification, RouteDecision, Router
+    from lynkr_cli.routing.router import Classification, TierDecision, Router
 
 
-def render(decision: "RouteDecision", classification: "Classification", router: "Router") -> str:
+def render(decision: "TierDecision", classification: "Classification", router: "Router") -> str:
     tier = decision.tier.name if decision.tier is not None else "-"
     lines = [f"tier       {tier}", f"score      {decision.score:g} / 100"]
     if decision.target is not None:

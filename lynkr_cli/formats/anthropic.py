@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from lynkr_cli.canonical import ModelRequest
-from lynkr_cli.errors import anthropic_error_body
+from lynkr_cli.errors import LynkrError, anthropic_error_body
 from lynkr_cli.formats.cache_points import with_breakpoints
 from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import Event, SSEDecoder, sse_event
+from lynkr_cli.formats.errors import anthropic_type
 
 # Anthropic requires max_tokens; requests translated from OpenAI formats may not carry one.
 DEFAULT_MAX_TOKENS = 8192
@@ -74,6 +75,12 @@ class AnthropicCodec:
 
     def error_body(self, message: str, error_type: str) -> bytes:
         return anthropic_error_body(message, error_type)
+
+    def error_type(self, status: int) -> str:
+        return anthropic_type(status)
+
+    def error(self, error: LynkrError) -> bytes:
+        return anthropic_error_body(f"lynkr: {error}", error.anthropic_type)
 
 
 def _without_foreign_thinking(message: dict[str, Any]) -> dict[str, Any]:

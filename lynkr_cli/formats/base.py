@@ -12,6 +12,7 @@ import secrets
 from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 if TYPE_CHECKING:
+    from lynkr_cli.errors import LynkrError
     from lynkr_cli.canonical import ModelRequest
 
 Event = dict[str, Any]
@@ -48,6 +49,14 @@ class Codec(Protocol):
     def stream_decoder(self) -> StreamDecoder: ...
     def stream_encoder(self, request: ModelRequest) -> StreamEncoder: ...
     def error_body(self, message: str, error_type: str) -> bytes: ...
+
+    def error_type(self, status: int) -> str:
+        """This API's error type for an HTTP status (``rate_limit_error``, ``server_error`` …)."""
+        ...
+
+    def error(self, error: LynkrError) -> bytes:
+        """lynkr's own error as this API shapes one, with the type the error's class names for it."""
+        ...
 
 
 class LineBuffer:

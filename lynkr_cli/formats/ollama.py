@@ -11,7 +11,7 @@ import json
 from typing import Any, Mapping
 
 from lynkr_cli.canonical import ModelRequest
-from lynkr_cli.errors import UsageError
+from lynkr_cli.errors import LynkrError, UsageError
 from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import BlockTracker, Event, JsonEvents, LineBuffer, block_delta, new_id, parse_arguments
 from lynkr_cli.formats.openai_chat import known_counts, result_text, system_text, thinking_budget, token_count
@@ -127,6 +127,12 @@ class OllamaCodec:
 
     def error_body(self, message: str, error_type: str) -> bytes:
         return json.dumps({"error": message}).encode()
+
+    def error_type(self, status: int) -> str:
+        return "error"  # Ollama's errors carry only a message
+
+    def error(self, error: LynkrError) -> bytes:
+        return self.error_body(f"lynkr: {error}", "error")
 
 
 class OllamaStreamDecoder(JsonEvents, BlockTracker):

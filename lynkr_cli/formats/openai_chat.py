@@ -15,7 +15,7 @@ import time
 from typing import Any, Mapping
 
 from lynkr_cli.canonical import ModelRequest
-from lynkr_cli.errors import openai_error_body
+from lynkr_cli.errors import LynkrError, openai_error_body
 from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import (
     STOP_FROM_OPENAI,
@@ -29,7 +29,7 @@ from lynkr_cli.formats.base import (
     sse_event,
     text_of,
 )
-from lynkr_cli.formats.errors import error_detail
+from lynkr_cli.formats.errors import error_detail, openai_type
 
 _REQUEST_KEYS = {"model", "messages", "tools", "tool_choice", "max_tokens", "max_completion_tokens", "temperature",
                  "top_p", "stop", "stream", "parallel_tool_calls", "reasoning_effort"}
@@ -306,6 +306,12 @@ class ChatCodec:
 
     def error_body(self, message: str, error_type: str) -> bytes:
         return openai_error_body(message, error_type)
+
+    def error_type(self, status: int) -> str:
+        return openai_type(status)
+
+    def error(self, error: LynkrError) -> bytes:
+        return openai_error_body(f"lynkr: {error}", error.openai_type)
 
 
 def _function(tool: dict[str, Any]) -> dict[str, Any]:

@@ -20,10 +20,10 @@ import time
 from typing import Any
 
 from lynkr_cli.canonical import ModelRequest
-from lynkr_cli.errors import openai_error_body
+from lynkr_cli.errors import LynkrError, openai_error_body
 from lynkr_cli.formats.jsonio import dumps
 from lynkr_cli.formats.base import Event, SSEDecoder, new_id, parse_arguments, sse_event, text_of
-from lynkr_cli.formats.errors import error_detail
+from lynkr_cli.formats.errors import error_detail, openai_type
 from lynkr_cli.formats.openai_chat import (
     EFFORT_BUDGET,
     append_message,
@@ -234,6 +234,12 @@ class ResponsesCodec:
 
     def error_body(self, message: str, error_type: str) -> bytes:
         return openai_error_body(message, error_type)
+
+    def error_type(self, status: int) -> str:
+        return openai_type(status)
+
+    def error(self, error: LynkrError) -> bytes:
+        return openai_error_body(f"lynkr: {error}", error.openai_type)
 
 
 def _items(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
-from lynkr_cli.pipeline.base import log, summarize_reports
+from lynkr_cli.pipeline.base import Pipeline, log, summarize_reports
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
     from lynkr_cli.ledger import RequestRecord
-    from lynkr_cli.proxy.context import ProxyContext
 
 SESSION_HEADERS = ("x-claude-code-session-id", "session_id", "conversation_id")
 
@@ -29,13 +28,13 @@ def session_key(headers: Mapping[str, str], default: str) -> str:
     return default
 
 
-def run_pipeline(ctx: "ProxyContext", request: "ModelRequest", headers: Mapping[str, str],
-                 record: "RequestRecord") -> "ModelRequest":
-    """The request to forward: optimized by ``ctx.pipeline``, or ``request`` itself when nothing changed."""
-    pipeline = ctx.pipeline
-    if pipeline is None or not pipeline.active:
+def run_pipeline(pipeline: Pipeline, request: ModelRequest, headers: Mapping[str, str], record: RequestRecord,
+                 default_session: str) -> ModelRequest:
+    """The request to forward: optimized by ``pipeline``, or ``request`` itself when nothing changed;
+    ``default_session``: the proxy's own session id, for clients that send none."""
+    if not pipeline.active:
         return request
-    state = pipeline.session(session_key(headers, ctx.session_id))
+    state = pipeline.session(session_key(headers, default_session))
     result, reports = pipeline.run(request, state)
     try:
         pipeline.save_decisions(state)

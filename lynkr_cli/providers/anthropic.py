@@ -22,6 +22,7 @@ _NOT_FORWARDED = frozenset(
 class AnthropicProvider(HttpProvider):
     wire_formats: tuple[WireFormat, ...] = ("anthropic",)
     client_auth_formats: tuple[str, ...] = ("anthropic",)
+    counts_tokens = True
 
     def endpoint(self, wire: WireFormat, model: str, stream: bool) -> str:
         return f"{self.base_url}/v1/messages"

@@ -92,6 +92,7 @@ class AzureOpenAIProvider(HttpProvider):
 
 class AzureAnthropicProvider(AnthropicProvider):
     client_auth_formats: tuple[str, ...] = ()
+    counts_tokens = False  # not documented for Foundry's Anthropic endpoint: lynkr estimates
 
     @property
     def base_url(self) -> str:

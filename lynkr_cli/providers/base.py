@@ -125,6 +125,9 @@ class HttpProvider:
     client_auth_formats: tuple[str, ...] = ()
     # Client headers forwarded upstream when the client speaks ``client_auth_format``.
     forward_headers: tuple[str, ...] = ()
+    # Answers ``POST /v1/messages/count_tokens`` under its base URL (Anthropic's API does); for the
+    # others lynkr answers with its own estimate (``proxy/count_tokens.py``).
+    counts_tokens: bool = False
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config

@@ -14,59 +14,17 @@ from starlette.routing import Route
 from starlette.types import Scope
 
 from lynkr_cli import __version__
-from lynkr_cli.errors import LynkrError, NotFound, RequestTooLarge
-from lynkr_cli.callers import require_own_key
 from lynkr_cli.ledger import RequestRecord
-from lynkr_cli.providers.base import UpstreamCall
 from lynkr_cli.proxy.auth import authenticator_for
 from lynkr_cli.proxy.context import ProxyContext
-from lynkr_cli.proxy.flow import count_tokens, model_call
+from lynkr_cli.proxy.count_tokens import count_tokens
+from lynkr_cli.proxy.flow import model_call
 from lynkr_cli.proxy.front import Handler, ProxyFront
 from lynkr_cli.proxy.guard import OriginGuard
 from lynkr_cli.proxy.models import list_models
-from lynkr_cli.proxy.relay import RelayResponse, error_response, join_url, relay_call
+from lynkr_cli.proxy.passthrough import passthrough
+from lynkr_cli.proxy.relay import RelayResponse
 from lynkr_cli.proxy.wire import UpstreamClient
-
-
-class _NullScanner:
-    """For routes that carry no usage (count_tokens, models)."""
-
-    model: str | None = None
-    error: str | None = None
-    stopped = False
-
-    def begin(self, status: int, content_type: str | None) -> None:
-        pass
-
-    def feed(self, chunk: bytes) -> None:
-        pass
-
-    def finish(self) -> None:
-        pass
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(_too_large(int(declared), limit))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(_too_large(size, limit))
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(size: int, limit: int) -> str:
-    return f"request body of {size} bytes or more exceeds the limit of {limit} bytes (max_body_bytes)"
-
-
-def _ctx(request: Request) -> ProxyContext:
-    ctx: ProxyContext = request.app.state.ctx
-    return ctx
 
 
 async def health(request: Request) -> Response:
@@ -90,53 +48,11 @@ async def responses(request: Request) -> Response | RelayResponse:
     return await model_call(request, "openai-responses")
 
 
-async def passthrough(request: Request) -> Response | RelayResponse:
-    """Any other API path (``count_tokens``, ``models``, …) goes upstream untouched."""
-    ctx = _ctx(request)
-    path = request.url.path
-    record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route=path)
-    if ".." in path.split("/") or "\\" in path:
-        return _reject(ctx, record, NotFound(f"no route for {path!r}"))
-    try:
-        body = await read_body(request, ctx.max_body_bytes)
-    except LynkrError as error:
-        return _reject(ctx, record, error)
-    record.request_bytes = len(body)
-    url = join_url(ctx.anthropic_upstream, path, request.url.query)
-    try:
-        call = anthropic_call(ctx, request, url, body)
-    except LynkrError as error:
-        return _reject(ctx, record, error)
-    return relay_call(ctx, call, record, _NullScanner())
-
-
-def anthropic_call(ctx: ProxyContext, request: Request, url: str, body: bytes) -> UpstreamCall:
-    """A call to the Anthropic upstream for a route lynkr does not model (``count_tokens``, model lists,
-    a gateway's own endpoints): the client's headers as the Anthropic provider forwards them, with the
-    key lynkr holds when the client brought none (an agent given the token as its key), and never a
-    key a ``--no-token`` caller did not send."""
-    client_headers = dict(request.headers)
-    headers = ctx.provider_set().get("anthropic").auth_headers("anthropic", client_headers, "anthropic")
-    require_own_key(headers, client_headers)
-    if "content-type" in client_headers:
-        headers.append(("content-type", client_headers["content-type"]))
-    headers.append(("accept-encoding", "identity"))  # so usage can be read from the bytes relayed
-    return UpstreamCall(request.method, url, headers, body, "anthropic", False)
-
-
-def _reject(ctx: ProxyContext, record: RequestRecord, error: LynkrError) -> Response:
-    record.status = error.http_status
-    record.error = str(error)
-    record.latency_ms = 0.0
-    ctx.record(record)
-    return error_response(error)
-
-
 async def _client_disconnect(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
-def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
+def create_app(ctx: ProxyContext) -> ProxyFront:
     """The ASGI app for one proxy. Opens the shared HTTP client at startup and closes it at shutdown."""
 
     @contextlib.asynccontextmanager
@@ -154,9 +70,7 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
             yield
         finally:
             await ctx.client.aclose()
-            close_cache = getattr(ctx.cache, "close", None)  # store the last answers before exit
-            if close_cache is not None:
-                close_cache()
+            ctx.cache.close()  # store the last answers before exit
 
     app = Starlette(
         routes=[
@@ -174,8 +88,9 @@ def create_app(ctx: ProxyContext):  # type: ignore[no-untyped-def]
         exception_handlers={ClientDisconnect: _client_disconnect},
     )
     app.state.ctx = ctx
-    hot: dict[str, Handler] = {"/v1/messages": messages, "/v1/chat/completions": chat_completions, "/chat/completions": chat_completions,
-           "/v1/responses": responses, "/responses": responses}
+    hot: dict[str, Handler] = {"/v1/messages": messages, "/v1/chat/completions": chat_completions,
+                               "/chat/completions": chat_completions, "/v1/responses": responses,
+                               "/responses": responses}
     return ProxyFront(app, authenticator_for(ctx.token), hot, OriginGuard(ctx.allowed_hosts, ctx.allowed_origins),
                       refused=lambda scope, status, reason: _record_refused(ctx, scope, status, reason))
 

@@ -8,51 +8,55 @@ Contracts (what the proxy relies on):
 - ``ctx.pipeline`` (``lynkr_cli/pipeline``) is called through ``pipeline/hook.py:run_pipeline``; an
   unchanged request is the same object, so its ``raw`` bytes are forwarded. Exceptions are caught by
   the proxy (fail-open).
-- ``Router.route(request, session)`` (``session``: Claude Code's session id, else lynkr's) returns a
-  ``RouteDecision`` (or the tier router's shape, see ``flow.as_route_decision``); stored under
-  ``details["route"]``.
-  A ``LynkrError`` (e.g. a spent budget) is sent to the client in its own format.
+- ``ctx.router`` (``Router`` below) answers every routing question the proxy has: the
+  ``RouteDecision`` (``routing/decision.py``) for a request, stored under ``details["route"]``; where
+  a ``count_tokens`` question goes; the fallback plan and the response headers. ``StaticRouter`` is
+  the one without tiers (``routing/static.py``); ``routing/proxy.py:TierRouter`` the one with.
 - ``await ResponseCache.lookup(request, target, record)`` (``target``: ``cache.proxy.cache_target``)
   returns a canonical (Anthropic) message to serve, or None, and records its decision in
   ``details["cache"]``; ``store(request, target, message)`` receives each complete successful
   answer. Only called when ``enabled`` (``lynkr_cli/cache/service.py``).
 
-Only the standard library is imported here: this module is loaded with the proxy context.
+Only the standard library (and the dependency-free ``routing/decision.py``) is imported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
+
+from lynkr_cli.routing.decision import RouteDecision
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
-
-
-@dataclass(frozen=True)
-class RouteDecision:
-    """Where one request goes, and why (shown by ``lynkr explain`` and the report)."""
-
-    provider: str
-    model: str
-    tier: str | None = None
-    score: float | None = None
-    reason: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"provider": self.provider, "model": self.model, "reason": self.reason}
-        if self.tier is not None:
-            out["tier"] = self.tier
-        if self.score is not None:
-            out["score"] = self.score
-        if self.details:
-            out.update(self.details)
-        return out
+    from lynkr_cli.routing.fallback import FallbackPlan
 
 
 class Router(Protocol):
-    def route(self, request: ModelRequest, session: str) -> RouteDecision: ...
+    """What the proxy asks of a router. A router with nothing to say gives the empty answer (no
+    fallback, no headers, no model list of its own), never a missing method."""
+
+    def route(self, request: ModelRequest, session: str) -> RouteDecision:
+        """Where ``request`` goes; a ``LynkrError`` (a spent budget) reaches the client in its format."""
+        ...
+
+    def preview(self, request: ModelRequest) -> RouteDecision:
+        """Where ``request`` would go, with nothing remembered (no turn, no spend): ``count_tokens``
+        asks it, to count where the conversation's requests are sent."""
+        ...
+
+    def fallbacks(self, decision: RouteDecision) -> FallbackPlan | None:
+        """What to try when ``decision``'s model fails before answering; None: nothing, not even a
+        retry (the agent's own retry logic sees every error, as without lynkr)."""
+        ...
+
+    def response_headers(self, decision: RouteDecision) -> list[tuple[bytes, bytes]]:
+        """Headers the client sees on the answer (``x-lynkr-tier`` …)."""
+        ...
+
+    def models(self) -> list[str]:
+        """The model names this router serves whatever the client asks (``GET /v1/models``); empty:
+        the client's own upstream lists its models."""
+        ...
 
 
 class ResponseCache(Protocol):
@@ -60,6 +64,10 @@ class ResponseCache(Protocol):
 
     async def lookup(self, request: ModelRequest, target: Any, record: Any) -> dict[str, Any] | None: ...
     def store(self, request: ModelRequest, target: Any, message: dict[str, Any]) -> None: ...
+
+    def close(self) -> None:
+        """Store what is queued before the proxy exits."""
+        ...
 
 
 class NoCache:
@@ -71,27 +79,5 @@ class NoCache:
     def store(self, request: ModelRequest, target: Any, message: dict[str, Any]) -> None:
         pass
 
-
-# The provider a client's own format implies when nothing else is configured: Claude Code keeps
-# talking to Anthropic, Codex and OpenAI-compatible tools to OpenAI.
-FAMILY_PROVIDER = {"anthropic": "anthropic", "openai-chat": "openai", "openai-responses": "openai"}
-
-
-@dataclass
-class StaticRouter:
-    """One model for everything (``lynkr run --model provider:model``), or, without one, the upstream
-    the client already uses with the model it asked for. ``default_provider`` is Lynkr's
-    ``MODEL_PROVIDER`` (its ``model`` from ``[providers.<id>]`` when the request names none)."""
-
-    provider: str | None = None
-    model: str | None = None
-    default_provider: str | None = None
-    default_model: str | None = None
-
-    def route(self, request: ModelRequest, session: str) -> RouteDecision:
-        if self.provider and self.model:
-            return RouteDecision(self.provider, self.model, reason="--model")
-        requested = request.model or ""
-        if self.default_provider:
-            return RouteDecision(self.default_provider, self.default_model or requested, reason="model_provider")
-        return RouteDecision(FAMILY_PROVIDER.get(request.inbound, "anthropic"), requested, reason="client upstream")
+    def close(self) -> None:
+        pass

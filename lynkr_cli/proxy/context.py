@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from lynkr_cli.ledger.pricing import PriceBook
-from lynkr_cli.proxy.components import NoCache, StaticRouter
+from lynkr_cli.proxy.components import NoCache
 from lynkr_cli.proxy.loop_guard import LoopGuard
+from lynkr_cli.routing.static import StaticRouter
 
 if TYPE_CHECKING:
     import httpx

@@ -19,7 +19,7 @@ from lynkr_cli.formats import codec
 from lynkr_cli.formats.base import STREAM_CUT
 from lynkr_cli.formats.events import MessageBuilder, message_events
 from lynkr_cli.formats.jsonio import dumps, loads
-from lynkr_cli.formats.errors import anthropic_type, error_detail, openai_type
+from lynkr_cli.formats.errors import error_detail
 from lynkr_cli.proxy.usage import Usage
 
 if TYPE_CHECKING:
@@ -109,7 +109,12 @@ class ResponseTranslator:
                          *self._headers]
         return None
 
-    def feed(self, chunk: bytes) -> bytes:
+    def feed(self, chunk: bytes) -> None:
+        """Scanner interface: read ``chunk`` (the bytes went to the client untouched)."""
+        self.translate(chunk)
+
+    def translate(self, chunk: bytes) -> bytes:
+        """The client's bytes for ``chunk`` (b"" until a JSON answer is complete)."""
         if self._inflate is not None:
             plain = self._inflated(chunk)
             if plain is None:
@@ -136,7 +141,7 @@ class ResponseTranslator:
             rest = self._inflated(None)
             self._inflate = None
             if rest:
-                head = self.feed(rest)
+                head = self.translate(rest)
             elif rest is None and self._mode == "stream":
                 head = self._cannot_read(ValueError(self._corrupt))
         return head + self._end(broken)
@@ -311,8 +316,7 @@ class ResponseTranslator:
         self._status = status
         self._mode = "error"
         self.error = self.error or detail
-        kind = anthropic_type(status) if self.request.inbound == "anthropic" else openai_type(status)
-        return self.client.error_body(f"lynkr: {detail}", kind)
+        return self.client.error_body(f"lynkr: {detail}", self.client.error_type(status))
 
 
 def inflater(headers: list[tuple[bytes, bytes]]) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lynkr_cli.errors import anthropic_error_body
 from lynkr_cli.formats.base import LineBuffer
 from lynkr_cli.formats.jsonio import loads  # orjson: usage events and whole JSON answers, on every request
 
@@ -59,9 +60,18 @@ class AnthropicResponseScanner:
         self._body: list[bytes] = []
         self._body_size = 0
 
-    def begin(self, status: int, content_type: str | None) -> None:
+    def begin(self, status: int, content_type: str | None, headers: list[tuple[bytes, bytes]] | None = None) -> None:
         """Called with the response head: errors come back as JSON even for stream requests."""
         self.streaming = (content_type or "").startswith("text/event-stream")
+
+    @property
+    def message(self) -> dict[str, Any] | None:
+        """Never kept: this scanner serves pass-through without the cache (``proxy/answers.py``)."""
+        return None
+
+    def broken_tail(self, message: str) -> bytes:
+        """An Anthropic ``error`` event: the client has a 200 and part of a stream."""
+        return b"event: error\ndata: " + anthropic_error_body(f"lynkr: {message}", "api_error") + b"\n\n"
 
     def feed(self, chunk: bytes) -> None:
         if self.streaming:

@@ -20,7 +20,7 @@ from lynkr_cli.routing.tiers import Tier
 
 if TYPE_CHECKING:
     from lynkr_cli.ledger import RequestRecord
-    from lynkr_cli.routing.router import RouteDecision
+    from lynkr_cli.routing.router import TierDecision
     from lynkr_cli.routing.tiers import TierMap
 
 
@@ -79,7 +79,7 @@ class Budget:
                 return f"daily budget of ${self.daily_usd:.2f} reached (${self.spent_today:.2f} spent today)"
         return None
 
-    def apply(self, decision: "RouteDecision", tiers: "TierMap") -> "RouteDecision":
+    def apply(self, decision: "TierDecision", tiers: "TierMap") -> "TierDecision":
         why = self.exceeded() if self.active else None
         if why is None:
             return decision

@@ -1,4 +1,8 @@
-"""Resilience in the send path: retries with backoff, a fallback chain, a circuit breaker per provider.
+"""Resilience policy: retries with backoff, a fallback chain, a circuit breaker per provider.
+
+The router decides the policy (``FallbackPlan``: what to try after its choice, how often, how long to
+wait); the proxy carries it out (``proxy/failover.py``), because only the send path knows whether a
+byte has reached the client yet.
 
 A request is first sent to the provider its route chose. On a *retryable* failure, which is a 429, a
 5xx (529 "overloaded" included), a timeout or a failed connection, met before any byte reached the
@@ -19,16 +23,13 @@ Everything that happened is recorded: ``attempts`` (provider, model, outcome, de
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    import httpx
-
     from lynkr_cli.routing.config import RoutingConfig
 
 RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
@@ -106,100 +107,11 @@ class CircuitBreakers:
             return {p: ("open" if until > now else "half-open") for p, until in self._open_until.items()}
 
 
-@dataclass
-class Candidate:
-    """One provider:model that may answer, with how to build its HTTP request (fresh for each try).
+@dataclass(frozen=True)
+class FallbackPlan:
+    """The router's answer to "what if this model fails before answering": the ``(provider, model)``
+    pairs to try next, in order, and the retry policy and breakers (shared by the proxy's requests)."""
 
-    ``context`` is whatever the send path needs once this candidate answered (its scanner, translator…).
-    """
-
-    provider: str
-    model: str
-    build: Callable[[], "httpx.Request"]
-    context: Any = None
-
-
-@dataclass
-class Outcome:
-    response: "httpx.Response | None"
-    candidate: Candidate
-    attempts: list[dict[str, Any]] = field(default_factory=list)
-    error: BaseException | None = None
-
-    @property
-    def failed_over(self) -> bool:
-        return any(a["provider"] != self.candidate.provider or a["model"] != self.candidate.model
-                   for a in self.attempts)
-
-    def details(self, first: Candidate) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if len(self.attempts) > 1:
-            out["attempts"] = self.attempts
-        if self.candidate is not first:
-            out["failover"] = {"from": f"{first.provider}:{first.model}",
-                               "to": f"{self.candidate.provider}:{self.candidate.model}"}
-        return out
-
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-
-
-async def send_with_fallback(
-    client: "httpx.AsyncClient",
-    candidates: list[Candidate],
-    policy: RetryPolicy,
-    breakers: CircuitBreakers,
-    sleep: Sleep = asyncio.sleep,
-) -> Outcome:
-    """Open a streamed response from the first candidate that answers usefully.
-
-    Returns the response to relay (a success, or the last error answer when every candidate failed
-    with one); ``error`` is set instead when the last attempt raised (timeout, connection refused).
-    Retryable error answers are read and closed before the next try, so connections are not leaked.
-    """
-    import httpx
-
-    assert candidates, "no candidate to send to"
-    attempts: list[dict[str, Any]] = []
-    last: Outcome | None = None
-    usable = [c for c in candidates if not breakers.is_open(c.provider)] or candidates[-1:]
-    for index, candidate in enumerate(usable):
-        final_candidate = index == len(usable) - 1
-        for retry in range(policy.retries + 1):
-            final_try = final_candidate and retry == policy.retries
-            note: dict[str, Any] = {"provider": candidate.provider, "model": candidate.model}
-            attempts.append(note)
-            try:
-                response = await client.send(candidate.build(), stream=True)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                note["outcome"] = _describe(exc)
-                breakers.failure(candidate.provider)
-                last = Outcome(None, candidate, attempts, exc)
-                if final_try:
-                    return last
-                retry_after = None
-            else:
-                if response.status_code not in RETRYABLE_STATUS:
-                    note["outcome"] = response.status_code
-                    if response.status_code < 500:
-                        breakers.success(candidate.provider)
-                    return Outcome(response, candidate, attempts)
-                note["outcome"] = response.status_code
-                breakers.failure(candidate.provider)
-                if final_try:
-                    return Outcome(response, candidate, attempts)
-                retry_after = response.headers.get("retry-after")
-                await response.aread()
-                await response.aclose()
-                last = Outcome(None, candidate, attempts)
-            if retry == policy.retries or (breakers.is_open(candidate.provider) and not final_candidate):
-                break  # retries spent, or its breaker opened: on to the next candidate
-            wait = policy.delay(retry, retry_after)
-            note["retry_in_s"] = round(wait, 3)
-            await sleep(wait)
-    assert last is not None
-    return last
+    targets: tuple[tuple[str, str], ...]
+    policy: RetryPolicy
+    breakers: CircuitBreakers

@@ -2,7 +2,7 @@
 
 ``Router.route(request, session)`` runs the force rules, slot rules and the score (``score.py``),
 keeps the session coherent (``coherence.py``), applies the budget (``budget.py``) and returns a
-``RouteDecision`` that says what to send where, with the reason in words. With no tier configured
+``TierDecision`` that says what to send where, with the reason in words. With no tier configured
 the decision still carries tier, score and reason (for the ledger and ``lynkr explain``) but no
 target: the request goes where the agent sent it, unchanged.
 """
@@ -29,7 +29,7 @@ _TIER_MODEL = re.compile(r"^(?:lynkr|tier)[-:/](simple|medium|complex|reasoning)
 
 
 @dataclass(frozen=True)
-class RouteDecision:
+class TierDecision:
     """Where one request goes. ``target`` None means: forward to the agent's own upstream unchanged."""
 
     tier: Tier | None
@@ -137,23 +137,23 @@ class Router:
         return Classification(features, tier, target, result.total, result.parts, rule, reason, side, matched=matched)
 
     # -- routing (stateful) ---------------------------------------------------------------------
-    def route(self, request: "ModelRequest", session: str | None = None) -> RouteDecision:
+    def route(self, request: "ModelRequest", session: str | None = None) -> TierDecision:
         """The decision for one request of ``session`` (Claude Code's session id, or lynkr's)."""
         sticky = self.enabled and self.config.sticky
         key = conversation_key(session, request.messages) if sticky else ""
         if sticky and _in_tool_loop(request.messages):
             previous = self._turns.get(key)
             if previous is not None:  # the turn's decision stands; nothing to score again
-                return self._with_budget(RouteDecision(previous.tier, previous.target, previous.score,
+                return self._with_budget(TierDecision(previous.tier, previous.target, previous.score,
                                                        f"kept for the tool loop ({previous.reason})", "sticky",
                                                        previous.parts, sticky=True))
         size = len(request.raw) if request.raw is not None else None
         c = self.classify(request.body, request.extras, size)
         target = None if c.passthrough else c.target or self.tiers.target_for(c.tier)
         if target is None:  # no tiers, or a passthrough slot: report only
-            return RouteDecision(c.tier, None, c.score, c.reason, c.rule, c.parts, turn_start=c.features.turn_start)
+            return TierDecision(c.tier, None, c.score, c.reason, c.rule, c.parts, turn_start=c.features.turn_start)
         if c.side or not sticky:
-            return self._with_budget(RouteDecision(c.tier, target, c.score, c.reason, c.rule, c.parts,
+            return self._with_budget(TierDecision(c.tier, target, c.score, c.reason, c.rule, c.parts,
                                                    turn_start=c.features.turn_start))
         previous = self._turns.get(key)
         tier, reason = c.tier, c.reason
@@ -167,11 +167,11 @@ class Router:
                 reason = (f"{reason}, but kept {previous.target} from the last turn: switching down would lose "
                           f"its prompt cache ({cost.describe()})")
                 self._turns.set(key, TurnChoice(previous.tier, previous.target, reason, c.score, c.parts))
-                return self._with_budget(RouteDecision(previous.tier, previous.target, c.score, reason, c.rule,
+                return self._with_budget(TierDecision(previous.tier, previous.target, c.score, reason, c.rule,
                                                        c.parts, sticky=True, turn_start=True))
             reason = f"{reason}; switched down ({cost.describe()})"
         self._turns.set(key, TurnChoice(tier, target, reason, c.score, c.parts))
-        return self._with_budget(RouteDecision(tier, target, c.score, reason, c.rule, c.parts, turn_start=True))
+        return self._with_budget(TierDecision(tier, target, c.score, reason, c.rule, c.parts, turn_start=True))
 
     def chain(self, first: Target | None, tier: Tier | None) -> list[Target]:
         """Where to go when ``first`` fails: the stronger tiers' models (``fallback_up``), then the
@@ -183,7 +183,7 @@ class Router:
         seen = {first}
         return [t for t in out if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
 
-    def _with_budget(self, decision: RouteDecision) -> RouteDecision:
+    def _with_budget(self, decision: TierDecision) -> TierDecision:
         if self.budget is None:
             return decision
         return self.budget.apply(decision, self.tiers)

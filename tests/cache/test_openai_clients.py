@@ -8,7 +8,7 @@ import json
 import openai
 import pytest
 
-from lynkr_cli.proxy.components import StaticRouter
+from lynkr_cli.routing.static import StaticRouter
 from tests.cache.conftest import Answers, settle
 from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY
 from tests.fakes.anthropic import Turn

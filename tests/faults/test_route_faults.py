@@ -28,7 +28,7 @@ import openai
 import pytest
 
 from lynkr_cli.providers.base import ProviderSet
-from lynkr_cli.proxy.components import StaticRouter
+from lynkr_cli.routing.static import StaticRouter
 from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY
 from tests.faults.conftest import start_proxy
 from tests.fakes import ollama as fake_ollama

@@ -104,15 +104,15 @@ def test_a_restarted_proxy_keeps_the_sessions_decision(tmp_path) -> None:
     """``claude --resume`` under a new lynkr run: the tool list stays what the session started with."""
     from lynkr_cli.ledger import RequestRecord
     from lynkr_cli.pipeline.hook import run_pipeline
-    from lynkr_cli.proxy.context import ProxyContext
 
     config = PipelineConfig(stages={"compress": True, "prune": True})
     headers = {"x-claude-code-session-id": "cc-42"}
     later_body = dict(scenario("T1").body, messages=[{"role": "user", "content": "now edit the notebook cell 3"}])
 
     def forward(request: ModelRequest) -> list[str]:
-        ctx = ProxyContext(session_id="lynkr-run", pipeline=build_pipeline(config, decisions_dir=tmp_path))
-        out = run_pipeline(ctx, request, headers, RequestRecord(session_id="lynkr-run", started_at=0, route="/"))
+        pipeline = build_pipeline(config, decisions_dir=tmp_path)
+        out = run_pipeline(pipeline, request, headers, RequestRecord(session_id="lynkr-run", started_at=0, route="/"),
+                           "lynkr-run")
         return names(out)
 
     first = forward(scenario("T1"))

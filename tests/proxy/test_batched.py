@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from lynkr_cli.proxy.relay import batched
+from lynkr_cli.proxy.chunks import batched
 
 
 async def _source(items, gate: asyncio.Event | None = None, gate_after: int = -1, fail: bool = False):

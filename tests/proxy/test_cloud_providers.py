@@ -18,7 +18,7 @@ import pytest
 
 from lynkr_cli.providers.base import ProviderSet
 from lynkr_cli.providers.sigv4 import AwsCredentials, sign
-from lynkr_cli.proxy.components import StaticRouter
+from lynkr_cli.routing.static import StaticRouter
 from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, running_proxy
 from tests.fakes import bedrock as fake_bedrock
 from tests.fakes.anthropic import Turn, messages_handler, reply_for

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from lynkr_cli.proxy.relay import _EventAligner
+from lynkr_cli.proxy.chunks import EventAligner
 
 EVENTS = [b'event: message_start\ndata: {"type":"message_start"}\n\n', b"event: ping\ndata: {}\n\n",
           b'event: content_block_delta\ndata: {"text":"a\\n\\nb"}\n\n', b'event: message_stop\ndata: {}\n\n']
@@ -23,7 +23,7 @@ def test_after_each_read_the_client_has_exactly_the_whole_events_so_far(ending):
     blank = ending * 2
     rng = random.Random(7)
     for _ in range(400):
-        aligner, sent, received = _EventAligner(), b"", b""
+        aligner, sent, received = EventAligner(), b"", b""
         for read in _cut(stream, rng):
             received += read
             sent += aligner.whole(read)
@@ -33,7 +33,7 @@ def test_after_each_read_the_client_has_exactly_the_whole_events_so_far(ending):
 
 
 def test_half_an_event_stays_pending_until_its_blank_line():
-    aligner = _EventAligner()
+    aligner = EventAligner()
     assert aligner.whole(b"event: a\ndata: {}\n\nevent: b\ndata: {") == b"event: a\ndata: {}\n\n"
     assert aligner.pending == b"event: b\ndata: {"
     assert aligner.whole(b"}\n") == b""

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from lynkr_cli.providers.base import ProviderSet
-from lynkr_cli.proxy.components import StaticRouter
+from lynkr_cli.routing.static import StaticRouter
 from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, base_env, run_lynkr, running_proxy
 from tests.fakes.anthropic import Turn, error_reply, messages_handler, reply_for
 from tests.fakes.openai import chat_stream, openai_error

@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from lynkr_cli.providers.base import ProviderSet
-from lynkr_cli.proxy.components import StaticRouter
+from lynkr_cli.routing.static import StaticRouter
 from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, running_proxy
 from tests.fakes.anthropic import Turn, stream_events
 from tests.fakes.openai import chat_stream

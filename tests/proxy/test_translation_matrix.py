@@ -15,7 +15,7 @@ import pytest
 
 from lynkr_cli.providers.base import ProviderPreset, ProviderSet, register
 from lynkr_cli.providers.openai import OpenAIProvider
-from lynkr_cli.proxy.components import StaticRouter
+from lynkr_cli.routing.static import StaticRouter
 from tests.conftest import FAKE_ANTHROPIC_KEY, FAKE_OPENAI_KEY, running_proxy
 from tests.fakes.anthropic import Turn, messages_handler, reply_for
 from tests.fakes.ollama import ollama_handler

@@ -6,7 +6,8 @@ import asyncio
 
 import httpx
 
-from lynkr_cli.routing.fallback import Candidate, CircuitBreakers, RetryPolicy, parse_retry_after, send_with_fallback
+from lynkr_cli.proxy.failover import Candidate, send_with_fallback
+from lynkr_cli.routing.fallback import CircuitBreakers, RetryPolicy, parse_retry_after
 from tests.fakes.server import FakeUpstream, Reply
 
 OK = Reply(200, {"content-type": "application/json"}, b'{"ok": true}')
