@@ -28,6 +28,7 @@ from lynkr_cli.proxy.context import DEFAULT_MAX_BODY_BYTES
 from lynkr_cli.ledger.price_config import PricesConfig
 from lynkr_cli.routing.config import RoutingConfig
 from lynkr_cli.statusline.config import StatuslineConfig
+from lynkr_cli.storage.config import StorageConfig
 
 TIER_NAMES = ("simple", "medium", "complex", "reasoning")
 _MODEL_REF = re.compile(r"^[a-z0-9][a-z0-9_.-]*:\S+$")
@@ -122,6 +123,8 @@ class Settings(BaseSettings):
     cache: CacheSetting = Field(default_factory=CacheConfig, description="Response cache (LYNKR_CACHE=off|exact|semantic)")
     prices: PricesConfig = Field(default_factory=PricesConfig, description="Model prices (the catalogue, overridden)")
     statusline: StatuslineConfig = Field(default_factory=StatuslineConfig, description="Claude Code's status line")
+    storage: StorageConfig = Field(default_factory=StorageConfig,
+                                   description="Team storage: a postgresql:// URL shared by every lynkr serve")
     retention_days: int = Field(default=30, ge=0, description="Days unused pipeline decisions and elided texts are kept (0: forever)")
 
     @classmethod

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import pg_url, postgres_server  # noqa: F401  (fixtures: a throwaway PostgreSQL)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AGENTS_DIR = Path(os.environ.get("LYNKR_AGENTS_DIR", Path.home() / ".cache" / "lynkr" / "agents"))
 AGENTS_BIN = AGENTS_DIR / "node_modules" / ".bin"

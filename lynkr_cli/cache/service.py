@@ -29,6 +29,7 @@ from lynkr_cli.cache.store import CacheStore, Entry
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
     from lynkr_cli.ledger import RequestRecord
+    from lynkr_cli.storage.db import Database
 
 log = logging.getLogger("lynkr.cache")
 
@@ -54,7 +55,7 @@ class ResponseCache:
     enabled = True
 
     def __init__(self, mode: str = "exact", path: Path | None = None, ttl_seconds: float = 7 * 24 * 3600,
-                 max_bytes: int = 256 << 20, threshold: float = 0.92) -> None:
+                 max_bytes: int = 256 << 20, threshold: float = 0.92, database: Database | None = None) -> None:
         self.mode = mode
         self.threshold = threshold
         self.lookups = 0  # requests looked up by this process (tests wait for their answers to be stored)
@@ -62,7 +63,7 @@ class ResponseCache:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lynkr-cache")
-        self._store_future = self._worker.submit(CacheStore, path, ttl_seconds, max_bytes)
+        self._store_future = self._worker.submit(CacheStore, path, ttl_seconds, max_bytes, database)
         if mode == "semantic":
             from lynkr_cli.cache.embed import load_model, model_available
 
@@ -246,15 +247,17 @@ def _cost(model: str | None, provider: str, usage: dict[str, Any]) -> float | No
 
 
 def build_cache(mode: str, path: Path | None = None, ttl_seconds: float = 7 * 24 * 3600, max_mb: float = 256.0,
-                threshold: float = 0.92) -> Any:
-    """The cache for a proxy: the flow's do-nothing ``NoCache`` when off."""
+                threshold: float = 0.92, database: Database | None = None) -> Any:
+    """The cache for a proxy: the flow's do-nothing ``NoCache`` when off. ``database``: team storage
+    (shared by every replica); None keeps the SQLite file."""
     if mode == "off":
         from lynkr_cli.proxy.components import NoCache
 
         return NoCache()
-    return ResponseCache(mode, path, ttl_seconds, int(max_mb * 1024 * 1024), threshold)
+    return ResponseCache(mode, path, ttl_seconds, int(max_mb * 1024 * 1024), threshold, database)
 
 
-def cache_from_settings(config: Any, mode_override: str | None = None) -> Any:
+def cache_from_settings(config: Any, mode_override: str | None = None, database: Database | None = None) -> Any:
     """The cache a ``CacheConfig`` describes; ``mode_override`` is the ``--cache`` flag."""
-    return build_cache(mode_override or config.mode, None, config.ttl_seconds, config.max_mb, config.semantic_threshold)
+    return build_cache(mode_override or config.mode, None, config.ttl_seconds, config.max_mb, config.semantic_threshold,
+                       database)

@@ -216,7 +216,8 @@ def validate(merged: dict[str, Any], sources: Mapping[str, str]) -> Settings:
             reason = "unknown setting"
         else:
             value = error.get("input")
-            if isinstance(value, (str, int, float, bool)) and "api_key" not in key and "token" not in key:
+            secret = "api_key" in key or "token" in key or key == "storage.url"  # a URL may hold a password
+            if isinstance(value, (str, int, float, bool)) and not secret:
                 reason += f" (got {value!r})"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise ConfigError(f"invalid config: {key} in {where}: {reason}{more}") from None

@@ -51,6 +51,7 @@ class RequestRecord:
     error: str | None = None
     cost_usd: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    key_name: str | None = None  # the user key the request came with (``lynkr keys``): its name only
 
     def as_row(self) -> dict[str, Any]:
         """The columns (``details`` as the dict itself: the writer serializes it once, and ``asdict``'s

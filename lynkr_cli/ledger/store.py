@@ -1,122 +1,53 @@
-"""SQLite ledger: one writer thread per process, WAL so several lynkr processes can share a file.
+"""The ledger: one writer thread per process, and the reader reports use.
 
-Writes never run on the proxy's event loop: ``record_request`` only enqueues. Every row is committed
-as soon as the writer takes it, so a crash loses at most the row being written, and the next start
-marks sessions whose process has died as ``interrupted`` (see ``repair_unfinished``).
+Writes never run on the proxy's event loop: ``record_request`` only enqueues. The writer takes what
+is queued in batches and commits each batch at once, so a crash loses at most the batch being
+written, and the next start marks sessions whose process has died as ``interrupted``
+(``ledger/sinks.py:repair_unfinished``). With team storage the rows go to PostgreSQL, through the
+local spool while it cannot be reached (``ledger/spool.py``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import queue
-import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from lynkr_cli.ledger.migrations import migrate
+from lynkr_cli.ledger import rows
 from lynkr_cli.ledger.records import RequestRecord, SessionRecord
-from lynkr_cli.paths import data_home, ensure_private_dir
-from lynkr_cli.redact import redact_text
+from lynkr_cli.ledger.sinks import Sink, repair_unfinished
+from lynkr_cli.paths import data_home
+from lynkr_cli.storage.sqlite import connect
+
+if TYPE_CHECKING:
+    from lynkr_cli.storage import Database, Storage
+
+__all__ = ["Ledger", "LedgerReader", "connect", "default_ledger_path", "repair_unfinished"]
 
 _STOP = object()
+_BATCH = 500
 
 
 def default_ledger_path() -> Path:
     return data_home() / "ledger.sqlite3"
 
 
-def connect(path: Path, migrations: list[str] | None = None) -> sqlite3.Connection:
-    """Open the ledger (or, with its own ``migrations``, another lynkr database such as the response
-    cache) with user-only permissions, WAL, a busy timeout, and the current schema."""
-    try:
-        ensure_private_dir(path.parent)
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    except OSError as exc:  # LYNKR_HOME under a file, a read-only disk: one line, not a traceback
-        from lynkr_cli.errors import LynkrError
-
-        raise LynkrError(f"cannot create {path}: {exc.strerror or exc} (set LYNKR_HOME to a directory you "
-                         "can write)") from None
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    try:
-        _enable_wal(conn, timeout=10.0)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
-        migrate(conn, migrations)
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        if type(exc) is not sqlite3.DatabaseError:  # locked, read-only…: SQLite's own words say it
-            raise
-        from lynkr_cli.errors import LynkrError
-
-        # "file is not a database", "database disk image is malformed": one line saying what to do.
-        raise LynkrError(f"{path} is not a readable lynkr database ({exc}); move it aside or delete it, "
-                         "and lynkr starts a new one") from None
-    return conn
-
-
-def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
-    """Switch the file to WAL, waiting for other processes doing the same.
-
-    SQLite answers "database is locked" at once, without its busy timeout, when another connection
-    holds the lock this switch needs: two ``lynkr run`` starting together on a new ledger lost one
-    session's writer that way. The mode is stored in the file, so only the first opening waits.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.01)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def repair_unfinished(conn: sqlite3.Connection, own_pid: int | None = None) -> int:
-    """Mark sessions left ``running`` by a process that no longer exists as ``interrupted``.
-
-    Their end time becomes the last request's end (or the start), so durations stay honest.
-    Returns how many sessions were repaired.
-    """
-    rows = conn.execute("SELECT id, pid, started_at FROM sessions WHERE status = 'running'").fetchall()
-    repaired = 0
-    for session_id, pid, started_at in rows:
-        if pid is None or pid == own_pid or _pid_alive(pid):
-            continue
-        last = conn.execute(
-            "SELECT MAX(started_at + COALESCE(latency_ms, 0) / 1000.0) FROM requests WHERE session_id = ?",
-            (session_id,),
-        ).fetchone()[0]
-        conn.execute(
-            "UPDATE sessions SET status = 'interrupted', ended_at = ? WHERE id = ? AND status = 'running'",
-            (last or started_at, session_id),
-        )
-        repaired += 1
-    return repaired
-
-
 class Ledger:
-    """The write side of the ledger, owned by one process."""
+    """The write side of the ledger, owned by one process.
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or default_ledger_path()
+    ``storage``: team storage (``lynkr_cli/storage``); without it, or without a URL in it, the SQLite
+    file at ``path`` (default: ``LYNKR_HOME/ledger.sqlite3``).
+    """
+
+    def __init__(self, path: Path | None = None, storage: Storage | None = None) -> None:
+        self.storage = storage if storage is not None and storage.shared else None
+        self.path = path or (storage.home / "ledger.sqlite3" if storage is not None else default_ledger_path())
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._error: BaseException | None = None
-        self._ready = threading.Event()
+        self._sink: Sink | None = None
         self._thread = threading.Thread(target=self._run, name="lynkr-ledger", daemon=True)
         self._thread.start()
 
@@ -131,7 +62,7 @@ class Ledger:
         self._queue.put(("finish", (session_id, exit_code, status, time.time())))
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything enqueued so far is committed. False if the writer is stuck."""
+        """Wait until everything enqueued so far is committed (or spooled). False if the writer is stuck."""
         done = threading.Event()
         self._queue.put(("barrier", done))
         return done.wait(timeout)
@@ -142,36 +73,83 @@ class Ledger:
 
     @property
     def error(self) -> BaseException | None:
-        """The error that stopped the writer, if any (reported at exit, never raised into the proxy)."""
+        """The error that stopped the writer or lost a row, if any (reported at exit, never raised
+        into the proxy)."""
+        if self._error is None and self._sink is not None:
+            return self._sink.error
         return self._error
 
+    @property
+    def spooled(self) -> int:
+        """Rows waiting in the local spool for the shared database (0 on SQLite)."""
+        from lynkr_cli.ledger.sinks import SharedSink
+
+        sink = self._sink
+        return sink.spool.pending if isinstance(sink, SharedSink) else 0
+
+    def reader(self) -> LedgerReader:
+        """A reader of the same store this ledger writes to."""
+        if self.storage is not None:
+            from lynkr_cli.storage.schema import LEDGER
+
+            return LedgerReader(database=self.storage.database(LEDGER))
+        return LedgerReader(self.path)
+
     # -- writer thread ---------------------------------------------------------------------------
+    def _open(self) -> Sink:
+        from lynkr_cli.ledger.sinks import SharedSink, SQLiteSink
+
+        if self.storage is None:
+            return SQLiteSink(self.path)
+        from lynkr_cli.ledger.spool import Spool
+        from lynkr_cli.storage.schema import LEDGER
+
+        storage = self.storage
+        return SharedSink(lambda: storage.database(LEDGER), Spool(storage.home / "spool", storage.spool_max_rows))
+
     def _run(self) -> None:
         try:
-            conn = connect(self.path)
-            repair_unfinished(conn, own_pid=os.getpid())
+            sink = self._sink = self._open()
         except BaseException as exc:  # the ledger must never take the agent down with it
             self._error = exc
             self._drain_after_failure()
             return
-        handlers: dict[str, Callable[[sqlite3.Connection, Any], None]] = {
-            "session": _insert_session,
-            "request": _insert_request,
-            "finish": _finish_session,
-        }
         while True:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            kind, payload = item
-            if kind == "barrier":
-                payload.set()
+            wait = sink.idle_wait()
+            try:
+                first = self._queue.get(timeout=wait) if wait is not None else self._queue.get()
+            except queue.Empty:
+                sink.tick()
+                continue
+            batch = [first]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not self._handle(sink, batch):
+                sink.close()
+                return
+
+    def _handle(self, sink: Sink, batch: list[Any]) -> bool:
+        """Write ``batch``, releasing barriers once what came before them is written. False at stop."""
+        pending: list[rows.Item] = []
+        for item in batch:
+            if item is _STOP or item[0] == "barrier":
+                if pending:
+                    sink.write(pending)
+                    pending = []
+                if item is _STOP:
+                    return False
+                item[1].set()
                 continue
             try:
-                handlers[kind](conn, payload)
-            except sqlite3.Error as exc:
+                pending.append(rows.to_item(*item))
+            except Exception as exc:  # a record that cannot be serialized: lose it, not the others
                 self._error = exc
-        conn.close()
+        if pending:
+            sink.write(pending)
+        return True
 
     def _drain_after_failure(self) -> None:
         while True:
@@ -182,55 +160,32 @@ class Ledger:
                 item[1].set()
 
 
-def _insert_session(conn: sqlite3.Connection, s: SessionRecord) -> None:
-    conn.execute(
-        "INSERT INTO sessions (id, agent, argv, cwd, started_at, status, pid, lynkr_version, upstream)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (s.id, s.agent, json.dumps(s.argv), s.cwd, s.started_at, s.status, s.pid, s.lynkr_version, s.upstream),
-    )
-
-
-_REQUEST_COLUMNS = [
-    "session_id", "started_at", "route", "inbound_format", "model_requested", "model_used", "provider",
-    "streamed", "status", "latency_ms", "ttfb_ms", "input_tokens", "output_tokens", "cache_read_tokens",
-    "cache_write_tokens", "request_bytes", "response_bytes", "error", "cost_usd", "details",
-]
-_INSERT_REQUEST = (
-    f"INSERT INTO requests ({', '.join(_REQUEST_COLUMNS)}) VALUES ({', '.join('?' * len(_REQUEST_COLUMNS))})"
-)
-
-
-def _insert_request(conn: sqlite3.Connection, r: RequestRecord) -> None:
-    row = r.as_row()
-    row["details"] = redact_text(json.dumps(r.details)) if r.details else None
-    if row["error"]:  # upstream error messages can echo the credential they rejected
-        row["error"] = redact_text(row["error"])
-    conn.execute(_INSERT_REQUEST, [row[c] for c in _REQUEST_COLUMNS])
-
-
-def _finish_session(conn: sqlite3.Connection, payload: tuple[str, int | None, str, float]) -> None:
-    session_id, exit_code, status, ended_at = payload
-    conn.execute(
-        "UPDATE sessions SET ended_at = ?, exit_code = ?, status = ? WHERE id = ?",
-        (ended_at, exit_code, status, session_id),
-    )
-
-
 class LedgerReader:
-    """The read side: sessions and their requests, as plain dicts for reports and ``--json``."""
+    """The read side: sessions and their requests, as plain dicts for reports and ``--json``.
 
-    def __init__(self, path: Path | None = None) -> None:
+    Reads the SQLite file at ``path`` (default ``LYNKR_HOME/ledger.sqlite3``), or ``database``: the
+    same queries on either engine give the same rows.
+    """
+
+    def __init__(self, path: Path | None = None, database: Database | None = None) -> None:
         self.path = path or default_ledger_path()
-        self._conn: sqlite3.Connection | None = None
+        self._db_given = database
+        self._database = database
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = connect(self.path)
-            self._conn.row_factory = sqlite3.Row
-        return self._conn
+    @property
+    def label(self) -> str:
+        return self._database.label if self._database is not None else str(self.path)
+
+    def _db(self) -> Database:
+        if self._database is None:
+            from lynkr_cli.storage.schema import LEDGER
+            from lynkr_cli.storage.sqlite import SQLiteDatabase
+
+            self._database = SQLiteDatabase(self.path, LEDGER)
+        return self._database
 
     def exists(self) -> bool:
-        return self.path.exists()
+        return self._db_given is not None or self.path.exists()
 
     def sessions(self, last: int = 1, since: float | None = None) -> list[dict[str, Any]]:
         """The most recent ``last`` sessions (or all since a time), newest first."""
@@ -239,51 +194,51 @@ class LedgerReader:
         if since is not None:
             sql += " WHERE started_at >= ?"
             params.append(since)
-        sql += " ORDER BY started_at DESC"
+        sql += " ORDER BY started_at DESC, id DESC"
         if last > 0:
             sql += " LIMIT ?"
             params.append(last)
-        return [_session_dict(row) for row in self._db().execute(sql, params)]
+        return [_session_dict(row) for row in self._db().query_dicts(sql, params)]
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         """One session by id, or by a unique prefix of it."""
-        rows = self._db().execute(
-            "SELECT * FROM sessions WHERE id = ? OR id LIKE ? ORDER BY started_at DESC LIMIT 2",
-            (session_id, session_id + "%"),
-        ).fetchall()
-        exact = [r for r in rows if r["id"] == session_id]
+        rows_found = self._db().query_dicts(
+            "SELECT * FROM sessions WHERE id = ? OR substr(id, 1, ?) = ? ORDER BY started_at DESC LIMIT 2",
+            (session_id, len(session_id), session_id),
+        )
+        exact = [r for r in rows_found if r["id"] == session_id]
         if exact:
             return _session_dict(exact[0])
-        return _session_dict(rows[0]) if len(rows) == 1 else None
+        return _session_dict(rows_found[0]) if len(rows_found) == 1 else None
 
     def session_ids(self, prefix: str, limit: int = 4) -> list[str]:
         """Up to ``limit`` ids starting with ``prefix``, newest first: the candidates an ambiguous
         prefix stands for, so the user is told to type more rather than that nothing matched."""
-        rows = self._db().execute(
+        found = self._db().query(
             "SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY started_at DESC LIMIT ?",
             (len(prefix), prefix, limit),
         )
-        return [row["id"] for row in rows]
+        return [row[0] for row in found]
 
     def requests(self, session_id: str) -> list[dict[str, Any]]:
-        rows = self._db().execute(
-            "SELECT * FROM requests WHERE session_id = ? ORDER BY started_at, id", (session_id,)
-        )
         out = []
-        for row in rows:
-            item = dict(row)
+        for item in self._db().query_dicts(
+            "SELECT * FROM requests WHERE session_id = ? ORDER BY started_at, id", (session_id,)
+        ):
+            item.pop("uid", None)  # the writer's idempotency key: nothing a report shows
             item["streamed"] = bool(item["streamed"])
             item["details"] = json.loads(item["details"]) if item["details"] else {}
             out.append(item)
         return out
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        if self._database is not None and self._db_given is None:
+            self._database.close()
+            self._database = None
 
 
-def _session_dict(row: sqlite3.Row) -> dict[str, Any]:
+def _session_dict(row: dict[str, Any]) -> dict[str, Any]:
     item = dict(row)
     item["argv"] = json.loads(item["argv"])
+    item.pop("host", None)
     return item

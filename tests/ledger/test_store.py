@@ -9,7 +9,8 @@ import sys
 import textwrap
 
 from lynkr_cli.ledger import Ledger, LedgerReader, RequestRecord, SessionRecord
-from lynkr_cli.ledger.store import connect, repair_unfinished
+from lynkr_cli.ledger.store import repair_unfinished
+from lynkr_cli.storage.sqlite import SQLiteDatabase
 from tests.conftest import REPO_ROOT
 
 
@@ -68,12 +69,12 @@ def test_sessions_of_dead_processes_are_repaired_as_interrupted(tmp_path):
     path = tmp_path / "ledger.sqlite3"
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    conn = connect(path)
-    conn.execute("INSERT INTO sessions (id, agent, argv, cwd, started_at, status, pid) VALUES"
-                 " ('gone', 'claude', '[]', '/', 100.0, 'running', ?), ('alive', 'claude', '[]', '/', 100.0, 'running', ?)",
-                 (dead.pid, os.getpid()))
-    conn.execute("INSERT INTO requests (session_id, started_at, route, latency_ms) VALUES ('gone', 150.0, '/v1/messages', 2000)")
-    assert repair_unfinished(conn) == 1
-    rows = dict(conn.execute("SELECT id, status FROM sessions").fetchall())
+    db = SQLiteDatabase(path)
+    db.execute("INSERT INTO sessions (id, agent, argv, cwd, started_at, status, pid) VALUES"
+               " ('gone', 'claude', '[]', '/', 100.0, 'running', ?), ('alive', 'claude', '[]', '/', 100.0, 'running', ?)",
+               (dead.pid, os.getpid()))
+    db.execute("INSERT INTO requests (session_id, started_at, route, latency_ms) VALUES ('gone', 150.0, '/v1/messages', 2000)")
+    assert repair_unfinished(db) == 1
+    rows = dict(db.query("SELECT id, status FROM sessions"))
     assert rows == {"gone": "interrupted", "alive": "running"}
-    assert conn.execute("SELECT ended_at FROM sessions WHERE id = 'gone'").fetchone()[0] == 152.0
+    assert db.query("SELECT ended_at FROM sessions WHERE id = 'gone'")[0][0] == 152.0

@@ -1,0 +1,88 @@
+"""What the ledger's writer writes: records turned into rows, and one batch written in one transaction.
+
+The same SQL serves SQLite and PostgreSQL (``storage/db.py``). Every write is idempotent, so a batch
+whose commit was in doubt (the connection died) can be written again from the spool: sessions and
+requests are inserted with ``ON CONFLICT DO NOTHING`` (a request's ``uid`` is drawn once, when the
+writer first takes it), a finish is an ``UPDATE``, and spend counters grow only for rows that were new.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from typing import Any, Sequence
+
+from lynkr_cli.ledger import spend
+from lynkr_cli.ledger.records import RequestRecord, SessionRecord
+from lynkr_cli.redact import redact_text
+from lynkr_cli.storage.db import Transaction
+
+Item = tuple[str, Any]  # ("session" | "request" | "finish", row)
+
+HOST = socket.gethostname()
+
+SESSION_COLUMNS = ("id", "agent", "argv", "cwd", "started_at", "status", "pid", "lynkr_version", "upstream", "host")
+REQUEST_COLUMNS = (
+    "uid", "session_id", "started_at", "route", "inbound_format", "model_requested", "model_used", "provider",
+    "streamed", "status", "latency_ms", "ttfb_ms", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_tokens", "request_bytes", "response_bytes", "error", "cost_usd", "details", "key_name",
+)
+_INSERT_SESSION = (f"INSERT INTO sessions ({', '.join(SESSION_COLUMNS)}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))})"
+                   " ON CONFLICT (id) DO NOTHING")
+_ROW = "(" + ", ".join("?" * len(REQUEST_COLUMNS)) + ")"
+
+
+def session_row(s: SessionRecord) -> dict[str, Any]:
+    return {"id": s.id, "agent": s.agent, "argv": json.dumps(s.argv), "cwd": s.cwd, "started_at": s.started_at,
+            "status": s.status, "pid": s.pid, "lynkr_version": s.lynkr_version, "upstream": s.upstream, "host": HOST}
+
+
+def request_row(r: RequestRecord) -> dict[str, Any]:
+    """The row for ``r``: credentials redacted from its free text, a fresh ``uid``."""
+    row = r.as_row()
+    row["uid"] = uuid.uuid4().hex
+    row["details"] = redact_text(json.dumps(r.details)) if r.details else None
+    if row["error"]:  # upstream error messages can echo the credential they rejected
+        row["error"] = redact_text(row["error"])
+    return {c: row.get(c) for c in REQUEST_COLUMNS}
+
+
+def to_item(kind: str, payload: Any) -> Item:
+    """A queued record as a plain, JSON-serializable row (what the spool keeps)."""
+    if kind == "session":
+        return kind, session_row(payload)
+    if kind == "request":
+        return kind, request_row(payload)
+    return kind, list(payload)  # finish: [session_id, exit_code, status, ended_at]
+
+
+def write(tx: Transaction, items: Sequence[Item]) -> None:
+    """Write ``items`` in order within ``tx`` (consecutive requests as one multi-row insert)."""
+    i = 0
+    while i < len(items):
+        kind, row = items[i]
+        if kind == "request":
+            j = i
+            while j < len(items) and items[j][0] == "request" and j - i < 400:
+                j += 1
+            _insert_requests(tx, [r for _, r in items[i:j]])
+            i = j
+            continue
+        if kind == "session":
+            tx.execute(_INSERT_SESSION, [row[c] for c in SESSION_COLUMNS])
+        elif kind == "finish":
+            session_id, exit_code, status, ended_at = row
+            tx.execute("UPDATE sessions SET ended_at = ?, exit_code = ?, status = ? WHERE id = ?",
+                       (ended_at, exit_code, status, session_id))
+        i += 1
+
+
+def _insert_requests(tx: Transaction, rows: list[dict[str, Any]]) -> None:
+    sql = (f"INSERT INTO requests ({', '.join(REQUEST_COLUMNS)}) VALUES {', '.join([_ROW] * len(rows))}"
+           " ON CONFLICT (uid) DO NOTHING RETURNING uid")
+    params = [row[c] for row in rows for c in REQUEST_COLUMNS]
+    new = {uid for (uid,) in tx.query(sql, params)}
+    counts = spend.increments(row for row in rows if row["uid"] in new)
+    if counts:
+        spend.add(tx, counts)

@@ -1,0 +1,142 @@
+"""SQLite files under ``LYNKR_HOME``: the embedded default for one person.
+
+Each file is user-only (0600), in WAL mode so several lynkr processes share it (readers never block
+the writer), with a busy timeout, and migrated to its component's current schema when opened.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from lynkr_cli.errors import LynkrError
+from lynkr_cli.paths import ensure_private_dir
+from lynkr_cli.storage.db import Params
+from lynkr_cli.storage.schema import LEDGER, Component
+
+
+def connect(path: Path, component: Component = LEDGER) -> sqlite3.Connection:
+    """Open ``path`` with user-only permissions, WAL, a busy timeout, and ``component``'s schema."""
+    try:
+        ensure_private_dir(path.parent)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:  # LYNKR_HOME under a file, a read-only disk: one line, not a traceback
+        raise LynkrError(f"cannot create {path}: {exc.strerror or exc} (set LYNKR_HOME to a directory you "
+                         "can write)") from None
+    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    try:
+        _enable_wal(conn, timeout=10.0)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        migrate(conn, component)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if type(exc) is not sqlite3.DatabaseError:  # locked, read-only…: SQLite's own words say it
+            raise
+        # "file is not a database", "database disk image is malformed": one line saying what to do.
+        raise LynkrError(f"{path} is not a readable lynkr database ({exc}); move it aside or delete it, "
+                         "and lynkr starts a new one") from None
+    return conn
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch the file to WAL, waiting for other processes doing the same.
+
+    SQLite answers "database is locked" at once, without its busy timeout, when another connection
+    holds the lock this switch needs: two ``lynkr run`` starting together on a new ledger lost one
+    session's writer that way. The mode is stored in the file, so only the first opening waits.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, component: Component) -> tuple[int, int]:
+    """Bring the file up to ``component``'s schema; safe from several processes at once (the write
+    lock is taken first). Returns the versions before and after."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = schema_version(conn)
+        for number in range(before + 1, component.version + 1):
+            for statement in component.statements(number, "sqlite"):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return before, max(before, component.version)
+
+
+class _Tx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, params).fetchall()
+
+
+class SQLiteDatabase:
+    """One file, one connection shared by the process's threads under a lock (statements are short)."""
+
+    dialect = "sqlite"
+    up = True
+
+    def __init__(self, path: Path, component: Component = LEDGER) -> None:
+        self.path = path
+        self.label = str(path)
+        self._lock = threading.Lock()
+        self._conn = connect(path, component)
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection, for the ledger's writer thread (which owns its own file handle)."""
+        return self._conn
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
+
+    def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def query_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._conn.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Tx(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,57 @@
+"""The response cache's entries on either engine; on PostgreSQL, shared by every replica."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from lynkr_cli.cache.store import CacheStore, Entry
+from lynkr_cli.storage import CACHE, Storage
+
+
+def entry(key: str, text: str = "answer", **fields: object) -> Entry:
+    message = {"type": "message", "content": [{"type": "text", "text": text}], "stop_reason": "end_turn"}
+    return Entry(key=key, provider="anthropic", model="claude-sonnet-4-6", response=json.dumps(message),
+                 **fields)  # type: ignore[arg-type]
+
+
+def store_on(storage: Storage, **kw: object) -> CacheStore:
+    if storage.shared:
+        return CacheStore(database=storage.database(CACHE), **kw)  # type: ignore[arg-type]
+    return CacheStore(storage.path_of(CACHE), **kw)  # type: ignore[arg-type]
+
+
+def test_round_trip_expiry_eviction_and_stats(storage: Storage):
+    store = store_on(storage, ttl_seconds=60, max_bytes=12_000)
+    now = time.time()
+    store.put(entry("old", embedding=b"\x01\x02"), now=now - 61)
+    for i in range(5):
+        store.put(entry(f"k{i}", "x" * 2000, output_tokens=7, cost_usd=0.01, prefix="p", question=f"q{i}"), now=now + i)
+    assert store.get("old", now=now) is None
+    found = store.get("k0", now=now + 5)
+    assert found is not None and found.output_tokens == 7
+    assert [e.key for e in store.candidates("p", now=now + 5)] == ["k4", "k3", "k2", "k1", "k0"]
+    for i in range(5, 8):
+        store.put(entry(f"k{i}", "x" * 2000), now=now + i + 1)
+    stats = store.stats(now=now + 9)
+    assert stats["bytes"] <= 12_000 or storage.shared  # shared: checked every few stores
+    assert stats["hits"] >= 1 and abs(stats["saved_usd"] - 0.01) < 1e-9 and stats["saved_output_tokens"] == 7
+    assert isinstance(stats["entries"], int) and stats["file_bytes"] > 0
+    assert store.clear() == stats["entries"] and store.stats()["entries"] == 0
+    store.close()
+
+
+def test_an_answer_stored_by_one_replica_is_served_by_another(pg_url: str, tmp_path: Path):
+    first, second = Storage(pg_url, home=tmp_path / "a"), Storage(pg_url, home=tmp_path / "b")
+    try:
+        a, b = store_on(first), store_on(second)
+        a.put(entry("shared-key", "from replica a", embedding=b"\x00\xff" * 4, prefix="ctx", question="why?"))
+        got = b.get("shared-key")
+        assert got is not None and json.loads(got.response)["content"][0]["text"] == "from replica a"
+        assert got.embedding == b"\x00\xff" * 4
+        assert [e.key for e in b.candidates("ctx")] == ["shared-key"]
+        assert a.stats()["hits"] == 1  # b's hit is counted where a sees it
+    finally:
+        first.close()
+        second.close()
