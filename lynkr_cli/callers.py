@@ -23,11 +23,13 @@ class Caller:
 
     ``held_keys``: the provider credentials lynkr holds (environment, config file, AWS or Azure
     logins) may be attached to this caller's requests. False for a caller known only by the key it
-    brought: that key, and no other, goes upstream.
+    brought: that key, and no other, goes upstream. ``key``: the user key's name; the ledger row of
+    each request carries it, and its budgets apply (``lynkr_cli/keys``).
     """
 
     name: str
     held_keys: bool
+    key: str | None = None  # the name of the user key (``lynkr keys``) the request came with
 
 
 SESSION = Caller("token", held_keys=True)

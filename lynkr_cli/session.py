@@ -208,7 +208,9 @@ def provider_overrides(providers) -> dict[str, dict[str, object]]:  # type: igno
     return out
 
 
-def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no-untyped-def]
+def _build_app(session_id, token, ledger, upstream, options, team=None):  # type: ignore[no-untyped-def]
+    """The proxy app; ``team`` (``lynkr_cli/team.py``, ``lynkr serve``): user keys, their limits, and
+    the cache and routing turns shared with other replicas."""
     from lynkr_cli.proxy.app import create_app
     from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM, ProxyContext
     from lynkr_cli.paths import data_home
@@ -234,15 +236,19 @@ def _build_app(session_id, token, ledger, upstream, options):  # type: ignore[no
     ctx.providers, ctx.router = _providers_and_router(settings, ctx.anthropic_upstream, extra.get("model"))
     from lynkr_cli.cache.service import cache_from_settings
 
-    ctx.cache = cache_from_settings(settings.cache, extra.get("cache"))  # type: ignore[arg-type]
+    ctx.cache = cache_from_settings(settings.cache, extra.get("cache"),  # type: ignore[arg-type]
+                                    team.cache_database() if team is not None else None)
     from lynkr_cli import housekeeping
 
     # Off the start-up path (a daemon thread, the agent already runs); ``lynkr serve`` (no command to
     # run, up for weeks) keeps re-checking.
-    housekeeping.start(data_home(), settings.retention_days, repeat=options is None or not options.command)
+    if team is None or not team.built:  # once per process, not again at each config reload
+        housekeeping.start(data_home(), settings.retention_days, repeat=options is None or not options.command)
     if not extra.get("model"):  # --model: one model for everything, no tiers
-        _use_tier_router(ctx, settings, ledger)
+        _use_tier_router(ctx, settings, ledger, team.turns() if team is not None else None)
     _watch(ctx, settings, session_id)
+    if team is not None:
+        team.equip(ctx)
     return create_app(ctx)
 
 
@@ -283,11 +289,11 @@ def _providers_and_router(settings, anthropic_upstream: str, model: object):  # 
     return providers, StaticRouter(default_provider=default, default_model=default_model)
 
 
-def _use_tier_router(ctx, settings, ledger) -> None:  # type: ignore[no-untyped-def]
+def _use_tier_router(ctx, settings, ledger, turns=None) -> None:  # type: ignore[no-untyped-def]
     """Tiers or a fallback chain configured: the tier router wraps the default route (issue 7)."""
     from lynkr_cli.routing.proxy import build_tier_router
 
-    router = build_tier_router(settings, getattr(ledger, "path", None), default=ctx.router)
+    router = build_tier_router(settings, getattr(ledger, "path", None), default=ctx.router, turns=turns)
     if router.router.enabled or router.router.config.fallback:
         ctx.router = router
         ctx.listeners.append(router.observe)

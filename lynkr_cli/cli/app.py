@@ -10,9 +10,11 @@ from lynkr_cli import __version__
 from lynkr_cli.cli import cache as cache_cmd
 from lynkr_cli.cli import completions as completions_cmd
 from lynkr_cli.cli import config as config_cmd
+from lynkr_cli.cli import db as db_cmd
 from lynkr_cli.cli import doctor as doctor_cmd
 from lynkr_cli.cli import explain as explain_cmd
 from lynkr_cli.cli import init as init_cmd
+from lynkr_cli.cli import keys as keys_cmd
 from lynkr_cli.cli import optimize as optimize_cmd
 from lynkr_cli.cli import replay as replay_cmd
 from lynkr_cli.cli import report as report_cmd
@@ -67,3 +69,5 @@ app.command("statusline", short_help="One line of live figures for Claude Code's
     statusline_cmd.statusline)
 app.command("completions", short_help="Print the completion script for bash, zsh or fish.")(completions_cmd.completions)
 app.add_typer(cache_cmd.cache_app, name="cache")
+app.add_typer(keys_cmd.keys_app, name="keys", short_help="User keys for lynkr serve: create, list, revoke, rotate.")
+app.add_typer(db_cmd.db_app, name="db", short_help="Create or upgrade lynkr's database tables.")

@@ -125,6 +125,28 @@ def print_overview(overview: Overview, file: TextIO | None = None, title: str = 
         console.print(line, style="dim")
 
 
+def print_by_key(overview: Overview, file: TextIO | None = None, title: str = "") -> None:
+    """``lynkr report --by-key``: one bar and the figures per user key, by cost."""
+    from rich.console import Console
+
+    console = Console(file=file, highlight=False, markup=False)
+    width = min(console.width, 100)
+    console.print(_fit(f"lynkr report --by-key · {title or 'all sessions'}", width), style="bold")
+    if not overview.by_key:
+        console.print("  no requests in this period")
+        return
+    for (label, bar, figures), line in zip(bar_lines(overview.by_key, width, by_cost=True), overview.by_key):
+        console.print(f"  {label} ", end="")
+        console.print(bar, style="cyan", end="")
+        console.print(f" {figures}")
+        console.print(_fit(f"  {'':{len(label)}} {line.errors} errors · in {fmt_tokens(line.input_tokens)} · "
+                           f"out {fmt_tokens(line.output_tokens)} · cache read {fmt_tokens(line.cache_read_tokens)}",
+                           width), style="dim")
+    console.print()
+    console.print(_fit(f"  list prices as of {overview.prices_as_of}; cache reads and writes included", width),
+                  style="dim")
+
+
 CSV_FIELDS = ["id", "started", "agent", "status", "exit_code", "duration_s", "requests", "errors", "input_tokens",
               "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd", "tokens_saved", "cache_hits"]
 

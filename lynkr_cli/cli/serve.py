@@ -47,6 +47,11 @@ def serve(
     model: Optional[str] = typer.Option(
         None, "--model", metavar="PROVIDER:MODEL", help="Send every request to one model (e.g. ollama:qwen2.5-coder)."
     ),
+    storage: Optional[str] = typer.Option(
+        None, "--storage", metavar="URL",
+        help="postgresql:// URL shared by replicas [default: [storage] url, LYNKR_STORAGE__URL, else SQLite].",
+    ),
+    log_format: str = typer.Option("text", "--log-format", metavar="text|json", help="Request log lines as text or JSON."),
 ) -> None:
     """Serve the lynkr proxy for Cursor, Cline, Continue, SDKs: Anthropic and OpenAI routes under /v1."""
     import os
@@ -68,7 +73,9 @@ def serve(
         from lynkr_cli.providers.base import parse_model_ref
 
         parse_model_ref(model)  # unknown provider or malformed ref: exit 2 now, not on the first request
-    settings = load_settings(flags={"serve.host": host, "serve.port": port})
+    if log_format not in ("text", "json"):
+        raise UsageError(f"--log-format must be text or json, not {log_format!r}")
+    settings = load_settings(flags={"serve.host": host, "serve.port": port, "storage.url": storage})
     host, port = settings.serve.host, settings.serve.port
     secret, token_note = _access_token(token, no_token, settings, host)
     hosts = list(allow_host or [])
@@ -87,42 +94,53 @@ def serve(
         hint = "try --port 0 or another port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "check --host"
         raise UsageError(f"cannot bind {host}:{port}: {exc.strerror} ({hint})") from None
 
-    status = _StatusLine(quiet)
-    ledger = ServeLedger(upstream=upstream_url or "", on_record=status.on_record)
+    from lynkr_cli.ops.gateway import Gateway
+
+    if log_format == "json":
+        from lynkr_cli.ops.logs import use_json_logs
+
+        use_json_logs()
+    gateway = Gateway.open(settings)  # team storage, keys, metrics (lynkr_cli/ops/gateway.py)
+    status = _StatusLine(quiet, log_format)
+    ledger = ServeLedger(upstream=upstream_url or "", on_record=status.on_record, storage=gateway.storage)
     status.stats = ledger.stats
+    gateway.watch(ledger)
 
     def build():  # type: ignore[no-untyped-def]
         from lynkr_cli.session import RunOptions, _build_app
 
         options = RunOptions(command=[], extra={"model": model, "allowed_hosts": hosts})
-        front = _build_app("serve", secret, ledger, upstream_url, options)
+        front = _build_app("serve", secret, ledger, upstream_url, options, team=gateway.team)
         front.observe = name_client  # each request's client names its ledger session
         return front
 
-    server = ProxyServer(sock, build)
+    server = ProxyServer(sock, lambda: gateway.app(build, secret))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: _reload(gateway, status))
     server.start()
     if not server.wait_serving(60):
         raise UsageError(f"the proxy did not start: {server.error}")
     base = f"{server.url}/s/{secret}" if secret else server.url
-    print(f"lynkr serve: listening on {server.url}", file=sys.stderr, flush=True)
-    print(f"  Anthropic clients: base URL {base}", file=sys.stderr)
-    print(f"  OpenAI clients:    base URL {base}/v1", file=sys.stderr)
-    print(f"  {token_note}", file=sys.stderr)
-    print("  Ctrl-C stops; sessions are recorded in the ledger (lynkr report)", file=sys.stderr, flush=True)
+    status.say(f"lynkr serve: listening on {server.url}", "listening", url=server.url,
+               storage=gateway.storage.label, pid=os.getpid(), **({"token": secret} if token == "auto" else {}))
+    status.say(f"  Anthropic clients: base URL {base}")
+    status.say(f"  OpenAI clients:    base URL {base}/v1")
+    status.say(f"  {token_note}")
+    status.say(f"  storage: {gateway.storage.label}; user keys: lynkr keys create NAME; /metrics, /healthz, /readyz")
+    status.say("  Ctrl-C stops, SIGHUP reloads the config; sessions are recorded in the ledger (lynkr report)")
     status.run_until(stop, server.url)
+    gateway.stopping = True  # /readyz says so while requests drain
     server.stop(timeout=15.0)
     ledger.finish_all()
     ledger.flush()
     ledger.close()
+    gateway.close()
     s = ledger.stats
-    print(
-        f"lynkr serve: stopped · {ledger.session_count} session(s) · {s.requests} request(s) "
-        f"({s.errors} error(s)) · cost ${s.cost_usd:.4f}",
-        file=sys.stderr,
-    )
+    status.say(f"lynkr serve: stopped · {ledger.session_count} session(s) · {s.requests} request(s) "
+               f"({s.errors} error(s)) · cost ${s.cost_usd:.4f}", "stopped", requests=s.requests, errors=s.errors,
+               spooled=ledger.spooled)
     if server.error is not None:
         raise UsageError(f"the proxy failed: {server.error}")
 
@@ -158,16 +176,46 @@ def _access_token(token: str | None, no_token: bool, settings, host: str) -> tup
     return secret, f"token: {made}kept in {token_file()} (in the path above, as X-Lynkr-Token or as the API key)"
 
 
+def _reload(gateway, status) -> None:  # type: ignore[no-untyped-def]
+    """SIGHUP: rebuild the proxy from the config as it is now (``ops/reload.py``); said when done."""
+    try:
+        future = gateway.reload()
+    except Exception as exc:  # not serving yet
+        status.say(f"lynkr serve: cannot reload yet: {exc}", "reload", ok=False)
+        return
+    future.add_done_callback(lambda f: status.say(f"lynkr serve: {f.result()}", "reload",
+                                                  ok=not f.result().startswith("reload failed")))
+
+
 class _StatusLine:
     """A live one-line status with rich on a TTY; one log line per request otherwise (unless quiet)."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, log_format: str = "text") -> None:
         self.quiet = quiet
-        self.tty = sys.stderr.isatty()
+        self.json = log_format == "json"
+        self.tty = sys.stderr.isatty() and not self.json
         self.stats: ServeStats | None = None  # set once the ledger exists
 
+    def say(self, text: str, event: str | None = None, **fields) -> None:  # type: ignore[no-untyped-def]
+        """A note from the server: the text line, or in JSON one ``serve`` event (lines without an
+        event are part of the text banner only)."""
+        if self.json:
+            if event is not None:
+                from lynkr_cli.ops.logs import line
+
+                print(line("serve", action=event, **fields), file=sys.stderr, flush=True)
+            return
+        print(text, file=sys.stderr, flush=True)
+
     def on_record(self, record) -> None:  # type: ignore[no-untyped-def]
-        if self.quiet or self.tty:
+        if self.quiet:
+            return
+        if self.json:
+            from lynkr_cli.ops.logs import request_line
+
+            print(request_line(record), file=sys.stderr, flush=True)
+            return
+        if self.tty:
             return
         from lynkr_cli.printable import printable
 

@@ -16,6 +16,7 @@ from lynkr_cli.ledger.pricing import PRICE_SOURCE
 from lynkr_cli.ledger.report import MODEL_ROUTES, Totals
 
 DAY = 86400.0
+NO_KEY = "(no key)"  # requests made with the serve or session token, not a user key
 _SINCE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$")
 _UNIT = {"m": 60.0, "h": 3600.0, "d": DAY, "w": 7 * DAY}
 
@@ -84,6 +85,7 @@ class Overview:
     by_agent: list[Line] = field(default_factory=list)
     by_model: list[Line] = field(default_factory=list)
     by_tier: list[Line] = field(default_factory=list)
+    by_key: list[Line] = field(default_factory=list)  # user keys (lynkr keys); "(no key)": the serve token
     by_day: list[Line] = field(default_factory=list)
     stages: list[StageSavings] = field(default_factory=list)
     tokens_saved: int = 0
@@ -122,6 +124,7 @@ def build_overview(
     agents: dict[str, Line] = {}
     models: dict[str, Line] = {}
     tiers: dict[str, Line] = {}
+    keys: dict[str, Line] = {}
     days: dict[str, Line] = {}
     stages: dict[str, StageSavings] = {}
     for session in sessions:
@@ -143,6 +146,8 @@ def build_overview(
                 totals.add(request)
             model = request.get("model_used") or request.get("model_requested") or "unknown"
             models.setdefault(model, Line(name=model)).add(request)
+            key = request.get("key_name") or NO_KEY
+            keys.setdefault(key, Line(name=key)).add(request)
             details = request.get("details") or {}
             route = details.get("route") or {}
             if route.get("routed") and route.get("tier"):
@@ -167,6 +172,7 @@ def build_overview(
         out.rows.append(row)
     out.by_agent = sorted(agents.values(), key=lambda line: (-line.cost_usd, -line.requests))
     out.by_model = sorted(models.values(), key=lambda line: (-line.cost_usd, -line.requests))
+    out.by_key = sorted(keys.values(), key=lambda line: (-line.cost_usd, -line.requests, line.name))
     order = {"SIMPLE": 0, "MEDIUM": 1, "COMPLEX": 2, "REASONING": 3}
     out.by_tier = sorted(tiers.values(), key=lambda line: order.get(line.name.upper(), 9))
     out.by_day = _fill_days(days, since, out.until)

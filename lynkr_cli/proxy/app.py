@@ -91,7 +91,7 @@ def create_app(ctx: ProxyContext) -> ProxyFront:
     hot: dict[str, Handler] = {"/v1/messages": messages, "/v1/chat/completions": chat_completions,
                                "/chat/completions": chat_completions, "/v1/responses": responses,
                                "/responses": responses}
-    return ProxyFront(app, authenticator_for(ctx.token), hot, OriginGuard(ctx.allowed_hosts, ctx.allowed_origins),
+    return ProxyFront(app, ctx.auth or authenticator_for(ctx.token), hot, OriginGuard(ctx.allowed_hosts, ctx.allowed_origins),
                       refused=lambda scope, status, reason: _record_refused(ctx, scope, status, reason))
 
 

@@ -16,6 +16,8 @@ Contracts (what the proxy relies on):
   returns a canonical (Anthropic) message to serve, or None, and records its decision in
   ``details["cache"]``; ``store(request, target, message)`` receives each complete successful
   answer. Only called when ``enabled`` (``lynkr_cli/cache/service.py``).
+- ``await Limits.check(request, decision)`` runs once the request is routed; a ``LynkrError`` refuses
+  it (a user key's models, rate or budget, ``lynkr_cli/keys/limits.py``).
 
 Only the standard library (and the dependency-free ``routing/decision.py``) is imported here.
 """
@@ -68,6 +70,19 @@ class ResponseCache(Protocol):
     def close(self) -> None:
         """Store what is queued before the proxy exits."""
         ...
+
+
+class Limits(Protocol):
+    async def check(self, request: ModelRequest, decision: RouteDecision) -> None:
+        """Raise a ``LynkrError`` to refuse the routed request (sent to the client in its format)."""
+        ...
+
+
+class NoLimits:
+    """No per-caller limits (``lynkr run``, and ``lynkr serve`` without user keys)."""
+
+    async def check(self, request: ModelRequest, decision: RouteDecision) -> None:
+        return None
 
 
 class NoCache:

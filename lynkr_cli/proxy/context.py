@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from lynkr_cli.callers import current_caller
 from lynkr_cli.ledger.pricing import PriceBook
-from lynkr_cli.proxy.components import NoCache
+from lynkr_cli.proxy.components import NoCache, NoLimits
 from lynkr_cli.proxy.loop_guard import LoopGuard
 from lynkr_cli.routing.static import StaticRouter
 
@@ -16,7 +17,8 @@ if TYPE_CHECKING:
     from lynkr_cli.ledger import Ledger, RequestRecord
     from lynkr_cli.pipeline import Pipeline
     from lynkr_cli.providers.base import ProviderSet
-    from lynkr_cli.proxy.components import ResponseCache, Router
+    from lynkr_cli.proxy.auth import Authenticator
+    from lynkr_cli.proxy.components import Limits, ResponseCache, Router
 
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # the Anthropic Messages API's own request limit
@@ -45,7 +47,8 @@ class ProxyContext:
     cache: ResponseCache = field(default_factory=NoCache)
     prices: PriceBook = field(default_factory=PriceBook)  # the catalogue and the config's [prices] table
     loop_guard: LoopGuard = field(default_factory=LoopGuard)  # identical tool calls in a row (loop_guard.py)
-
+    limits: Limits = field(default_factory=NoLimits)
+    auth: Authenticator | None = None  # None: the token (``proxy/auth.py:authenticator_for``)
     def provider_set(self) -> ProviderSet:
         """The providers; ``anthropic`` defaults to this proxy's Anthropic upstream."""
         if self.providers is None:
@@ -61,6 +64,9 @@ class ProxyContext:
 
     def record(self, record: RequestRecord) -> None:
         """Send a finished request to the ledger and to any live listener (status line, tests)."""
+        caller = current_caller()
+        if caller is not None and record.key_name is None:
+            record.key_name = caller.key  # the user key's name, never the key
         if self.ledger is not None:
             self.ledger.record_request(record)
         for listener in self.listeners:

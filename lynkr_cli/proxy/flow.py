@@ -67,7 +67,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
         provider = ctx.provider_set().get(decision.provider)
         record.provider = provider.id
         record.model_used = decision.model
-        # Checks on the routed request go here (a caller's models, rate and budget).
+        await ctx.limits.check(canonical, decision)  # a user key's models, rate and budgets (keys/limits.py)
         target = cache_target(provider, decision.model, request.headers) if ctx.cache.enabled else None
         if target is not None:
             hit = await ctx.cache.lookup(canonical, target, record)

@@ -99,7 +99,7 @@ class TierRouter:
         return RouteDecision(provider, model, tier=tier, score=decision.score, reason=decision.reason, details=details)
 
 
-def build_tier_router(settings: Any, ledger_path: Any, default: StaticRouter) -> TierRouter:
+def build_tier_router(settings: Any, ledger_path: Any, default: StaticRouter, turns: Any = None) -> TierRouter:
     from lynkr_cli.routing.setup import build_router
 
-    return TierRouter(build_router(settings, ledger_path=ledger_path), default)
+    return TierRouter(build_router(settings, ledger_path=ledger_path, turns=turns), default)

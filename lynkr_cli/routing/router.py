@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
     from lynkr_cli.routing.budget import Budget
     from lynkr_cli.routing.config import RoutingConfig
+    from lynkr_cli.routing.turns import TurnStore
 
 # A client may pick a tier by model name: "lynkr-reasoning", "tier:simple", "lynkr/complex".
 _TIER_MODEL = re.compile(r"^(?:lynkr|tier)[-:/](simple|medium|complex|reasoning)$", re.I)
@@ -94,14 +95,14 @@ class Router:
     """Routes requests for one proxy. Thread-safe; state is the current turn of each conversation."""
 
     def __init__(self, tiers: TierMap | None = None, config: "RoutingConfig | None" = None,
-                 budget: "Budget | None" = None) -> None:
+                 budget: "Budget | None" = None, turns: "TurnStore | None" = None) -> None:
         from lynkr_cli.routing.config import RoutingConfig
 
         self.tiers = tiers or TierMap({})
         self.config = config or RoutingConfig()
         self.budget = budget
         self._rules = force_rules(self.config)
-        self._turns = Turns()
+        self._turns: TurnStore = turns if turns is not None else Turns()  # shared by replicas: routing/turns.py
 
     @property
     def enabled(self) -> bool:

@@ -32,8 +32,10 @@ def tier_strings(settings: Any, env: Mapping[str, str] | None = None) -> dict[st
     return found
 
 
-def build_router(settings: Any, env: Mapping[str, str] | None = None, ledger_path: Any = None) -> Router:
-    """The router a proxy uses: tiers, ``[routing]`` options and the ``[budget]`` limits."""
+def build_router(settings: Any, env: Mapping[str, str] | None = None, ledger_path: Any = None,
+                 turns: Any = None) -> Router:
+    """The router a proxy uses: tiers, ``[routing]`` options and the ``[budget]`` limits; ``turns``:
+    where conversations' turn choices are kept (``routing/turns.py``; default this process's memory)."""
     from lynkr_cli.routing.budget import Budget, day_start, spent_since
     from lynkr_cli.routing.config import RoutingConfig
 
@@ -43,4 +45,4 @@ def build_router(settings: Any, env: Mapping[str, str] | None = None, ledger_pat
     if budget_settings is not None and (budget_settings.session_usd is not None or budget_settings.daily_usd is not None):
         today = spent_since(ledger_path, day_start()) if ledger_path and budget_settings.daily_usd is not None else 0.0
         budget = Budget(budget_settings.session_usd, budget_settings.daily_usd, config.budget_action, today)
-    return Router(TierMap.from_strings(tier_strings(settings, env)), config, budget)
+    return Router(TierMap.from_strings(tier_strings(settings, env)), config, budget, turns)

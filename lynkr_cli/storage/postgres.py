@@ -70,6 +70,11 @@ class PostgresDatabase:
         self._monitor: threading.Thread | None = None
         self._closed = False
         self._state = threading.Lock()
+        logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)  # outages are reported once, below
+        try:  # one direct attempt first: its error says why (refused, bad password), the pool's only "timeout"
+            psycopg.connect(url, connect_timeout=max(2, int(wait_s))).close()
+        except psycopg.Error as exc:
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {self.label}: {_reason(exc)}") from None
         self._pool = ConnectionPool(
             url, min_size=1, max_size=max(2, pool_size), open=False, timeout=wait_s, name="lynkr",
             kwargs={"autocommit": True, "connect_timeout": max(2, int(wait_s))}, reconnect_timeout=3600,

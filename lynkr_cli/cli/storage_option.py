@@ -1,0 +1,22 @@
+"""``--storage URL`` for the commands that read or change lynkr's state (``serve``, ``report``,
+``keys``, ``db``): the flag wins over ``[storage] url`` and ``LYNKR_STORAGE__URL``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from lynkr_cli.storage import Storage
+
+STORAGE_OPTION: Optional[str] = typer.Option(
+    None, "--storage", metavar="URL",
+    help="postgresql:// URL of the team database [default: [storage] url, LYNKR_STORAGE__URL, else SQLite].",
+)
+
+
+def open_storage(url: str | None) -> Storage:
+    """The storage the flag or the config names (the URL is checked like the config's)."""
+    from lynkr_cli.settings import load_settings
+
+    return Storage.from_settings(load_settings(flags={"storage.url": url}))
