@@ -25,6 +25,7 @@ from lynkr_cli.errors import AgentNotFound, AgentNotRunnable, LynkrError, UsageE
 
 if TYPE_CHECKING:
     from lynkr_cli.config.check import CheckedConfig
+    from lynkr_cli.ledger import Ledger
 
 REPORT_MODES = ("none", "short", "full")
 
@@ -149,7 +150,9 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     from lynkr_cli.ledger import Ledger, SessionRecord
     from lynkr_cli.redact import redact_argv
 
-    ledger = Ledger()
+    from lynkr_cli.storage.hint import configured_storage
+
+    ledger = Ledger(resolve_storage=configured_storage)  # [storage] url: the team database, else the file
     ledger.start_session(
         SessionRecord(
             id=session_id,
@@ -182,7 +185,7 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     ledger.flush()
     ledger.close()
     try:
-        _report(session_id, options, ledger.path, server.error or ledger.error)
+        _report(session_id, options, ledger, server.error or ledger.error)
     except (BrokenPipeError, SystemExit):
         # stderr's reader has gone (``2>&1 | head``; rich turns that into SystemExit(1)): the session
         # is recorded anyway, and lynkr still exits with the agent's code.
@@ -237,7 +240,7 @@ def _build_app(session_id, token, ledger, upstream, options, team=None):  # type
     from lynkr_cli.cache.service import cache_from_settings
 
     ctx.cache = cache_from_settings(settings.cache, extra.get("cache"),  # type: ignore[arg-type]
-                                    team.cache_database() if team is not None else None)
+                                    _cache_database(settings, team, extra.get("cache")))
     from lynkr_cli import housekeeping
 
     # Off the start-up path (a daemon thread, the agent already runs); ``lynkr serve`` (no command to
@@ -266,6 +269,25 @@ def _watch(ctx, settings, session_id: str) -> None:  # type: ignore[no-untyped-d
     if session_id != "serve":  # lynkr serve: one state per client session, started by its first request
         board.begin(session_id)
     ctx.listeners.append(board.observe)
+
+
+def _cache_database(settings, team, mode: object):  # type: ignore[no-untyped-def]
+    """Where the response cache lives: the team database (``lynkr serve``'s team, or ``[storage] url``
+    for ``lynkr run``), else None for the SQLite file. A database that cannot be reached when a run
+    starts leaves that run on the file (the cache fails open; the reason goes to lynkr.log)."""
+    if team is not None:
+        return team.cache_database()
+    if settings.storage.url is None or (mode or settings.cache.mode) == "off":
+        return None
+    from lynkr_cli.storage import CACHE, DatabaseUnavailable, Storage
+
+    try:
+        return Storage.from_settings(settings).database(CACHE)
+    except DatabaseUnavailable as exc:
+        import logging
+
+        logging.getLogger("lynkr.cache").warning("response cache on the local file: %s", exc)
+        return None
 
 
 def _providers_and_router(settings, anthropic_upstream: str, model: object):  # type: ignore[no-untyped-def]
@@ -299,17 +321,16 @@ def _use_tier_router(ctx, settings, ledger, turns=None) -> None:  # type: ignore
         ctx.listeners.append(router.observe)
 
 
-def _report(session_id: str, options: RunOptions, ledger_path: Path, failure: BaseException | None) -> None:
+def _report(session_id: str, options: RunOptions, ledger: "Ledger", failure: BaseException | None) -> None:
     if failure is not None:
         from lynkr_cli.printable import printable
 
         print(f"lynkr: error: {printable(failure, newlines=True)}", file=sys.stderr)
     if options.report == "none" and options.report_json is None:
         return
-    from lynkr_cli.ledger import LedgerReader
     from lynkr_cli.ledger.report import summarize
 
-    reader = LedgerReader(ledger_path)
+    reader = ledger.reader()
     try:
         session = reader.session(session_id)
         if session is None:

@@ -131,12 +131,11 @@ def _overview(reader, since: str | None, all_: bool, last: int, as_json: bool, a
 
 def _reader(storage: str | None):  # type: ignore[no-untyped-def]
     """The SQLite ledger, or the team database (``--storage`` or ``[storage] url``); both read alike.
-    The config is read only when no flag says where (it costs ~0.25 s)."""
-    import os
-
+    The settings are read only when something may name a URL (``storage/hint.py``)."""
     from lynkr_cli.ledger import LedgerReader
+    from lynkr_cli.storage.hint import may_name_storage
 
-    if storage is None and not os.environ.get("LYNKR_STORAGE__URL") and not _config_names_storage():
+    if storage is None and not may_name_storage():
         return LedgerReader()
     from lynkr_cli.cli.storage_option import open_storage
     from lynkr_cli.storage import LEDGER
@@ -145,24 +144,6 @@ def _reader(storage: str | None):  # type: ignore[no-untyped-def]
     if not opened.shared:
         return LedgerReader()
     return LedgerReader(database=opened.database(LEDGER))
-
-
-def _config_names_storage() -> bool:
-    """Whether a config file has a ``[storage]`` table or names a profile (then the full settings
-    decide where the ledger is); a broken file is left to them too."""
-    from lynkr_cli.config.layers import find_project_file, read_toml, user_config_file
-    from lynkr_cli.errors import ConfigError
-
-    for path in (user_config_file(), find_project_file()):
-        if path is None or not path.is_file():
-            continue
-        try:
-            data = read_toml(path)
-        except ConfigError:
-            return True
-        if "storage" in data or "profile" in data:
-            return True
-    return False
 
 
 def _by_key(reader, since: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]

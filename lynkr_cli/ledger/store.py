@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from lynkr_cli.ledger import rows
 from lynkr_cli.ledger.records import RequestRecord, SessionRecord
@@ -42,8 +42,12 @@ class Ledger:
     file at ``path`` (default: ``LYNKR_HOME/ledger.sqlite3``).
     """
 
-    def __init__(self, path: Path | None = None, storage: Storage | None = None) -> None:
+    def __init__(self, path: Path | None = None, storage: Storage | None = None,
+                 resolve_storage: Callable[[], Storage | None] | None = None) -> None:
+        """``resolve_storage``: called on the writer thread to find the storage (``lynkr run`` must not
+        wait for the settings before its proxy starts)."""
         self.storage = storage if storage is not None and storage.shared else None
+        self._resolve = resolve_storage
         self.path = path or (storage.home / "ledger.sqlite3" if storage is not None else default_ledger_path())
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._error: BaseException | None = None
@@ -99,6 +103,8 @@ class Ledger:
     def _open(self) -> Sink:
         from lynkr_cli.ledger.sinks import SharedSink, SQLiteSink
 
+        if self.storage is None and self._resolve is not None:
+            self.storage = self._resolve()
         if self.storage is None:
             return SQLiteSink(self.path)
         from lynkr_cli.ledger.spool import Spool

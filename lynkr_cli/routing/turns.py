@@ -64,7 +64,8 @@ class SharedTurns:
         if not self.db.up:
             return self.local.get(key)
         try:
-            found = self.db.query("SELECT choice FROM turns WHERE conversation = ?", (key,))
+            # On the proxy's event loop: a short wait for a connection, never the pool's default.
+            found = self.db.query("SELECT choice FROM turns WHERE conversation = ?", (key,), wait_s=0.25)
         except DatabaseUnavailable:
             return self.local.get(key)
         return decode(found[0][0]) if found else None

@@ -47,8 +47,8 @@ class Database(Protocol):
         """One statement in a transaction of its own; the number of rows it changed."""
         ...
 
-    def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        """Rows of one read."""
+    def query(self, sql: str, params: Params = (), wait_s: float | None = None) -> list[tuple[Any, ...]]:
+        """Rows of one read; ``wait_s``: the longest wait for a connection (the default otherwise)."""
         ...
 
     def query_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:

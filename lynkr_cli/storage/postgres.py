@@ -62,7 +62,7 @@ class PostgresDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, pool_size: int = 10, wait_s: float = 5.0) -> None:
+    def __init__(self, url: str, pool_size: int = 10, wait_s: float = 2.0) -> None:
         self.url = url
         self.label = redact_url(url)
         self.wait_s = wait_s
@@ -89,8 +89,8 @@ class PostgresDatabase:
     def execute(self, sql: str, params: Params = ()) -> int:
         return self._call(lambda conn: conn.execute(to_pyformat(sql), params).rowcount)
 
-    def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        return self._call(lambda conn: conn.execute(to_pyformat(sql), params).fetchall())
+    def query(self, sql: str, params: Params = (), wait_s: float | None = None) -> list[tuple[Any, ...]]:
+        return self._call(lambda conn: conn.execute(to_pyformat(sql), params).fetchall(), wait_s)
 
     def query_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         def run(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
@@ -145,13 +145,14 @@ class PostgresDatabase:
                 changes.append((component.name, before, max(before, component.version)))
         return changes
 
-    def _call(self, run: Any) -> Any:
+    def _call(self, run: Any, wait_s: float | None = None) -> Any:
         """``run(connection)``; a connection that died with a server restart is retried once on a
-        fresh one before the database counts as down."""
+        fresh one before the database counts as down. ``wait_s``: longest wait for a connection
+        (callers on an event loop ask for a short one)."""
         self._require_up()
         for attempt in (1, 2):
             try:
-                with self._pool.connection() as conn:
+                with self._pool.connection(timeout=wait_s) as conn:
                     return run(conn)
             except psycopg.OperationalError as exc:
                 if attempt == 2 or not _is_stale(exc):

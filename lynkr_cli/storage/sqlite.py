@@ -116,8 +116,8 @@ class SQLiteDatabase:
         with self._lock:
             return self._conn.execute(sql, params).rowcount
 
-    def query(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+    def query(self, sql: str, params: Params = (), wait_s: float | None = None) -> list[tuple[Any, ...]]:
+        with self._lock:  # a file is always there: ``wait_s`` is for the network
             return self._conn.execute(sql, params).fetchall()
 
     def query_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
