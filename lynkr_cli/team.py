@@ -29,7 +29,7 @@ class Team:
         ledger_db = storage.database(LEDGER)
         self.keys = KeyDirectory(KeyStore(ledger_db))
         self.keys.start()
-        self.limits = KeyLimits(self.keys, ledger_db, storage.budgets_when_down)
+        self.limits = KeyLimits(self.keys, ledger_db, storage.budgets_when_down, shared=storage.shared)
         self.listeners: list[Callable[[RequestRecord], None]] = [self.limits.observe]  # e.g. metrics
         self.built = 0  # proxies equipped so far (1 + config reloads)
         self._turns: SharedTurns | None = None

@@ -25,7 +25,7 @@ import pytest
 SUPERUSER = "lynkr"
 
 
-def _bin_dir() -> Path | None:
+def bin_dir() -> Path | None:
     found = shutil.which("initdb")
     if found:
         return Path(os.path.realpath(found)).parent
@@ -42,7 +42,10 @@ def _free_port() -> int:
 class PostgresServer:
     """One cluster: ``url(dbname)``, ``stop()``/``start()`` (same port, same data) for outage tests."""
 
-    def __init__(self, bin_dir: Path, root: Path) -> None:
+    def __init__(self, bin_dir: Path, root: Path, durable: bool = False) -> None:
+        """``durable``: PostgreSQL's own defaults (fsync, synchronous commit), for benchmarks; tests
+        turn them off, the cluster being thrown away."""
+        self.durable = durable
         self.bin_dir = bin_dir
         self.root = root
         self.data = root / "data"
@@ -65,11 +68,10 @@ class PostgresServer:
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--no-sync",
                   "-E", "UTF8", "--locale=C")
         with open(self.data / "postgresql.conf", "a") as conf:
-            conf.write(
-                f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.root}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n"
-                "shared_buffers = 32MB\n"
-            )
+            conf.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.root}'\n"
+                       "max_connections = 200\n")
+            if not self.durable:
+                conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nshared_buffers = 32MB\n")
 
     def start(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
@@ -101,11 +103,11 @@ def _missing(message: str) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    bin_dir = _bin_dir()
-    if bin_dir is None:
+    found = bin_dir()
+    if found is None:
         _missing("PostgreSQL is not installed: run scripts/install-test-deps")
     root = Path(tempfile.mkdtemp(prefix="lynkr-pg-"))
-    server = PostgresServer(bin_dir, root)  # type: ignore[arg-type]
+    server = PostgresServer(found, root)  # type: ignore[arg-type]
     try:
         server.init()
         server.start()

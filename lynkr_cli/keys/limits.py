@@ -6,8 +6,10 @@ rate and its budgets, counted in the database so they hold across every replica.
 - Rate: requests per UTC minute, one counter row per key and minute, incremented atomically by
   every replica (``INSERT … ON CONFLICT DO UPDATE … RETURNING``): exact across replicas.
 - Budgets: dollars per UTC day and month, read from the spend counters the ledger's writer keeps
-  (``ledger/spend.py``). A request is admitted while the spend is under the budget, so replicas
-  together overshoot by at most what the requests already in flight cost when it was reached.
+  (``ledger/spend.py``), plus what this replica has seen finish and not yet written. A request is
+  admitted while the spend is under the budget, so replicas together overshoot by at most what the
+  requests already in flight cost when it was reached (and what other replicas finished in the few
+  milliseconds before their ledger wrote it).
 
 A refused request gets 429 (403 for a model) in its client's API format naming the limit, and a
 ledger row, like every request. While the database cannot be reached (``[storage] budgets_when_down``):
@@ -24,10 +26,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.callers import current_caller
 from lynkr_cli.errors import LynkrError
+from lynkr_cli.keys.pending import PendingSpend
 from lynkr_cli.keys.store import KeyInfo
 from lynkr_cli.ledger.spend import key_scope, periods
 from lynkr_cli.storage.db import Database, DatabaseUnavailable
@@ -85,11 +88,14 @@ class _Seen:
 class KeyLimits:
     """The per-request check of user keys (``ProxyContext.limits``)."""
 
-    def __init__(self, directory: KeyDirectory, db: Database, when_down: str = "open") -> None:
+    def __init__(self, directory: KeyDirectory, db: Database, when_down: str = "open", shared: bool = False) -> None:
+        """``shared``: other replicas use the same database (PostgreSQL), so uncommitted spend is
+        published for them (``keys/pending.py``)."""
         self.directory = directory
         self.db = db
         self.when_down = when_down
         self._seen: dict[str, _Seen] = {}
+        self.pending = PendingSpend(db, shared, self._has_budget)
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lynkr-limits")
         self._swept = 0.0
@@ -111,13 +117,27 @@ class KeyLimits:
             await asyncio.get_running_loop().run_in_executor(self._pool, self._check_counted, info)
 
     def observe(self, record: RequestRecord) -> None:
-        """A finished request (a ``ProxyContext`` listener): its cost, for the outage bound."""
+        """A finished request (a ``ProxyContext`` listener): its cost, counted here until the ledger
+        has written it (and, for the outage bound, since the last read)."""
         if record.key_name and record.cost_usd:
             with self._lock:
                 self._seen.setdefault(record.key_name, _Seen()).spent_since += record.cost_usd
+            self.pending.add(record.key_name, record.cost_usd)
+
+    def committed(self, rows: list[dict[str, Any]]) -> None:
+        """Request rows the ledger's writer committed (a ``Ledger`` commit listener): their spend is
+        in the database's counters now, no longer pending."""
+        for row in rows:
+            if row.get("key_name") and row.get("cost_usd"):
+                self.pending.add(row["key_name"], -row["cost_usd"])
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
+        self.pending.close()
+
+    def _has_budget(self, name: str) -> bool:
+        info = self.directory.by_name(name)
+        return info is not None and (info.budget_daily_usd is not None or info.budget_monthly_usd is not None)
 
     # -- worker thread ---------------------------------------------------------------------------
     def _check_counted(self, info: KeyInfo) -> None:
@@ -151,15 +171,18 @@ class KeyLimits:
             if now - self._swept > 60:
                 self._swept = now
                 self.db.execute("DELETE FROM rate WHERE minute < ?", (minute - 10,))
-        day = month = 0.0
+        day = month = pending = 0.0
         if info.budget_daily_usd is not None or info.budget_monthly_usd is not None:
             day_key, month_key = periods(now)
-            found_spend = dict(self.db.query("SELECT period, usd FROM spend WHERE scope = ? AND period IN (?, ?)",
-                                             (key_scope(info.name), day_key, month_key)))
-            day, month = float(found_spend.get(day_key, 0.0)), float(found_spend.get(month_key, 0.0))
+            scope = key_scope(info.name)
+            others, others_params = self.pending.others_sql()
+            found = dict(self.db.query(f"SELECT period, usd FROM spend WHERE scope = ? AND period IN (?, ?)"
+                                       f" UNION ALL {others}", (scope, day_key, month_key, scope, *others_params)))
+            day, month = float(found.get(day_key, 0.0)), float(found.get(month_key, 0.0))
+            pending = float(found.get("pending", 0.0)) + self.pending.local(info.name)
         with self._lock:
             self._seen[info.name] = _Seen(day, month, minute, requests, 0.0)
-        return requests, day, month
+        return requests, day + pending, month + pending
 
     def _local(self, info: KeyInfo, minute: int) -> tuple[int, float, float]:
         with self._lock:

@@ -57,6 +57,39 @@ def to_item(kind: str, payload: Any) -> Item:
     return kind, list(payload)  # finish: [session_id, exit_code, status, ended_at]
 
 
+_PG_TYPES = {"started_at": "float8", "latency_ms": "float8", "ttfb_ms": "float8", "cost_usd": "float8",
+             "streamed": "int4", "status": "int4", "input_tokens": "int4", "output_tokens": "int4",
+             "cache_read_tokens": "int4", "cache_write_tokens": "int4", "request_bytes": "int4",
+             "response_bytes": "int4"}
+_PG_FIRST_ROW = "(" + ", ".join(f"?::{_PG_TYPES.get(c, 'text')}" for c in (*REQUEST_COLUMNS, "day", "month")) + ")"
+_PG_ROW = "(" + ", ".join("?" * (len(REQUEST_COLUMNS) + 2)) + ")"
+
+
+def postgres_insert_requests(rows: list[dict[str, Any]]) -> tuple[str, list[Any]]:
+    """One statement that inserts request rows and adds the new ones to their keys' spend counters:
+    on PostgreSQL one round trip and one commit per batch, so budgets on other replicas see the spend
+    a few milliseconds after the request ends (the transaction in ``write`` takes five round trips)."""
+    values = ", ".join([_PG_FIRST_ROW] + [_PG_ROW] * (len(rows) - 1))
+    columns = ", ".join(REQUEST_COLUMNS)
+    sql = (
+        f"WITH data ({columns}, day, month) AS (VALUES {values}),"
+        f" ins AS (INSERT INTO requests ({columns}) SELECT {columns} FROM data ON CONFLICT (uid) DO NOTHING"
+        " RETURNING uid),"
+        " counted AS (SELECT 'key:' || d.key_name AS scope, p.period, COALESCE(d.cost_usd, 0) AS usd FROM data d"
+        " JOIN ins ON ins.uid = d.uid CROSS JOIN LATERAL (VALUES (d.day), (d.month)) AS p(period)"
+        " WHERE d.key_name IS NOT NULL)"
+        " INSERT INTO spend (scope, period, usd, requests)"
+        " SELECT scope, period, SUM(usd), COUNT(*) FROM counted GROUP BY scope, period ORDER BY scope, period"
+        " ON CONFLICT (scope, period) DO UPDATE SET usd = spend.usd + excluded.usd,"
+        " requests = spend.requests + excluded.requests"
+    )
+    params: list[Any] = []
+    for row in rows:
+        params.extend(row[c] for c in REQUEST_COLUMNS)
+        params.extend(spend.periods(row["started_at"]))
+    return sql, params
+
+
 def write(tx: Transaction, items: Sequence[Item]) -> None:
     """Write ``items`` in order within ``tx`` (consecutive requests as one multi-row insert)."""
     i = 0

@@ -42,6 +42,10 @@ def write_batch(db: Database, items: list[Item]) -> BaseException | None:
     """``items`` in one transaction, else one by one; the last row error, if any. Raises only
     ``DatabaseUnavailable``."""
     try:
+        if db.dialect == "postgresql" and all(kind == "request" for kind, _ in items):
+            for start in range(0, len(items), 200):  # the common batch: one statement, one round trip
+                db.execute(*rows.postgres_insert_requests([row for _, row in items[start:start + 200]]))
+            return None
         with db.transaction() as tx:
             rows.write(tx, items)
         return None
@@ -62,21 +66,27 @@ def write_batch(db: Database, items: list[Item]) -> BaseException | None:
     return error
 
 
+Committed = Callable[[list[Item]], None]
+
+
 class SQLiteSink:
     """The single-user ledger file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, committed: Committed | None = None) -> None:
         from lynkr_cli.storage.schema import LEDGER
         from lynkr_cli.storage.sqlite import SQLiteDatabase
 
         self.error: BaseException | None = None
         self.db = SQLiteDatabase(path, LEDGER)
+        self._committed = committed
         repair_unfinished(self.db, own_pid=os.getpid())
 
     def write(self, items: list[Item]) -> None:
         error = write_batch(self.db, items)
         if error is not None:
             self.error = error
+        if self._committed is not None:
+            self._committed(items)
 
     def idle_wait(self) -> float | None:
         return None
@@ -93,9 +103,10 @@ class SharedSink:
 
     RETRY_S = 0.5
 
-    def __init__(self, connect: Callable[[], Database], spool: Spool) -> None:
+    def __init__(self, connect: Callable[[], Database], spool: Spool, committed: Committed | None = None) -> None:
         self.error: BaseException | None = None
         self.spool = spool
+        self._committed = committed
         self._connect = connect
         self._db: Database | None = None
         self._next_try = 0.0
@@ -121,6 +132,8 @@ class SharedSink:
             return
         if error is not None:
             self.error = error
+        if self._committed is not None:
+            self._committed(items)
 
     def idle_wait(self) -> float | None:
         return self.RETRY_S if self.spool.pending else None
@@ -139,6 +152,8 @@ class SharedSink:
             if error is not None:
                 self.error = error
             self.spool.done(spool_file, last_seq, len(items))
+            if self._committed is not None:
+                self._committed(items)
 
     def close(self) -> None:
         self.tick()

@@ -48,6 +48,8 @@ class Ledger:
         wait for the settings before its proxy starts)."""
         self.storage = storage if storage is not None and storage.shared else None
         self._resolve = resolve_storage
+        # Told of the request rows each commit wrote (e.g. key limits, which count spend until then).
+        self.commit_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.path = path or (storage.home / "ledger.sqlite3" if storage is not None else default_ledger_path())
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._error: BaseException | None = None
@@ -106,12 +108,13 @@ class Ledger:
         if self.storage is None and self._resolve is not None:
             self.storage = self._resolve()
         if self.storage is None:
-            return SQLiteSink(self.path)
+            return SQLiteSink(self.path, self._committed)
         from lynkr_cli.ledger.spool import Spool
         from lynkr_cli.storage.schema import LEDGER
 
         storage = self.storage
-        return SharedSink(lambda: storage.database(LEDGER), Spool(storage.home / "spool", storage.spool_max_rows))
+        return SharedSink(lambda: storage.database(LEDGER), Spool(storage.home / "spool", storage.spool_max_rows),
+                          self._committed)
 
     def _run(self) -> None:
         try:
@@ -156,6 +159,16 @@ class Ledger:
         if pending:
             sink.write(pending)
         return True
+
+    def _committed(self, items: list[rows.Item]) -> None:
+        requests = [row for kind, row in items if kind == "request"]
+        for listener in self.commit_listeners if requests else ():
+            try:
+                listener(requests)
+            except Exception:  # a listener's bug must not stop the writer
+                import logging
+
+                logging.getLogger("lynkr.ledger").exception("commit listener failed")
 
     def _drain_after_failure(self) -> None:
         while True:

@@ -55,6 +55,8 @@ class Gateway:
         return gateway
 
     def watch(self, ledger: Ledger) -> None:
+        """The serve process's ledger: key limits learn when spend is written, metrics read the spool."""
+        ledger.commit_listeners.append(self.team.limits.committed)
         self.metrics.gauge("lynkr_ledger_spooled_rows", "Ledger rows waiting on local disk for the database",
                            lambda: float(ledger.spooled))
 

@@ -75,6 +75,29 @@ def test_a_budget_holds_across_replicas(replicas, team_db, tmp_path):
     assert len(rows) == 2 and all("budget" in error for _, error in rows)  # the refusals have ledger rows
 
 
+def test_concurrent_clients_overshoot_a_budget_by_at_most_the_requests_in_flight(replicas, team_db, tmp_path):
+    import threading
+
+    token = lynkr_keys(team_db, tmp_path, "create", "frank", "--budget-daily", "0.5", "--json")["token"]
+    time.sleep(2.5)
+    refused = threading.Barrier(6 + 1, timeout=60)
+
+    def client(n: int) -> None:
+        replica = replicas[n % 3]
+        while messages(replica.base(token), unique("architecture")).status_code == 200:
+            pass
+        refused.wait()
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    refused.wait()  # every client has been refused once
+    spent = wait_for(lambda: db_query(team_db, "SELECT usd FROM spend WHERE scope = 'key:frank' AND period LIKE 'd:%%'"))
+    rows = db_query(team_db, "SELECT COUNT(*), SUM(cost_usd) FROM requests WHERE key_name = 'frank' AND status = 200")
+    assert abs(rows[0][1] - spent[0][0]) < 1e-9
+    assert 0.5 <= spent[0][0] <= 0.5 + 6 * 0.0615 + 1e-9  # at most one request per client past the budget
+
+
 def test_a_request_rate_is_counted_across_replicas(replicas, team_db, tmp_path):
     token = lynkr_keys(team_db, tmp_path, "create", "carol", "--rpm", "4", "--json")["token"]
     time.sleep(2.5)
