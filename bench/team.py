@@ -121,6 +121,9 @@ class Serve:
                       if ":" in line)
         return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
+    def cpu_s(self) -> float:
+        return _cpu_seconds(self.proc.pid)
+
     def spooled(self) -> float:
         import urllib.request
 
@@ -134,6 +137,25 @@ class Serve:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s(data_dir: Path) -> float:
+    """CPU time of the PostgreSQL server: the postmaster and every backend it forked."""
+    pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout.split()
+    total = 0.0
+    for p in [pid, *map(int, children)]:
+        try:
+            total += _cpu_seconds(p)
+        except OSError:  # a backend that exited meanwhile
+            pass
+    return total
 
 
 def lynkr(env: dict[str, str], *args: str) -> str:
@@ -166,13 +188,17 @@ def ledger_figures(query) -> dict:  # type: ignore[no-untyped-def]
 
 
 def run_config(name: str, root: Path, upstream: str, storage: str | None, replicas: int, clients: int,
-               seconds: float) -> dict:
+               seconds: float, pg_data: Path | None = None) -> dict:
     servers = [Serve(root, f"{name}-{i}", upstream, storage) for i in range(replicas)]
     try:
         keys = make_keys(servers[0].env, storage, 8)
         time.sleep(2.5)  # every replica reads the new keys
         targets = [(servers[i % replicas].url, keys[i % 8][0], keys[i % 8][1]) for i in range(clients)]
+        cpu_before = sum(s.cpu_s() for s in servers)
+        pg_before = postgres_cpu_s(pg_data) if pg_data else 0.0
         figures = load(targets, seconds)
+        cpu = sum(s.cpu_s() for s in servers) - cpu_before
+        pg_cpu = postgres_cpu_s(pg_data) - pg_before if pg_data else 0.0
         deadline = time.monotonic() + 60
         while any(s.spooled() for s in servers) and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -192,7 +218,7 @@ def run_config(name: str, root: Path, upstream: str, storage: str | None, replic
         def query(sql: str):  # type: ignore[no-untyped-def]
             with sqlite3.connect(servers[0].home / "ledger.sqlite3") as conn:
                 return conn.execute(sql).fetchall()
-    return {**figures, **ledger_figures(query), "rss": rss}
+    return {**figures, **ledger_figures(query), "rss": rss, "cpu_s": cpu, "pg_cpu_s": pg_cpu}
 
 
 def run(args: argparse.Namespace) -> str:
@@ -211,7 +237,8 @@ def run(args: argparse.Namespace) -> str:
             results["direct"] = load([(upstream.url, None, False)] * args.clients, args.seconds)
             results["sqlite"] = run_config("sqlite", root, upstream.url, None, 1, args.clients, args.seconds)
             url = pg.url(pg.create_database())
-            results["postgresql"] = run_config("pg", root, upstream.url, url, args.replicas, args.clients, args.seconds)
+            results["postgresql"] = run_config("pg", root, upstream.url, url, args.replicas, args.clients, args.seconds,
+                                               pg.data)
     finally:
         pg.stop("fast")
         shutil.rmtree(root, ignore_errors=True)
@@ -225,10 +252,10 @@ def table(results: dict[str, dict], args: argparse.Namespace) -> str:
              f"{args.seconds:g} s per run, each client on one of 8 user keys; answers cost $0.0694 at list prices; "
              f"key k7 has a ${CAPPED_BUDGET:g} daily budget", "",
              "| run | answered | req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | refused (429) | errors "
-             "| ledger rows = requests | budget overshoot | RSS MB per replica (peak) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|"]
+             "| ledger rows = requests | budget overshoot | RSS MB per replica (peak) | CPU ms per request: lynkr, PostgreSQL |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
     lines.append(f"| upstream direct | {direct['ok']} | {direct['ok'] / direct['elapsed']:.0f} | {direct['p50']:.1f} | "
-                 f"{direct['p99']:.1f} | | | | {direct['errors']} | | | |")
+                 f"{direct['p99']:.1f} | | | | {direct['errors']} | | | | |")
     for name, label in (("sqlite", "1 replica, SQLite"), ("postgresql", f"{args.replicas} replicas, 1 PostgreSQL")):
         r = results[name]
         answered = r["ok"] + r["refused"]
@@ -240,7 +267,7 @@ def table(results: dict[str, dict], args: argparse.Namespace) -> str:
         lines.append(f"| {label} | {r['ok']} | {r['ok'] / r['elapsed']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
                      f"{r['p50'] - direct['p50']:+.1f} | {r['p99'] - direct['p99']:+.1f} | {r['refused']} | "
                      f"{r['errors']} | {'yes' if rows_ok else 'NO'} ({r['rows']} rows, {answered} answered) | "
-                     f"{overshoot} | {rss} |")
+                     f"{overshoot} | {rss} | {r['cpu_s'] * 1000 / answered:.2f}, {r['pg_cpu_s'] * 1000 / answered:.2f} |")
     return "\n".join(lines)
 
 

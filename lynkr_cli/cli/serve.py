@@ -73,6 +73,10 @@ def serve(
         from lynkr_cli.providers.base import parse_model_ref
 
         parse_model_ref(model)  # unknown provider or malformed ref: exit 2 now, not on the first request
+    if storage is not None:
+        from lynkr_cli.cli.storage_option import warn_password_in_argv
+
+        warn_password_in_argv(storage)
     if log_format not in ("text", "json"):
         raise UsageError(f"--log-format must be text or json, not {log_format!r}")
     settings = load_settings(flags={"serve.host": host, "serve.port": port, "storage.url": storage})

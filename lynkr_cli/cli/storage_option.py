@@ -19,4 +19,22 @@ def open_storage(url: str | None) -> Storage:
     """The storage the flag or the config names (the URL is checked like the config's)."""
     from lynkr_cli.settings import load_settings
 
+    warn_password_in_argv(url)
     return Storage.from_settings(load_settings(flags={"storage.url": url}))
+
+
+def warn_password_in_argv(url: str | None) -> None:
+    """Every user of the machine can read a process's arguments (``ps``): say so when a password is in one."""
+    if url is None:
+        return
+    from urllib.parse import urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return
+    if password:
+        import sys
+
+        print("lynkr: warning: the --storage URL holds a password, which other users can read with ps; "
+              "use PGPASSWORD or ~/.pgpass, or LYNKR_STORAGE__URL / [storage] url instead", file=sys.stderr)
