@@ -23,17 +23,21 @@ _lynkr() {
 }
 _lynkr_is_sub() {
     case "$1" in
-        "") [[ " cache completions config doctor explain init optimize profiles replay report run serve statusline " == *" $2 "* ]] ;;
+        "") [[ " cache completions config db doctor explain init keys optimize profiles replay report run serve statusline " == *" $2 "* ]] ;;
         "cache") [[ " clear stats " == *" $2 "* ]] ;;
         "config") [[ " keys path show validate " == *" $2 "* ]] ;;
+        "db") [[ " migrate " == *" $2 "* ]] ;;
+        "keys") [[ " create list revoke rotate " == *" $2 "* ]] ;;
         *) return 1 ;;
     esac
 }
 _lynkr_words() {
     case "$1" in
-        "") echo "cache completions config doctor explain init optimize profiles replay report run serve statusline" ;;
+        "") echo "cache completions config db doctor explain init keys optimize profiles replay report run serve statusline" ;;
         "cache") echo "clear stats" ;;
         "config") echo "keys path show validate" ;;
+        "db") echo "migrate" ;;
+        "keys") echo "create list revoke rotate" ;;
         "run") echo "claude codex" ;;
     esac
 }
@@ -49,15 +53,22 @@ _lynkr_options() {
         "config path") echo "--help --project" ;;
         "config show") echo "--changed --help --json --profile -p" ;;
         "config validate") echo "--help --profile -p" ;;
+        "db") echo "--help" ;;
+        "db migrate") echo "--help --storage" ;;
         "doctor") echo "--help --json --profile -p" ;;
         "explain") echo "--help --json --profile --request -p -r" ;;
         "init") echo "--agent --budget-daily --budget-session --dry-run --force --help --key-env --non-interactive --profile --project --provider-url --set --test --tier -p -y" ;;
+        "keys") echo "--help" ;;
+        "keys create") echo "--budget-daily --budget-monthly --help --json --models --rpm --storage" ;;
+        "keys list") echo "--help --json --storage" ;;
+        "keys revoke") echo "--help --storage" ;;
+        "keys rotate") echo "--help --json --storage" ;;
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
         "replay") echo "--emit-last --help --jobs --json --last --model --no-optimize --profile --since --stage -j -m -n -p" ;;
-        "report") echo "--all --csv --help --json --last --requests --session --since -n -s" ;;
+        "report") echo "--all --by-key --csv --help --json --last --requests --session --since --storage -n -s" ;;
         "run") echo "--agent-bin --cache --help --model --no-optimize --profile --report --report-json --stage --tool-search" ;;
-        "serve") echo "--allow-host --cache --help --host --model --no-token --port --profile --quiet --token --upstream -p -q" ;;
+        "serve") echo "--allow-host --cache --help --host --log-format --model --no-token --port --profile --quiet --storage --token --upstream -p -q" ;;
         "statusline") echo "--color --help --plain --session --then" ;;
     esac
 }
@@ -67,6 +78,7 @@ _lynkr_takes_value() {
         "config show -p") return 0 ;;
         "config validate --profile") return 0 ;;
         "config validate -p") return 0 ;;
+        "db migrate --storage") return 0 ;;
         "doctor --profile") return 0 ;;
         "doctor -p") return 0 ;;
         "explain --request") return 0 ;;
@@ -82,6 +94,14 @@ _lynkr_takes_value() {
         "init --budget-session") return 0 ;;
         "init --budget-daily") return 0 ;;
         "init --set") return 0 ;;
+        "keys create --budget-daily") return 0 ;;
+        "keys create --budget-monthly") return 0 ;;
+        "keys create --rpm") return 0 ;;
+        "keys create --models") return 0 ;;
+        "keys create --storage") return 0 ;;
+        "keys list --storage") return 0 ;;
+        "keys revoke --storage") return 0 ;;
+        "keys rotate --storage") return 0 ;;
         "optimize --format") return 0 ;;
         "optimize -f") return 0 ;;
         "optimize --report-json") return 0 ;;
@@ -103,6 +123,7 @@ _lynkr_takes_value() {
         "report --last") return 0 ;;
         "report -n") return 0 ;;
         "report --since") return 0 ;;
+        "report --storage") return 0 ;;
         "run --agent-bin") return 0 ;;
         "run --report") return 0 ;;
         "run --report-json") return 0 ;;
@@ -119,6 +140,8 @@ _lynkr_takes_value() {
         "serve --upstream") return 0 ;;
         "serve --cache") return 0 ;;
         "serve --model") return 0 ;;
+        "serve --storage") return 0 ;;
+        "serve --log-format") return 0 ;;
         "statusline --session") return 0 ;;
         "statusline --then") return 0 ;;
     esac
@@ -130,6 +153,7 @@ _lynkr_values() {
         "config show -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "config validate --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "config validate -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
+        "db migrate --storage") echo "@files" ;;
         "doctor --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "doctor -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "explain --request") echo "@files" ;;
@@ -145,6 +169,14 @@ _lynkr_values() {
         "init --budget-session") echo "@files" ;;
         "init --budget-daily") echo "@files" ;;
         "init --set") echo "@files" ;;
+        "keys create --budget-daily") echo "@files" ;;
+        "keys create --budget-monthly") echo "@files" ;;
+        "keys create --rpm") echo "@files" ;;
+        "keys create --models") echo "@files" ;;
+        "keys create --storage") echo "@files" ;;
+        "keys list --storage") echo "@files" ;;
+        "keys revoke --storage") echo "@files" ;;
+        "keys rotate --storage") echo "@files" ;;
         "optimize --format") echo "anthropic openai-chat openai-responses" ;;
         "optimize -f") echo "anthropic openai-chat openai-responses" ;;
         "optimize --report-json") echo "@files" ;;
@@ -166,6 +198,7 @@ _lynkr_values() {
         "report --last") echo "@files" ;;
         "report -n") echo "@files" ;;
         "report --since") echo "AGE DATE" ;;
+        "report --storage") echo "@files" ;;
         "run --agent-bin") echo "@files" ;;
         "run --report") echo "none short full" ;;
         "run --report-json") echo "@files" ;;
@@ -182,6 +215,8 @@ _lynkr_values() {
         "serve --upstream") echo "@files" ;;
         "serve --cache") echo "off exact semantic" ;;
         "serve --model") echo "@files" ;;
+        "serve --storage") echo "@files" ;;
+        "serve --log-format") echo "text json" ;;
         "statusline --session") echo "@files" ;;
         "statusline --then") echo "@files" ;;
         *) return 1 ;;

@@ -4,9 +4,11 @@ complete -c lynkr -f
 complete -c lynkr -n '__fish_use_subcommand' -a cache -d 'The response cache: what it holds and saved, or empty it'
 complete -c lynkr -n '__fish_use_subcommand' -a completions -d 'Print the completion script for a shell (e.g. eval "$(lynkr completio…'
 complete -c lynkr -n '__fish_use_subcommand' -a config -d 'Show the effective configuration and where each value comes from'
+complete -c lynkr -n '__fish_use_subcommand' -a db -d 'The databases lynkr keeps its state in'
 complete -c lynkr -n '__fish_use_subcommand' -a doctor -d 'Check agents, config, providers, keys, ledger, ports and proxy variab…'
 complete -c lynkr -n '__fish_use_subcommand' -a explain -d 'Show the tier, score breakdown, rule and model lynkr would route a re…'
 complete -c lynkr -n '__fish_use_subcommand' -a init -d 'Configure lynkr: agents, providers (local servers and keys are detect…'
+complete -c lynkr -n '__fish_use_subcommand' -a keys -d 'User keys for lynkr serve: budgets, request rates, models'
 complete -c lynkr -n '__fish_use_subcommand' -a optimize -d 'Run the optimization pipeline on a saved request body and show what i…'
 complete -c lynkr -n '__fish_use_subcommand' -a profiles -d 'List the profiles --profile accepts (shipped presets and your own)'
 complete -c lynkr -n '__fish_use_subcommand' -a replay -d 'Replay past Claude Code, Codex and pi sessions through lynkr, offline…'
@@ -41,6 +43,10 @@ complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcom
 complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from validate' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from validate' -l profile -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
 complete -c lynkr -n '__fish_seen_subcommand_from config; and __fish_seen_subcommand_from validate' -s p -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
+complete -c lynkr -n '__fish_seen_subcommand_from db; and not __fish_seen_subcommand_from migrate' -a migrate -d 'Create or upgrade the tables of the ledger (sessions, requests, keys,…'
+complete -c lynkr -n '__fish_seen_subcommand_from db' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from db; and __fish_seen_subcommand_from migrate' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from db; and __fish_seen_subcommand_from migrate' -l storage -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from doctor' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from doctor' -l json
 complete -c lynkr -n '__fish_seen_subcommand_from doctor' -l profile -x -a 'anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget'
@@ -67,6 +73,26 @@ complete -c lynkr -n '__fish_seen_subcommand_from init' -l key-env -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from init' -l budget-session -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from init' -l budget-daily -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from init' -l set -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create list revoke rotate' -a create -d 'Issue a key for NAME; the key is printed once (lynkr keeps only its h…'
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create list revoke rotate' -a list -d 'Every key with its limits and what it spent today and this month (UTC)'
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create list revoke rotate' -a revoke -d 'Refuse the key NAME on every replica (within seconds); its ledger row…'
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and not __fish_seen_subcommand_from create list revoke rotate' -a rotate -d 'A new key for NAME, printed once; the old key stops working on every …'
+complete -c lynkr -n '__fish_seen_subcommand_from keys' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l json
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l budget-daily -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l budget-monthly -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l rpm -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l models -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from create' -l storage -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l json
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from list' -l storage -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from revoke' -l storage -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from rotate' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from rotate' -l json
+complete -c lynkr -n '__fish_seen_subcommand_from keys; and __fish_seen_subcommand_from rotate' -l storage -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from optimize' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from optimize' -l lossy
 complete -c lynkr -n '__fish_seen_subcommand_from optimize' -l no-optimize
@@ -92,6 +118,7 @@ complete -c lynkr -n '__fish_seen_subcommand_from replay' -l stage -x -a 'NAME=o
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -l jobs -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -s j -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l all
+complete -c lynkr -n '__fish_seen_subcommand_from report' -l by-key
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l csv
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l json
@@ -101,6 +128,7 @@ complete -c lynkr -n '__fish_seen_subcommand_from report' -s s -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l last -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from report' -s n -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from report' -l since -x -a 'AGE DATE'
+complete -c lynkr -n '__fish_seen_subcommand_from report' -l storage -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from run; and not __fish_seen_subcommand_from claude codex' -a 'claude codex'
 complete -c lynkr -n '__fish_seen_subcommand_from run; and __fish_seen_subcommand_from claude codex' -F
 complete -c lynkr -n '__fish_seen_subcommand_from run' -l help
@@ -126,6 +154,8 @@ complete -c lynkr -n '__fish_seen_subcommand_from serve' -s p -x -a 'anthropic-d
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l upstream -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l cache -x -a 'off exact semantic'
 complete -c lynkr -n '__fish_seen_subcommand_from serve' -l model -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from serve' -l storage -r -F
+complete -c lynkr -n '__fish_seen_subcommand_from serve' -l log-format -x -a 'text json'
 complete -c lynkr -n '__fish_seen_subcommand_from statusline' -l color
 complete -c lynkr -n '__fish_seen_subcommand_from statusline' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from statusline' -l plain

@@ -150,9 +150,11 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     from lynkr_cli.ledger import Ledger, SessionRecord
     from lynkr_cli.redact import redact_argv
 
-    from lynkr_cli.storage.hint import configured_storage
+    from lynkr_cli.config.storage_hint import configured_storage
 
-    ledger = Ledger(resolve_storage=configured_storage)  # [storage] url: the team database, else the file
+    checked_config = options.config
+    # [storage] url: the team database, else the file (decided on the ledger's thread: no wait here)
+    ledger = Ledger(resolve_storage=lambda: configured_storage(checked_config))
     ledger.start_session(
         SessionRecord(
             id=session_id,

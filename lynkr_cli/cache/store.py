@@ -76,14 +76,12 @@ class CacheStore:
         self.path = path or default_cache_path()
         self.ttl_seconds = ttl_seconds
         self.max_bytes = max_bytes
+        self._owned = database is None
         if database is None:
             from lynkr_cli.storage.schema import CACHE
             from lynkr_cli.storage.sqlite import SQLiteDatabase
 
             database = SQLiteDatabase(self.path, CACHE)
-            self._owned = True
-        else:
-            self._owned = False
         self.db: Database = database
         self._puts = 0
         self._lock = threading.Lock()

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from lynkr_cli.cli.storage_option import STORAGE_OPTION, open_storage
 
+if TYPE_CHECKING:
+    from lynkr_cli.keys.store import KeyInfo, KeyStore
+    from lynkr_cli.storage import Storage
+
 keys_app = typer.Typer(help="User keys for lynkr serve: budgets, request rates, models.", no_args_is_help=True)
 
 
-def _store(storage: str | None):  # type: ignore[no-untyped-def]
+def _store(storage: str | None) -> tuple[Storage, KeyStore]:
     from lynkr_cli.keys.store import KeyStore
     from lynkr_cli.storage import LEDGER
 
@@ -115,11 +119,11 @@ def rotate(
     typer.echo(f"lynkr keys: rotated {info.name!r}; the old key is refused from now on", err=True)
 
 
-def _limits(info) -> str:  # type: ignore[no-untyped-def]
+def _limits(info: KeyInfo) -> str:
     return _limits_of(info.as_dict())
 
 
-def _limits_of(row: dict) -> str:  # type: ignore[type-arg]
+def _limits_of(row: dict[str, Any]) -> str:
     parts = []
     if row["budget_daily_usd"] is not None:
         parts.append(f"${row['budget_daily_usd']:.2f}/day")

@@ -126,25 +126,31 @@ def print_overview(overview: Overview, file: TextIO | None = None, title: str = 
 
 
 def print_by_key(overview: Overview, file: TextIO | None = None, title: str = "") -> None:
-    """``lynkr report --by-key``: one bar and the figures per user key, by cost."""
+    """``lynkr report --by-key``: one bar and the figures per user key of a team gateway, by cost."""
     from rich.console import Console
 
-    console = Console(file=file, highlight=False, markup=False)
-    width = min(console.width, 100)
-    console.print(_fit(f"lynkr report --by-key · {title or 'all sessions'}", width), style="bold")
+    from lynkr_cli.cli.layout import join, width_of
+
+    console = Console(file=file, highlight=False, markup=False, soft_wrap=True)
+    width = min(width_of(file), 120)
+    for heading in join(["lynkr report --by-key", title or "all sessions"], width, first="", indent="  "):
+        console.print(heading, style="bold")
     if not overview.by_key:
         console.print("  no requests in this period")
         return
-    for (label, bar, figures), line in zip(bar_lines(overview.by_key, width, by_cost=True), overview.by_key):
+    for (own_line, label, bar, figures), line in zip(bar_lines(overview.by_key, width, by_cost=True), overview.by_key):
+        if own_line is not None:
+            console.print(f"  {own_line}")
         console.print(f"  {label} ", end="")
         console.print(bar, style="cyan", end="")
         console.print(f" {figures}")
-        console.print(_fit(f"  {'':{len(label)}} {line.errors} errors · in {fmt_tokens(line.input_tokens)} · "
-                           f"out {fmt_tokens(line.output_tokens)} · cache read {fmt_tokens(line.cache_read_tokens)}",
-                           width), style="dim")
+        for detail in join([f"{line.errors} errors", f"in {fmt_tokens(line.input_tokens)}",
+                            f"out {fmt_tokens(line.output_tokens)}", f"cache read {fmt_tokens(line.cache_read_tokens)}"],
+                           width, first="    ", indent="    "):
+            console.print(detail, style="dim")
     console.print()
-    console.print(_fit(f"  list prices as of {overview.prices_as_of}; cache reads and writes included", width),
-                  style="dim")
+    for text in join([f"prices: {overview.prices_as_of}", "cache reads and writes included"], width):
+        console.print(text, style="dim")
 
 
 CSV_FIELDS = ["id", "started", "agent", "status", "exit_code", "duration_s", "requests", "errors", "input_tokens",

@@ -33,7 +33,6 @@ def report(
     by each optimization stage and cache hits.
     """
     from lynkr_cli.errors import UsageError
-    from lynkr_cli.ledger import LedgerReader
 
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")
@@ -131,9 +130,9 @@ def _overview(reader, since: str | None, all_: bool, last: int, as_json: bool, a
 
 def _reader(storage: str | None):  # type: ignore[no-untyped-def]
     """The SQLite ledger, or the team database (``--storage`` or ``[storage] url``); both read alike.
-    The settings are read only when something may name a URL (``storage/hint.py``)."""
+    The settings are read only when something may name a URL (``config/storage_hint.py``)."""
     from lynkr_cli.ledger import LedgerReader
-    from lynkr_cli.storage.hint import may_name_storage
+    from lynkr_cli.config.storage_hint import may_name_storage
 
     if storage is None and not may_name_storage():
         return LedgerReader()

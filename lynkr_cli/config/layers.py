@@ -112,7 +112,7 @@ def deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
 # (tests/config/test_check.py keeps the two lists equal).
 SETTING_NAMES = frozenset({
     "profile", "agents", "model_provider", "tiers", "providers", "budget", "serve", "anthropic_base_url",
-    "max_body_bytes", "pipeline", "routing", "cache", "retention_days", "prices", "statusline",
+    "max_body_bytes", "pipeline", "routing", "cache", "retention_days", "prices", "statusline", "storage",
 })
 
 

@@ -176,10 +176,10 @@ class KeyLimits:
             day_key, month_key = periods(now)
             scope = key_scope(info.name)
             others, others_params = self.pending.others_sql()
-            found = dict(self.db.query(f"SELECT period, usd FROM spend WHERE scope = ? AND period IN (?, ?)"
-                                       f" UNION ALL {others}", (scope, day_key, month_key, scope, *others_params)))
-            day, month = float(found.get(day_key, 0.0)), float(found.get(month_key, 0.0))
-            pending = float(found.get("pending", 0.0)) + self.pending.local(info.name)
+            figures = dict(self.db.query(f"SELECT period, usd FROM spend WHERE scope = ? AND period IN (?, ?)"
+                                         f" UNION ALL {others}", (scope, day_key, month_key, scope, *others_params)))
+            day, month = float(figures.get(day_key, 0.0)), float(figures.get(month_key, 0.0))
+            pending = float(figures.get("pending", 0.0)) + self.pending.local(info.name)
         with self._lock:
             self._seen[info.name] = _Seen(day, month, minute, requests, 0.0)
         return requests, day + pending, month + pending

@@ -102,7 +102,7 @@ class Ledger:
         return LedgerReader(self.path)
 
     # -- writer thread ---------------------------------------------------------------------------
-    def _open(self) -> Sink:
+    def _open_sink(self) -> Sink:
         from lynkr_cli.ledger.sinks import SharedSink, SQLiteSink
 
         if self.storage is None and self._resolve is not None:
@@ -118,7 +118,7 @@ class Ledger:
 
     def _run(self) -> None:
         try:
-            sink = self._sink = self._open()
+            sink = self._sink = self._open_sink()
         except BaseException as exc:  # the ledger must never take the agent down with it
             self._error = exc
             self._drain_after_failure()
@@ -200,7 +200,9 @@ class LedgerReader:
             from lynkr_cli.storage.schema import LEDGER
             from lynkr_cli.storage.sqlite import SQLiteDatabase
 
-            self._database = SQLiteDatabase(self.path, LEDGER)
+            opened: Database = SQLiteDatabase(self.path, LEDGER)
+            self._database = opened
+            return opened
         return self._database
 
     def exists(self) -> bool:

@@ -29,8 +29,8 @@ def line(event: str, level: str = "info", **fields: Any) -> str:
 
 
 def request_line(record: RequestRecord) -> str:
-    route = record.details.get("route") if isinstance(record.details.get("route"), dict) else {}
-    cache = record.details.get("cache") if isinstance(record.details.get("cache"), dict) else {}
+    route = _table(record.details.get("route"))
+    cache = _table(record.details.get("cache"))
     failed = bool(record.error) or (record.status or 0) >= 400
     return line("request", "warning" if failed else "info", route=record.route, session=record.session_id,
                 provider=record.provider, model=record.model_used or record.model_requested, tier=route.get("tier"),
@@ -62,3 +62,8 @@ def use_json_logs(stream: IO[str] | None = None) -> None:
     root.handlers = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger("lynkr").setLevel(logging.INFO)
+
+
+def _table(value: Any) -> dict[str, Any]:
+    """A ``details`` entry when it is a table (components record tables; anything else counts as none)."""
+    return value if isinstance(value, dict) else {}

@@ -10,7 +10,7 @@ client cannot grow the metrics without bound.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -54,7 +54,7 @@ class Metrics:
         Gauge(name, documentation, registry=self.registry).set_function(read)
 
     def observe(self, record: RequestRecord) -> None:
-        route = record.details.get("route") if isinstance(record.details.get("route"), dict) else {}
+        route = _table(record.details.get("route"))
         labels = (record.provider or "", self._model(record.model_used or record.model_requested or ""),
                   str(route.get("tier") or ""), record.key_name or "")
         self.requests.labels(*labels).inc()
@@ -71,8 +71,8 @@ class Metrics:
             self.latency.labels(*labels).observe(record.latency_ms / 1000)
         if record.ttfb_ms is not None:
             self.ttfb.labels(*labels).observe(record.ttfb_ms / 1000)
-        cache = record.details.get("cache")
-        if isinstance(cache, dict) and str(cache.get("decision", "")).startswith("hit-"):
+        cache = _table(record.details.get("cache"))
+        if str(cache.get("decision", "")).startswith("hit-"):
             self.cache_hits.labels(*labels, str(cache["decision"])[4:]).inc()
         failover = route.get("failover")
         if isinstance(failover, dict):
@@ -90,3 +90,8 @@ class Metrics:
                 return "other"
             self._models.add(name)
             return name
+
+
+def _table(value: Any) -> dict[str, Any]:
+    """A ``details`` entry when it is a table (components record tables; anything else counts as none)."""
+    return value if isinstance(value, dict) else {}

@@ -43,7 +43,11 @@ class _Generation:
             await self._from_app.put(message)
 
         scope: Scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
-        self._task = asyncio.create_task(self.app(scope, receive, send))
+
+        async def run() -> None:
+            await self.app(scope, receive, send)
+
+        self._task = asyncio.create_task(run())
         await self._to_app.put({"type": "lifespan.startup"})
         answer = await self._from_app.get()
         if answer["type"] != "lifespan.startup.complete":

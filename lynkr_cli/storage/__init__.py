@@ -72,7 +72,8 @@ class Storage:
             if found is None:
                 from lynkr_cli.storage.sqlite import SQLiteDatabase
 
-                found = self._sqlite[component.name] = SQLiteDatabase(self.path_of(component), component)
+                found = SQLiteDatabase(self.path_of(component), component)
+                self._sqlite[component.name] = found
             return found
 
     def postgres(self) -> "PostgresDatabase | None":

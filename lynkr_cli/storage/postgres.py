@@ -23,7 +23,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from lynkr_cli.storage.db import DatabaseUnavailable, Params
-from lynkr_cli.storage.schema import Component
+from lynkr_cli.storage.schema import Component, Dialect
 
 log = logging.getLogger("lynkr.storage")
 _SCHEMA_LOCK = 0x6C796E6B72  # "lynkr": the advisory lock replicas take to migrate one at a time
@@ -60,7 +60,7 @@ class _Tx:
 class PostgresDatabase:
     """One PostgreSQL database through a pool of autocommit connections, with the up/down state above."""
 
-    dialect = "postgresql"
+    dialect: Dialect = "postgresql"
 
     def __init__(self, url: str, pool_size: int = 10, wait_s: float = 2.0) -> None:
         self.url = url

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 from lynkr_cli.errors import LynkrError
 from lynkr_cli.paths import ensure_private_dir
 from lynkr_cli.storage.db import Params
-from lynkr_cli.storage.schema import LEDGER, Component
+from lynkr_cli.storage.schema import LEDGER, Component, Dialect
 
 
 def connect(path: Path, component: Component = LEDGER) -> sqlite3.Connection:
@@ -98,7 +98,7 @@ class _Tx:
 class SQLiteDatabase:
     """One file, one connection shared by the process's threads under a lock (statements are short)."""
 
-    dialect = "sqlite"
+    dialect: Dialect = "sqlite"
     up = True
 
     def __init__(self, path: Path, component: Component = LEDGER) -> None:

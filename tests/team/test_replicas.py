@@ -154,7 +154,7 @@ def _series(text: str, name: str, *labels: str) -> list[float]:
     """Values of the ``name`` series whose labels include every one of ``labels`` (``key="alice"``)."""
     out = []
     for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
+        if line.startswith((name + "{", name + " ")):
             head, value = line.rsplit(" ", 1)
             if all(label in head for label in labels):
                 out.append(float(value))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 if TYPE_CHECKING:
+    from lynkr_cli.config.check import CheckedConfig
     from lynkr_cli.storage import Storage
 
 
@@ -34,17 +35,26 @@ def may_name_storage(env: Mapping[str, str] | None = None, cwd: Path | None = No
     return False
 
 
-def configured_storage() -> Storage | None:
-    """The team ``Storage`` when the settings name a URL, else None (SQLite). A config that does not
-    load also means None here: the proxy reports it."""
-    if not may_name_storage():
-        return None
+def configured_storage(config: CheckedConfig | None = None) -> Storage | None:
+    """The team ``Storage`` when the settings name a URL, else None (SQLite). ``config``: the config
+    ``lynkr run`` checked before its agent started (its merged data says whether a URL is set without
+    building the settings). A config that does not load also means None here: the proxy reports it."""
     from lynkr_cli.errors import LynkrError
-    from lynkr_cli.settings import load_settings
     from lynkr_cli.storage import Storage
 
     try:
-        storage = Storage.from_settings(load_settings())
+        if config is not None:
+            table = config.merged.get("storage")
+            if not (isinstance(table, dict) and table.get("url")):
+                return None
+            settings = config.settings()
+        else:
+            if not may_name_storage():
+                return None
+            from lynkr_cli.settings import load_settings
+
+            settings = load_settings()
+        storage = Storage.from_settings(settings)
     except LynkrError:
         return None
     return storage if storage.shared else None
