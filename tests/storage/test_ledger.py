@@ -166,3 +166,39 @@ def test_the_spool_is_bounded(postgres_server, pg_url, tmp_path, bound):
     ledger.close()
     assert storage.database(LEDGER).query("SELECT COUNT(*) FROM requests") == [(bound - 1,)]
     storage.close()
+
+
+def test_lynkr_report_prints_the_same_from_either_store(tmp_path: Path, pg_url: str):
+    from tests.conftest import base_env, run_lynkr
+
+    outputs = []
+    for url in (None, pg_url):
+        home = tmp_path / ("pg" if url else "sqlite")
+        storage = Storage(url, home=home)
+        ledger = Ledger(storage=storage)
+        _write(ledger, "20261204-101010-abcdef", 3, key="alice")
+        _write(ledger, "20261204-111111-fedcba", 2)
+        ledger.close()
+        storage.database(LEDGER).execute("UPDATE sessions SET ended_at = 1072.0")  # the same duration in both
+        storage.close()
+        env = base_env(home, COLUMNS="80")
+        args = ["--storage", url] if url else []
+        outputs.append([run_lynkr(["report", *flags, *args], env).stdout
+                        for flags in (["--last", "2"], ["--all", "--json"], ["--by-key"])])
+    sqlite_out, pg_out = ([_timeless(out) for out in run] for run in outputs)
+    assert sqlite_out == pg_out
+    assert "1m12s" in sqlite_out[0] and '"by_key"' in sqlite_out[1]
+    assert "alice" in sqlite_out[2] and "(no key)" in sqlite_out[2]
+    assert all(out.strip() for out in sqlite_out)
+
+
+def _timeless(output: str) -> str:
+    """A report's output without the moment it was made (``until`` in the JSON overviews)."""
+    import json
+
+    if not output.startswith(("{", "[")):
+        return output
+    data = json.loads(output)
+    if isinstance(data, dict):
+        data.pop("until", None)
+    return json.dumps(data, sort_keys=True)
