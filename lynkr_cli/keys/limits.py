@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
     from lynkr_cli.keys.auth import KeyDirectory
     from lynkr_cli.ledger import RequestRecord
-    from lynkr_cli.proxy.components import RouteDecision
+    from lynkr_cli.routing.decision import RouteDecision
 
 
 class KeyBudgetExceeded(LynkrError):

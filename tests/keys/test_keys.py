@@ -15,7 +15,7 @@ from lynkr_cli.keys.limits import KeyBudgetExceeded, KeyLimits, KeyRateLimited, 
 from lynkr_cli.keys.store import KeyStore
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.auth import ClientKeyAuthenticator, TokenAuthenticator
-from lynkr_cli.proxy.components import RouteDecision
+from lynkr_cli.routing.decision import RouteDecision
 from lynkr_cli.storage import LEDGER, Storage
 
 SERVE_TOKEN = "serve-token-0123456789abcdefghijklmnopqrstu"
