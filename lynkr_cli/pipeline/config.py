@@ -1,8 +1,10 @@
 """Pipeline configuration: which stages run and how (the ``pipeline`` section of the settings).
 
-Defaults are lossless and cache-safe: tool results are compressed losslessly, lossy elision is
-off, tool pruning is off (it stalled sessions elsewhere; see DESIGN.md, optimization rule 3);
-``--stage prune=on`` turns it on with ``auto`` rules plus any ``drop`` patterns.
+Defaults are lossless and cache-safe: tool results are compressed losslessly (``compress``), terminal
+redraws rendered (``terminal``), search output grouped by file (``paths``), repeated content
+referenced (``dedup``) and line-number padding dropped (``linenums``); lossy elision is off, tool
+pruning is off (it stalled sessions elsewhere; see DESIGN.md, optimization rule 3); ``--stage
+prune=on`` turns it on with ``auto`` rules plus any ``drop`` patterns.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lynkr_cli.pipeline.switches import STAGE_NAMES, parse_stage_switch
+from lynkr_cli.pipeline.switches import DEFAULTS, STAGE_NAMES, parse_stage_switch
 
 
 
@@ -41,7 +43,7 @@ class PipelineConfig(BaseModel):
     """``enabled=False`` is ``--no-optimize``; ``stages`` holds per-stage switches (``--stage NAME=off``)."""
 
     enabled: bool = True
-    stages: dict[str, bool] = Field(default_factory=lambda: {"compress": True, "prune": False})
+    stages: dict[str, bool] = Field(default_factory=lambda: dict(DEFAULTS))
     compress: CompressConfig = Field(default_factory=CompressConfig)
     prune: PruneConfig = Field(default_factory=PruneConfig)
 
@@ -58,7 +60,7 @@ class PipelineConfig(BaseModel):
     def disabled_stages(self) -> list[str]:
         if not self.enabled:
             return list(STAGE_NAMES)
-        return [name for name in STAGE_NAMES if not self.stages.get(name, name == "compress")]
+        return [name for name in STAGE_NAMES if not self.stages.get(name, DEFAULTS[name])]
 
 
 Representation = Literal["toon", "json-min", "text-clean", "text-elided", "as-is"]

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-STAGE_NAMES = ("compress", "prune")
+# Every stage and whether it runs by default (README, "Optimization", says why for each); the order
+# here is the order of ``--stage`` help and reports, not the order stages run in (``build.py``).
+DEFAULTS: dict[str, bool] = {
+    "compress": True,
+    "prune": False,
+    "terminal": True,
+    "paths": True,
+    "dedup": True,
+    "linenums": True,
+}
+STAGE_NAMES = tuple(DEFAULTS)
 
 
 def parse_stage_switch(text: str) -> tuple[str, bool]:

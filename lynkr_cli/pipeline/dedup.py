@@ -1,0 +1,330 @@
+"""Stage ``dedup``: content the model has already seen becomes a reference to where it saw it.
+
+Agents read the same lines again and again: overlapping ``sed -n`` ranges, a file read back after it
+was written or edited, the same test run twice, a whole output repeated. Each run of at least
+``MIN_LINES`` lines of a tool result that appears line for line in an earlier tool result, or in
+the content of an earlier Write or the new text of an Edit, becomes one line (``refs.py``)::
+
+    [lines 54-200: same as lines 52-198 of the previous output of Read /src/app.py]
+
+Prefix-stable by construction: a tool result's rewrite depends only on its own text and on what
+comes before it in the conversation, so it is decided when the result first appears and is the same
+bytes on every later turn, in a restarted proxy too (``claude --resume``). Lossless: every rewrite is
+expanded back (``refs.expand_text``, against the same earlier content) and kept only if that gives the
+exact original; otherwise the result stays as it was and the failure is counted.
+
+Every turn resends the whole conversation, so the scan is incremental: a session keeps the index of
+what it has seen, with each event's fingerprint (a 64-bit hash of its text with the process's random
+seed, and its length), and a request that extends the last one is only scanned from where it differs.
+This cache is only for speed: without it the same request gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
+
+from lynkr_cli.pipeline import refs
+from lynkr_cli.pipeline.base import StageReport
+
+if TYPE_CHECKING:
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.pipeline.state import SessionState
+
+MIN_LINES = 3
+MIN_RUN_CHARS = 240  # a reference costs ~25-40 tokens: shorter runs are kept as they are
+CANDIDATES = 8  # earlier places tried per line pair (the most recent first)
+SCANS_PER_SESSION = 4  # a session's main conversation and its sub-agents' each keep their own
+SCAN_BUDGET_CHARS = 24 << 20  # text held by all sessions' scans (about 2-3 bytes per char)
+
+
+@dataclass
+class _Source:
+    desc: str
+    view: refs.View
+    alive: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one tool-result text became (``text`` None: as it was)."""
+
+    text: str | None = None
+    tokens_before: int = 0
+    tokens_after: int = 0
+    references: int = 0
+    lossless_failure: bool = False
+
+
+@dataclass
+class Scan:
+    """The index of one conversation up to some point, and what its tool results became."""
+
+    sources: list[_Source] = field(default_factory=list)
+    by_desc: dict[str, int] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # tool_use id -> desc of its output
+    fingerprints: list[Hashable] = field(default_factory=list)
+    outcomes: list[Outcome | None] = field(default_factory=list)
+    chars: int = 0
+
+    def resolve(self, desc: str) -> refs.View | None:
+        sid = self.by_desc.get(desc)
+        return None if sid is None else self.sources[sid].view
+
+    def add_source(self, desc: str, text: str, literal: list[tuple[int, int]] | None = None) -> None:
+        """Index ``text`` as the content now called ``desc`` (an older one of that name is shadowed).
+
+        ``literal``: the ranges of view lines the model sees as they are (a result's lines that were not
+        themselves replaced by a reference); None: all of them."""
+        old = self.by_desc.get(desc)
+        if old is not None:
+            self.sources[old].alive = False
+        sid = len(self.sources)
+        source_view = refs.view(text)
+        self.sources.append(_Source(desc, source_view))
+        self.by_desc[desc] = sid
+        self.chars += len(text)
+        contents = source_view.contents
+        for lo, hi in literal if literal is not None else [(0, len(contents))]:
+            for k in range(lo, hi - 1):
+                key = (contents[k], contents[k + 1])
+                found = self.pairs.get(key)
+                if found is None:
+                    self.pairs[key] = [(sid, k)]
+                else:
+                    found.append((sid, k))
+
+    def longest(self, contents: list[str], i: int, end: int) -> tuple[int, int, int]:
+        """(source id, index in its view, length) of the longest earlier run starting at ``contents[i]``."""
+        best = (0, 0, 0)
+        found = self.pairs.get((contents[i], contents[i + 1]))
+        if not found:
+            return best
+        for sid, k in reversed(found[-CANDIDATES:]):
+            source = self.sources[sid]
+            if not source.alive:
+                continue
+            theirs = source.view.contents
+            length = 2
+            while i + length < end and k + length < len(theirs) and contents[i + length] == theirs[k + length]:
+                length += 1
+            if length > best[2]:
+                best = (sid, k, length)
+        return best
+
+
+def _references(text: str, scan: Scan) -> tuple[str, list[tuple[int, int]], int] | None:
+    """(rewritten text, literal view ranges, references) of a new tool result, or None."""
+    target = refs.view(text)
+    contents = target.contents
+    start = 1 if target.numbered else 0  # a listing's first line shows its number format
+    end = len(contents)
+    runs: list[tuple[int, int, int, int]] = []  # (start in view, length, source id, index in source)
+    i = start
+    while i + MIN_LINES <= end:
+        sid, k, length = scan.longest(contents, i, end)
+        if length >= MIN_LINES and sum(len(c) + 1 for c in contents[i:i + length]) >= MIN_RUN_CHARS:
+            runs.append((i, length, sid, k))
+            i += length
+        else:
+            i += 1
+    if not runs:
+        return None
+    lines = target.lines
+    out: list[str] = lines[:target.start]
+    literal: list[tuple[int, int]] = []
+    position = 0
+    for i, length, sid, k in runs:
+        out.extend(lines[target.start + position:target.start + i])
+        literal.append((position, i))
+        source = scan.sources[sid]
+        a = target.first + i
+        c = source.view.first + k
+        out.append(refs.mark(a, a + length - 1, c, c + length - 1, source.desc))
+        position = i + length
+    out.extend(lines[target.start + position:])
+    literal.append((position, end))
+    return "\n".join(out), literal, len(runs)
+
+
+def rewrite_result(text: str, desc: str | None, scan: Scan) -> Outcome:
+    """Rewrite one new tool result against everything before it, then index it (pure in ``scan``'s
+    content: the same earlier conversation gives the same rewrite)."""
+    found = None
+    if desc is not None and not refs.has_mark(text):
+        found = _references(text, scan)
+    outcome = Outcome()
+    literal = None
+    if found is not None:
+        candidate, literal, count = found
+        if refs.expand_text(candidate, scan.resolve) != text:
+            outcome, literal = Outcome(lossless_failure=True), None
+        else:
+            from lynkr_cli.tokens import count_text
+
+            before, after = count_text(text), count_text(candidate)
+            if after < before:
+                outcome = Outcome(candidate, before, after, count)
+            else:
+                literal = None
+    if desc is not None:
+        scan.add_source(desc, text, literal)
+    return outcome
+
+
+# --- walking a request ---------------------------------------------------------------------------
+
+Event = tuple[str, Any, Any, Any]  # ("use", id, name, input) | ("result", tool_use_id, text, None)
+
+
+def _events(messages: list[Any]) -> Iterator[tuple[int, int, int | None, Event]]:
+    """(message index, block index, text-part index, event) in conversation order."""
+    for index, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if not isinstance(content, list):
+            continue
+        for position, block in enumerate(content):
+            if not isinstance(block, Mapping):
+                continue
+            kind = block.get("type")
+            if kind == "tool_use":
+                yield index, position, None, ("use", str(block.get("id")), str(block.get("name") or ""), block.get("input"))
+            elif kind == "tool_result":
+                body = block.get("content")
+                if isinstance(body, str):
+                    yield index, position, None, ("result", str(block.get("tool_use_id")), body, None)
+                elif isinstance(body, list):
+                    for part_index, part in enumerate(body):
+                        if isinstance(part, Mapping) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                            yield index, position, part_index, ("result", str(block.get("tool_use_id")), part["text"], None)
+
+
+def _fingerprint(event: Event) -> Hashable:
+    kind, ident, payload, arguments = event
+    if kind == "use":
+        return ("use", ident, payload, _input_hash(arguments))
+    return ("result", ident, len(payload), hash(payload))
+
+
+def _input_hash(value: Any) -> Hashable:
+    """A cheap structural hash of a tool call's input (strings hashed, not copied)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _input_hash(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_input_hash(v) for v in value)
+    if isinstance(value, str):
+        return (len(value), hash(value))
+    return repr(value)
+
+
+def _advance(scan: Scan, event: Event) -> Outcome | None:
+    kind, ident, payload, arguments = event
+    if kind == "use":
+        scan.labels[ident] = refs.output_desc(payload, arguments)
+        for desc, text in refs.written_sources(payload, arguments):
+            scan.add_source(desc, text)
+        return None
+    return rewrite_result(payload, scan.labels.get(ident), scan)
+
+
+class _Scans:
+    """Each session's recent scans, within one character budget for all sessions (LRU)."""
+
+    def __init__(self, budget: int = SCAN_BUDGET_CHARS) -> None:
+        self.budget = budget
+        self._by_session: OrderedDict[str, list[Scan]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def pick(self, session: str, fingerprints: list[Hashable]) -> Scan:
+        """The session's scan whose events are the longest prefix of ``fingerprints`` (or a new one)."""
+        scans = self._by_session.setdefault(session, [])
+        self._by_session.move_to_end(session)
+        best: Scan | None = None
+        for scan in scans:
+            n = len(scan.fingerprints)
+            if n <= len(fingerprints) and scan.fingerprints == fingerprints[:n] and (best is None or n > len(best.fingerprints)):
+                best = scan
+        if best is None:
+            best = Scan()
+            scans.append(best)
+            if len(scans) > SCANS_PER_SESSION:
+                scans.pop(0)
+        else:
+            scans.remove(best)
+            scans.append(best)
+        return best
+
+    def trim(self) -> None:
+        total = sum(scan.chars for scans in self._by_session.values() for scan in scans)
+        while total > self.budget and self._by_session:
+            _, scans = self._by_session.popitem(last=False)
+            total -= sum(scan.chars for scan in scans)
+
+
+class Deduplicate:
+    """The ``dedup`` stage (see the module docstring)."""
+
+    name = "dedup"
+
+    def __init__(self) -> None:
+        self._scans = _Scans()
+
+    def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
+        report = StageReport(stage=self.name)
+        messages = request.messages
+        located = list(_events(messages))
+        fingerprints = [_fingerprint(event) for _, _, _, event in located]
+        with self._scans.lock:
+            scan = self._scans.pick(state.key, fingerprints)
+            for n in range(len(scan.fingerprints), len(located)):
+                scan.outcomes.append(_advance(scan, located[n][3]))
+                scan.fingerprints.append(fingerprints[n])
+            outcomes = scan.outcomes[:len(located)]
+            self._scans.trim()
+        return _apply(request, messages, located, outcomes, report), report
+
+
+def _apply(request: "ModelRequest", messages: list[Any], located: list[tuple[int, int, int | None, Event]],
+           outcomes: list[Outcome | None], report: StageReport) -> "ModelRequest":
+    last = len(messages) - 1
+    replaced: dict[tuple[int, int], dict[int | None, str]] = {}
+    history = references = failures = 0
+    for (index, position, part, _), outcome in zip(located, outcomes):
+        if outcome is None:
+            continue
+        failures += int(outcome.lossless_failure)
+        if outcome.text is None:
+            continue
+        replaced.setdefault((index, position), {})[part] = outcome.text
+        report.tokens_before += outcome.tokens_before
+        report.tokens_after += outcome.tokens_after
+        references += outcome.references
+        if index != last:
+            history += outcome.tokens_before - outcome.tokens_after
+    if failures:
+        report.metrics["lossless_failures"] = failures
+    if not replaced:
+        report.decision = "no repeated content"
+        return request
+    new_messages = list(messages)
+    for (index, position), parts in replaced.items():
+        message = new_messages[index]
+        content = list(message["content"])
+        block = content[position]
+        if None in parts:
+            content[position] = {**block, "content": parts[None]}
+        else:
+            body = list(block["content"])
+            for part_index, text in parts.items():
+                if part_index is not None:
+                    body[part_index] = {**body[part_index], "text": text}
+            content[position] = {**block, "content": body}
+        new_messages[index] = {**message, "content": content}
+    report.changed = True
+    report.decision = f"{references} reference(s) in {sum(len(p) for p in replaced.values())} tool result(s)"
+    report.metrics["history_tokens_saved"] = history
+    report.metrics["references"] = references
+    return request.with_body({**request.body, "messages": new_messages})
