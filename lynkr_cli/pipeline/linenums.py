@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING
 
 from lynkr_cli.pipeline.base import StageReport
-from lynkr_cli.pipeline.results import Rewrite, checked, rewrite_results
+from lynkr_cli.pipeline.results import Rewrite, TextCache, ToolOf, checked, rewrite_results
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -103,13 +103,13 @@ class CompactLineNumbers:
 
     name = "linenums"
 
+    def __init__(self) -> None:
+        self._cache = TextCache()
+
     def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
         report = StageReport(stage=self.name)
 
-        def rewrite(text: str, tool: str) -> Rewrite:
-            if _PADDED_LINE.search(text) is None:
-                return Rewrite()
-            outcome: Rewrite = state.memo(("linenums", text), lambda: rewrite_text(text))
-            return outcome
+        def rewrite(text: str, tool: ToolOf) -> Rewrite:
+            return self._cache.get(text, lambda: rewrite_text(text))
 
         return rewrite_results(request, rewrite, report), report

@@ -21,7 +21,7 @@ import re
 from typing import TYPE_CHECKING
 
 from lynkr_cli.pipeline.base import StageReport
-from lynkr_cli.pipeline.results import Rewrite, checked, rewrite_results
+from lynkr_cli.pipeline.results import Rewrite, TextCache, ToolOf, checked, rewrite_results
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -118,13 +118,13 @@ class GroupSearchPaths:
 
     name = "paths"
 
+    def __init__(self) -> None:
+        self._cache = TextCache()
+
     def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
         report = StageReport(stage=self.name)
 
-        def rewrite(text: str, tool: str) -> Rewrite:
-            if _HINT.search(text) is None:
-                return Rewrite()
-            outcome: Rewrite = state.memo(("paths", text), lambda: rewrite_text(text))
-            return outcome
+        def rewrite(text: str, tool: ToolOf) -> Rewrite:
+            return self._cache.get(text, lambda: rewrite_text(text))
 
         return rewrite_results(request, rewrite, report), report

@@ -27,6 +27,8 @@ _MARK = re.compile(r"\[lines (\d+)-(\d+): same as lines (\d+)-(\d+) of (the .+)\
 _NUMBERED = re.compile(r"( *)(\d+)([\t\u2192])")
 MIN_NUMBERED_BLOCK = 3
 DESC_MAX = 120
+HEADER_LINES = 8
+_HEADER_FIRST = ("Chunk ID: ", "Exit code: ")
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,23 @@ def _parse_numbered(line: str) -> tuple[int, str, str] | None:
     return int(match.group(2)), line[:match.end()], line[match.end():]
 
 
+def body_start(lines: list[str]) -> int:
+    """Where the command's own output starts in a Codex shell result (after ``Output:``), else 0.
+
+    Codex puts a header (``Chunk ID``/``Exit code``, wall time, ...) above what the command printed;
+    counting lines from the output itself makes line N of ``sed -n 1,90p``'s output the file's line N.
+    """
+    if not lines or not lines[0].startswith(_HEADER_FIRST):
+        return 0
+    for i in range(1, min(HEADER_LINES, len(lines))):
+        if lines[i] == "Output:":
+            return i + 1
+    return 0
+
+
 def view(text: str) -> View:
-    """The text's view: its first numbered block of at least three lines, else all its lines."""
+    """The text's view: its first numbered block of at least three lines, else all its lines (after a
+    Codex header)."""
     lines = text.split("\n")
     i = 0
     while i < len(lines):
@@ -78,7 +95,8 @@ def view(text: str) -> View:
         if j - i >= MIN_NUMBERED_BLOCK:
             return View(lines, i, j, first[0], True, contents)
         i = j
-    return View(lines, 0, len(lines), 1, False, lines)
+    start = body_start(lines)
+    return View(lines, start, len(lines), 1, False, lines[start:])
 
 
 def numbered_prefix(previous: str, number: int) -> str | None:
@@ -116,8 +134,10 @@ def expand_text(text: str, resolve: Callable[[str], View | None]) -> str | None:
     resolve, or whose numbers do not fit where it stands)."""
     if "[lines " not in text:
         return text
+    lines = text.split("\n")
+    start = body_start(lines)
     out: list[str] = []
-    for line in text.split("\n"):
+    for line in lines:
         parsed = parse_mark(line) if line.startswith("[lines ") else None
         if parsed is None:
             out.append(line)
@@ -129,8 +149,8 @@ def expand_text(text: str, resolve: Callable[[str], View | None]) -> str | None:
         contents = [source.content(n) for n in range(c, d + 1)]
         if any(content is None for content in contents):
             return None
-        numbered = out and numbered_prefix(out[-1], a) is not None
-        if not numbered and len(out) != a - 1:
+        numbered = bool(out) and numbered_prefix(out[-1], a) is not None
+        if not numbered and len(out) - start != a - 1:
             return None
         for number, content in zip(range(a, b + 1), contents):
             prefix = numbered_prefix(out[-1], number) if numbered else ""

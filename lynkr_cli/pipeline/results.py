@@ -11,8 +11,9 @@ and the round-trip failures (``lossless_failures``, counted by ``lynkr replay``)
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
 from lynkr_cli.pipeline.base import StageReport
 
@@ -35,18 +36,58 @@ class Rewrite:
 
 
 UNCHANGED = Rewrite()
-RewriteFn = Callable[[str, str], Rewrite]  # (text, tool name or "") -> Rewrite
+ToolOf = Callable[[], str]  # the name of the tool that produced a result, looked up only when asked
+RewriteFn = Callable[[str, ToolOf], Rewrite]  # (text, tool) -> Rewrite
+TEXT_CACHE_CHARS = 4 << 20
+
+
+class TextCache:
+    """A stage's rewrites by exact tool-result text, within a character budget (oldest out first).
+
+    Every turn resends every earlier tool result, so a stage sees the same texts again and again;
+    looking a text up here costs its hash (computed once per string object, shared by the stages
+    that see the same object) and one comparison, instead of a scan of the text. A rewrite is a pure
+    function of the text, so the cache is shared by all sessions and never changes an outcome.
+    """
+
+    def __init__(self, budget_chars: int = TEXT_CACHE_CHARS) -> None:
+        self.budget = budget_chars
+        self.chars = 0
+        self._entries: dict[str, Rewrite] = {}
+        self._lock = threading.Lock()
+
+    def get(self, text: str, compute: Callable[[], Rewrite]) -> Rewrite:
+        found = self._entries.get(text)
+        if found is not None:
+            return found
+        value = compute()
+        size = len(text) + len(value.text or "")
+        if size > self.budget:
+            return value
+        with self._lock:
+            if text not in self._entries:
+                self._entries[text] = value
+                self.chars += size
+            while self.chars > self.budget:
+                old, outcome = _pop_oldest(self._entries)
+                self.chars -= len(old) + len(outcome.text or "")
+        return value
+
+
+def _pop_oldest(entries: dict[str, Rewrite]) -> tuple[str, Rewrite]:
+    key = next(iter(entries))
+    return key, entries.pop(key)
 
 
 def tool_names(messages: list[Any]) -> dict[str, str]:
     """tool_use id -> tool name, over the whole conversation."""
     names: dict[str, str] = {}
     for message in messages:
-        content = message.get("content") if isinstance(message, Mapping) else None
+        content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, list):
             continue
         for block in content:
-            if isinstance(block, Mapping) and block.get("type") == "tool_use":
+            if isinstance(block, dict) and block.get("type") == "tool_use":
                 names[str(block.get("id"))] = str(block.get("name") or "")
     return names
 
@@ -54,22 +95,29 @@ def tool_names(messages: list[Any]) -> dict[str, str]:
 def rewrite_results(request: "ModelRequest", rewrite: RewriteFn, report: StageReport) -> "ModelRequest":
     """``request`` with each tool-result text replaced by ``rewrite`` (the same object if none was)."""
     messages = request.messages
-    names = tool_names(messages)
+    names: dict[str, str] | None = None
+
+    def tool_of(tool_use_id: str) -> str:
+        nonlocal names
+        if names is None:
+            names = tool_names(messages)
+        return names.get(tool_use_id, "")
+
     last = len(messages) - 1
     new_messages: list[Any] | None = None
     history_saved = failures = rewritten = 0
     for index, message in enumerate(messages):
-        content = message.get("content") if isinstance(message, Mapping) else None
+        content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, list):
             continue
         new_content: list[Any] | None = None
         for position, block in enumerate(content):
-            if not isinstance(block, Mapping) or block.get("type") != "tool_result":
+            if not isinstance(block, dict) or block.get("type") != "tool_result":
                 continue
-            tool = names.get(str(block.get("tool_use_id")), "")
-            new_block, outcomes = _rewrite_block(block, tool, rewrite)
+            tool_use_id = str(block.get("tool_use_id"))
+            new_block, outcomes = _rewrite_block(block, lambda: tool_of(tool_use_id), rewrite)
             for outcome in outcomes:
-                failures += int(outcome.lossless_failure)
+                failures += int(outcome.lossless_failure and index == last)  # once, when the result is new
                 if outcome.text is None:
                     continue
                 rewritten += 1
@@ -96,7 +144,7 @@ def rewrite_results(request: "ModelRequest", rewrite: RewriteFn, report: StageRe
     return request.with_body({**request.body, "messages": new_messages})
 
 
-def _rewrite_block(block: Mapping[str, Any], tool: str, rewrite: RewriteFn) -> tuple[Mapping[str, Any], list[Rewrite]]:
+def _rewrite_block(block: dict[str, Any], tool: ToolOf, rewrite: RewriteFn) -> tuple[dict[str, Any], list[Rewrite]]:
     content = block.get("content")
     if isinstance(content, str):
         outcome = rewrite(content, tool)
@@ -106,7 +154,7 @@ def _rewrite_block(block: Mapping[str, Any], tool: str, rewrite: RewriteFn) -> t
     outcomes: list[Rewrite] = []
     new_parts: list[Any] | None = None
     for i, part in enumerate(content):
-        if not isinstance(part, Mapping) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+        if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
             continue
         outcome = rewrite(part["text"], tool)
         outcomes.append(outcome)

@@ -21,7 +21,7 @@ import re
 from typing import TYPE_CHECKING
 
 from lynkr_cli.pipeline.base import StageReport
-from lynkr_cli.pipeline.results import Rewrite, rewrite_results
+from lynkr_cli.pipeline.results import UNCHANGED, Rewrite, TextCache, ToolOf, rewrite_results
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -169,13 +169,17 @@ class RenderTerminal:
 
     name = "terminal"
 
+    def __init__(self) -> None:
+        self._cache = TextCache()
+
     def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
         report = StageReport(stage=self.name)
 
-        def rewrite(text: str, tool: str) -> Rewrite:
-            if tool in FILE_TOOLS or _REDRAW.search(text) is None:
-                return Rewrite()
-            outcome: Rewrite = state.memo(("terminal", text), lambda: rewrite_text(text))
-            return outcome
+        def rewrite(text: str, tool: ToolOf) -> Rewrite:
+            if "\r" not in text and "\x1b" not in text and "\x08" not in text:
+                return UNCHANGED  # the common case, decided by three scans in C
+            if tool() in FILE_TOOLS:
+                return UNCHANGED
+            return self._cache.get(text, lambda: rewrite_text(text))
 
         return rewrite_results(request, rewrite, report), report
