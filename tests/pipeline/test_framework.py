@@ -12,7 +12,7 @@ from lynkr_cli.pipeline import Pipeline, SessionState, StageReport
 from lynkr_cli.pipeline.base import summarize_reports
 from lynkr_cli.pipeline.build import build_pipeline
 from lynkr_cli.pipeline.config import PipelineConfig, with_switches
-from lynkr_cli.pipeline.switches import parse_stage_switch
+from lynkr_cli.pipeline.switches import STAGE_NAMES, parse_stage_switch
 
 
 class Exploding:
@@ -64,7 +64,8 @@ def test_default_pipeline_leaves_a_plain_request_byte_identical() -> None:
     original = request()
     out, reports = build_pipeline().run(original, SessionState("s"))
     assert out.wire_bytes() == original.raw
-    assert [r.stage for r in reports] == ["compress"]
+    assert [r.stage for r in reports] == ["terminal", "compress", "paths", "dedup", "linenums"]
+    assert not any(r.changed for r in reports)
 
 
 def test_switches_and_no_optimize() -> None:
@@ -76,7 +77,9 @@ def test_switches_and_no_optimize() -> None:
     config = PipelineConfig()
     assert config.disabled_stages() == ["prune"]
     assert with_switches(config, switches=["compress=off"]).disabled_stages() == ["compress", "prune"]
-    assert with_switches(config, no_optimize=True).disabled_stages() == ["compress", "prune"]
+    assert with_switches(config, no_optimize=True).disabled_stages() == list(STAGE_NAMES)
+    assert set(STAGE_NAMES) == {"compress", "prune", "terminal", "paths", "dedup", "linenums"}
+    assert with_switches(config, switches=["dedup=off", "paths=off"]).disabled_stages() == ["prune", "paths", "dedup"]
     assert build_pipeline(with_switches(config, no_optimize=True)).active == []
 
 
