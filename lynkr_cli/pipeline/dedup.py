@@ -42,9 +42,10 @@ SCAN_BUDGET_CHARS = 24 << 20  # text held by all sessions' scans (about 2-3 byte
 
 @dataclass
 class _Source:
-    desc: str
+    key: refs.Key
     view: refs.View
-    alive: bool = True
+    ordinal: int  # its place among the contents of the same key (0: the first)
+    literal_end: list[int]  # per view line: where the run of lines shown as they are ends (0: not shown)
 
 
 @dataclass(frozen=True)
@@ -63,37 +64,48 @@ class Scan:
     """The index of one conversation up to some point, and what its tool results became."""
 
     sources: list[_Source] = field(default_factory=list)
-    by_desc: dict[str, int] = field(default_factory=dict)
+    by_key: dict[refs.Key, list[int]] = field(default_factory=dict)
     pairs: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)  # tool_use id -> desc of its output
+    labels: dict[str, refs.Key] = field(default_factory=dict)  # tool_use id -> key of its output
     fingerprints: list[Hashable] = field(default_factory=list)
     outcomes: list[Outcome | None] = field(default_factory=list)
     chars: int = 0
 
-    def resolve(self, desc: str) -> refs.View | None:
-        sid = self.by_desc.get(desc)
-        return None if sid is None else self.sources[sid].view
+    def rank(self, sid: int) -> int:
+        """1 for the latest content of its key, 2 for the one before, ... (as of now)."""
+        source = self.sources[sid]
+        return len(self.by_key[source.key]) - source.ordinal
 
-    def add_source(self, desc: str, text: str, literal: list[tuple[int, int]] | None = None) -> None:
-        """Index ``text`` as the content now called ``desc`` (an older one of that name is shadowed).
+    def resolve(self, desc: str) -> refs.View | None:
+        parsed = refs.parse_desc(desc)
+        if parsed is None:
+            return None
+        key, rank = parsed
+        sids = self.by_key.get(key, [])
+        return self.sources[sids[-rank]].view if rank <= len(sids) else None
+
+    def add_source(self, key: refs.Key, text: str, literal: list[tuple[int, int]] | None = None) -> None:
+        """Index ``text`` as the latest content called ``key``.
 
         ``literal``: the ranges of view lines the model sees as they are (a result's lines that were not
-        themselves replaced by a reference); None: all of them."""
-        old = self.by_desc.get(desc)
-        if old is not None:
-            self.sources[old].alive = False
+        themselves replaced by a reference); None: all of them. Only those are ever referenced."""
         sid = len(self.sources)
         source_view = refs.view(text)
-        self.sources.append(_Source(desc, source_view))
-        self.by_desc[desc] = sid
-        self.chars += len(text)
         contents = source_view.contents
-        for lo, hi in literal if literal is not None else [(0, len(contents))]:
+        ranges = literal if literal is not None else [(0, len(contents))]
+        literal_end = [0] * len(contents)
+        for lo, hi in ranges:
+            literal_end[lo:hi] = [hi] * (hi - lo)
+        sids = self.by_key.setdefault(key, [])
+        self.sources.append(_Source(key, source_view, len(sids), literal_end))
+        sids.append(sid)
+        self.chars += len(text)
+        for lo, hi in ranges:
             for k in range(lo, hi - 1):
-                key = (contents[k], contents[k + 1])
-                found = self.pairs.get(key)
+                pair = (contents[k], contents[k + 1])
+                found = self.pairs.get(pair)
                 if found is None:
-                    self.pairs[key] = [(sid, k)]
+                    self.pairs[pair] = [(sid, k)]
                 else:
                     found.append((sid, k))
 
@@ -104,12 +116,13 @@ class Scan:
         if not found:
             return best
         for sid, k in reversed(found[-CANDIDATES:]):
+            if self.rank(sid) > len(refs.WHICH):
+                continue  # too far back to be named
             source = self.sources[sid]
-            if not source.alive:
-                continue
             theirs = source.view.contents
+            limit = min(end - i, source.literal_end[k] - k)
             length = 2
-            while i + length < end and k + length < len(theirs) and contents[i + length] == theirs[k + length]:
+            while length < limit and contents[i + length] == theirs[k + length]:
                 length += 1
             if length > best[2]:
                 best = (sid, k, length)
@@ -143,18 +156,18 @@ def _references(text: str, scan: Scan) -> tuple[str, list[tuple[int, int]], int]
         source = scan.sources[sid]
         a = target.first + i
         c = source.view.first + k
-        out.append(refs.mark(a, a + length - 1, c, c + length - 1, source.desc))
+        out.append(refs.mark(a, a + length - 1, c, c + length - 1, refs.describe(source.key, scan.rank(sid))))
         position = i + length
     out.extend(lines[target.start + position:])
     literal.append((position, end))
     return "\n".join(out), literal, len(runs)
 
 
-def rewrite_result(text: str, desc: str | None, scan: Scan) -> Outcome:
+def rewrite_result(text: str, key: refs.Key | None, scan: Scan) -> Outcome:
     """Rewrite one new tool result against everything before it, then index it (pure in ``scan``'s
     content: the same earlier conversation gives the same rewrite)."""
     found = None
-    if desc is not None and not refs.has_mark(text):
+    if key is not None and not refs.has_mark(text):
         found = _references(text, scan)
     outcome = Outcome()
     literal = None
@@ -170,8 +183,8 @@ def rewrite_result(text: str, desc: str | None, scan: Scan) -> Outcome:
                 outcome = Outcome(candidate, before, after, count)
             else:
                 literal = None
-    if desc is not None:
-        scan.add_source(desc, text, literal)
+    if key is not None:
+        scan.add_source(key, text, literal)
     return outcome
 
 
@@ -223,9 +236,9 @@ def _input_hash(value: Any) -> Hashable:
 def _advance(scan: Scan, event: Event) -> Outcome | None:
     kind, ident, payload, arguments = event
     if kind == "use":
-        scan.labels[ident] = refs.output_desc(payload, arguments)
-        for desc, text in refs.written_sources(payload, arguments):
-            scan.add_source(desc, text)
+        scan.labels[ident] = refs.output_key(payload, arguments)
+        for key, text in refs.written_sources(payload, arguments):
+            scan.add_source(key, text)
         return None
     return rewrite_result(payload, scan.labels.get(ident), scan)
 

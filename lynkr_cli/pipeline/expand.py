@@ -34,9 +34,9 @@ def expand_messages(messages: list[Any], stages: frozenset[str] = frozenset({"li
         for block in content:
             if isinstance(block, dict) and block.get("type") == "tool_use":
                 ident = str(block.get("id"))
-                scan.labels[ident] = refs.output_desc(str(block.get("name") or ""), block.get("input"))
-                for desc, text in refs.written_sources(str(block.get("name") or ""), block.get("input")):
-                    scan.add_source(desc, text)
+                scan.labels[ident] = refs.output_key(str(block.get("name") or ""), block.get("input"))
+                for key, text in refs.written_sources(str(block.get("name") or ""), block.get("input")):
+                    scan.add_source(key, text)
             elif isinstance(block, dict) and block.get("type") == "tool_result":
                 block = _expand_result(block, scan, stages)
             blocks.append(block)
@@ -45,28 +45,28 @@ def expand_messages(messages: list[Any], stages: frozenset[str] = frozenset({"li
 
 
 def _expand_result(block: dict[str, Any], scan: Scan, stages: frozenset[str]) -> dict[str, Any]:
-    desc = scan.labels.get(str(block.get("tool_use_id")))
+    key = scan.labels.get(str(block.get("tool_use_id")))
     body = block.get("content")
     if isinstance(body, str):
-        return {**block, "content": _expand_text(body, desc, scan, stages)}
+        return {**block, "content": _expand_text(body, key, scan, stages)}
     if isinstance(body, list):
-        parts = [{**part, "text": _expand_text(part["text"], desc, scan, stages)}
+        parts = [{**part, "text": _expand_text(part["text"], key, scan, stages)}
                  if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str) else part
                  for part in body]
         return {**block, "content": parts}
     return block
 
 
-def _expand_text(text: str, desc: str | None, scan: Scan, stages: frozenset[str]) -> str:
+def _expand_text(text: str, key: refs.Key | None, scan: Scan, stages: frozenset[str]) -> str:
     if "linenums" in stages:
         text = linenums.expand(text)
-    if "dedup" in stages and desc is not None:
+    if "dedup" in stages and key is not None:
         expanded = refs.expand_text(text, scan.resolve)
         if expanded is None:
-            raise ValueError(f"a reference in the output of {desc!r} does not resolve")
+            raise ValueError(f"a reference in the output of {key[1]!r} does not resolve")
         text = expanded
-    if desc is not None:
-        scan.add_source(desc, text)
+    if key is not None:
+        scan.add_source(key, text)
     if "paths" in stages:
         text = paths.expand(text)
     return text

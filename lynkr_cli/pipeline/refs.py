@@ -7,8 +7,10 @@ earlier in the conversation (in an earlier tool result, or in what it wrote with
 
 It names the earlier content by what the model did to get it (the tool and its main argument) and
 the lines by number, so a model reads it without knowing lynkr. "The previous output of X" is the
-most recent earlier result of a call described as X, the same rule ``expand_text`` follows, so every
-reference resolves to exactly one place.
+most recent earlier result of a call described as X ("the second-to-last", "the third-to-last":
+the ones before it), counted back from where the reference stands; ``expand_text`` follows the same
+rule, so every reference resolves to exactly one place. Only lines shown as they are in that place
+are referenced (never lines that are themselves a reference there), so one look back finds them.
 
 Line numbers are the ones the model sees: for a numbered file listing (Read, ``cat -n``, ``nl``) the
 printed numbers, otherwise the line's position in the output (1-based). In a numbered listing the
@@ -24,6 +26,10 @@ from typing import Any, Callable, Mapping
 
 MARK = "[lines {a}-{b}: same as lines {c}-{d} of {desc}]"
 _MARK = re.compile(r"\[lines (\d+)-(\d+): same as lines (\d+)-(\d+) of (the .+)\]")
+# Which of the earlier contents of the same name a reference means, counted back from it.
+WHICH = ("previous", "second-to-last", "third-to-last")
+OUTPUT, WRITTEN, NEW_TEXT = "output of", "content written with", "new text of"
+_DESC = re.compile(rf"the ({'|'.join(WHICH)}) ({OUTPUT}|{WRITTEN}|{NEW_TEXT}) (.+)")
 _NUMBERED = re.compile(r"( *)(\d+)([\t\u2192])")
 MIN_NUMBERED_BLOCK = 3
 DESC_MAX = 120
@@ -96,7 +102,8 @@ def view(text: str) -> View:
             return View(lines, i, j, first[0], True, contents)
         i = j
     start = body_start(lines)
-    return View(lines, start, len(lines), 1, False, lines[start:])
+    end = len(lines) - 1 if len(lines) > 1 and lines[-1] == "" else len(lines)  # not the "line" after a final newline
+    return View(lines, start, end, 1, False, lines[start:end])
 
 
 def numbered_prefix(previous: str, number: int) -> str | None:
@@ -204,21 +211,37 @@ def call_label(name: str, arguments: Any) -> str:
     return _one_line(f"{name} {shown}")
 
 
-def output_desc(name: str, arguments: Any) -> str:
-    return f"the previous output of {call_label(name, arguments)}"
+Key = tuple[str, str]  # (noun, call label): what several earlier contents may share
 
 
-def written_sources(name: str, arguments: Any) -> list[tuple[str, str]]:
-    """(desc, text) of what a Write or Edit call put in a file, which the model wrote itself."""
+def describe(key: Key, rank: int) -> str:
+    """How a reference names the ``rank``-th most recent content called ``key`` (1: the latest)."""
+    return f"the {WHICH[rank - 1]} {key[0]} {key[1]}"
+
+
+def parse_desc(desc: str) -> tuple[Key, int] | None:
+    """(key, rank) of a reference's description (the inverse of ``describe``)."""
+    match = _DESC.fullmatch(desc)
+    if match is None:
+        return None
+    return (match.group(2), match.group(3)), WHICH.index(match.group(1)) + 1
+
+
+def output_key(name: str, arguments: Any) -> Key:
+    return OUTPUT, call_label(name, arguments)
+
+
+def written_sources(name: str, arguments: Any) -> list[tuple[Key, str]]:
+    """(key, text) of what a Write or Edit call put in a file, which the model wrote itself."""
     if not isinstance(arguments, Mapping):
         return []
     path = _path(arguments)
     if not path:
         return []
     if name in WRITE_TOOLS and isinstance(arguments.get("content"), str):
-        return [(f"the content of your previous {_one_line(name + ' ' + path)}", arguments["content"])]
+        return [((WRITTEN, _one_line(f"{name} {path}")), arguments["content"])]
     if name in EDIT_TOOLS:
         for key in ("new_string", "new_str", "newText"):
             if isinstance(arguments.get(key), str):
-                return [(f"the {key} of your previous {_one_line(name + ' ' + path)}", arguments[key])]
+                return [((NEW_TEXT, _one_line(f"{name} {path}")), arguments[key])]
     return []
