@@ -13,6 +13,8 @@ from typing import Any, List, Optional
 
 import typer
 
+from lynkr_cli.pipeline.switches import STAGE_NAMES
+
 FORMATS = ("anthropic", "openai-chat", "openai-responses")
 
 
@@ -27,7 +29,7 @@ def optimize(
     no_optimize: bool = typer.Option(False, "--no-optimize", help="Run no stage (shows the baseline counts)."),
     stage: Optional[List[str]] = typer.Option(
         None, "--stage", metavar="NAME=on|off",
-        help="Switch one optimization stage on or off (compress, prune); repeatable.",
+        help=f"Switch one optimization stage on or off ({', '.join(STAGE_NAMES)}); repeatable.",
     ),
     lossy: bool = typer.Option(False, "--lossy", help="Allow the opt-in lossy elision of huge outputs."),
     show_elided: Optional[str] = typer.Option(

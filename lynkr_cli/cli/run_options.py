@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lynkr_cli.errors import UsageError
+from lynkr_cli.pipeline.switches import STAGE_NAMES
 from lynkr_cli.session import REPORT_MODES
 
 
@@ -54,7 +55,7 @@ RUN_OPTIONS: tuple[RunOption, ...] = (
     RunOption(("--tool-search",), "tool_search",
               "Claude Code: let it defer tools behind its own tool search (ENABLE_TOOL_SEARCH=true).", default=False),
     RunOption(("--profile",), "profile", "Apply a config profile for this run (see `lynkr profiles`).", "NAME"),
-    RunOption(("--stage",), "stage", "Switch one optimization stage on or off (compress, prune); repeatable.",
+    RunOption(("--stage",), "stage", f"Switch one optimization stage on or off ({', '.join(STAGE_NAMES)}); repeatable.",
               "NAME=on|off", repeat=True),
     RunOption(("--cache",), "cache",
               "Response cache mode [default: cache.mode in the config or LYNKR_CACHE, else off].",

@@ -182,8 +182,9 @@ def _priced(report: dict[str, Any], saved: int, row: dict[str, Any], price: Pric
     wrote_cache = (row.get("cache_write_tokens") or 0) > 0
     prefix_rate = price.cache_read if read_cache else (price.cache_write if wrote_cache else price.input)
     new_rate = price.cache_write if wrote_cache else price.input
-    if report["stage"] == "compress":
-        history = int((report.get("metrics") or {}).get("history_tokens_saved") or 0)
+    metrics = report.get("metrics") or {}
+    if "history_tokens_saved" in metrics:  # tool-result stages: earlier turns sit in the cached prefix
+        history = int(metrics.get("history_tokens_saved") or 0)
         history = max(0, min(history, saved)) if saved > 0 else history
         return history * prefix_rate + (saved - history) * new_rate
     return saved * prefix_rate  # tool list: the very start of the cached prefix
