@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Hashable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.pipeline import refs
 from lynkr_cli.pipeline.base import StageReport
@@ -285,7 +286,7 @@ class Deduplicate:
     def __init__(self) -> None:
         self._scans = _Scans()
 
-    def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
+    def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
         messages = request.messages
         located = list(_events(messages))
@@ -300,8 +301,8 @@ class Deduplicate:
         return _apply(request, messages, located, outcomes, report), report
 
 
-def _apply(request: "ModelRequest", messages: list[Any], located: list[tuple[int, int, int | None, Event]],
-           outcomes: list[Outcome | None], report: StageReport) -> "ModelRequest":
+def _apply(request: ModelRequest, messages: list[Any], located: list[tuple[int, int, int | None, Event]],
+           outcomes: list[Outcome | None], report: StageReport) -> ModelRequest:
     last = len(messages) - 1
     replaced: dict[tuple[int, int], dict[int | None, str]] = {}
     history = references = failures = 0

@@ -21,8 +21,9 @@ on show (that line is never replaced).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 MARK = "[lines {a}-{b}: same as lines {c}-{d} of {desc}]"
 _MARK = re.compile(r"\[lines (\d+)-(\d+): same as lines (\d+)-(\d+) of (the .+)\]")

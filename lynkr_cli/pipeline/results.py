@@ -12,8 +12,10 @@ and the round-trip failures (``lossless_failures``, counted by ``lynkr replay``)
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.pipeline.base import StageReport
 
@@ -92,7 +94,7 @@ def tool_names(messages: list[Any]) -> dict[str, str]:
     return names
 
 
-def rewrite_results(request: "ModelRequest", rewrite: RewriteFn, report: StageReport) -> "ModelRequest":
+def rewrite_results(request: ModelRequest, rewrite: RewriteFn, report: StageReport) -> ModelRequest:
     """``request`` with each tool-result text replaced by ``rewrite`` (the same object if none was)."""
     messages = request.messages
     names: dict[str, str] | None = None
@@ -115,7 +117,7 @@ def rewrite_results(request: "ModelRequest", rewrite: RewriteFn, report: StageRe
             if not isinstance(block, dict) or block.get("type") != "tool_result":
                 continue
             tool_use_id = str(block.get("tool_use_id"))
-            new_block, outcomes = _rewrite_block(block, lambda: tool_of(tool_use_id), rewrite)
+            new_block, outcomes = _rewrite_block(block, partial(tool_of, tool_use_id), rewrite)
             for outcome in outcomes:
                 failures += int(outcome.lossless_failure and index == last)  # once, when the result is new
                 if outcome.text is None:

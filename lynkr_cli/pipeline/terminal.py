@@ -21,7 +21,13 @@ import re
 from typing import TYPE_CHECKING
 
 from lynkr_cli.pipeline.base import StageReport
-from lynkr_cli.pipeline.results import UNCHANGED, Rewrite, TextCache, ToolOf, rewrite_results
+from lynkr_cli.pipeline.results import (
+    UNCHANGED,
+    Rewrite,
+    TextCache,
+    ToolOf,
+    rewrite_results,
+)
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -172,7 +178,7 @@ class RenderTerminal:
     def __init__(self) -> None:
         self._cache = TextCache()
 
-    def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
+    def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
 
         def rewrite(text: str, tool: ToolOf) -> Rewrite:

@@ -6,6 +6,7 @@ agents produce (Claude Code's ``N\\t`` Read listing, Codex's exec header above `
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from lynkr_cli.canonical import ModelRequest
@@ -140,7 +141,7 @@ def test_the_scan_is_incremental_and_a_restart_gives_the_same_bytes() -> None:
         conversation.call("Bash", {"command": f"sed -n {start + 1},{start + 60}p base.py"},
                           "\n".join(LINES[start:start + 60]))
         outputs.append(warm.apply(conversation.request(), SessionState("s"))[0])
-    for earlier, later in zip(outputs, outputs[1:]):
+    for earlier, later in pairwise(outputs):
         assert later.messages[:len(earlier.messages)] == earlier.messages  # a prefix, turn after turn
     fresh = Deduplicate().apply(conversation.request(), SessionState("s"))[0]
     assert fresh.body == outputs[-1].body

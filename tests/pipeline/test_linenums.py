@@ -10,7 +10,12 @@ import subprocess
 
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.pipeline import SessionState
-from lynkr_cli.pipeline.linenums import CompactLineNumbers, compact, expand, rewrite_text
+from lynkr_cli.pipeline.linenums import (
+    CompactLineNumbers,
+    compact,
+    expand,
+    rewrite_text,
+)
 from tests.conftest import REPO_ROOT
 
 SOURCE = REPO_ROOT / "lynkr_cli" / "pipeline" / "base.py"

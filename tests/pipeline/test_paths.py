@@ -12,7 +12,8 @@ from tests.conftest import REPO_ROOT
 
 
 def grep(*args: str) -> str:
-    done = subprocess.run(["grep", "-rn", *args, "lynkr_cli/pipeline"], cwd=REPO_ROOT, capture_output=True, text=True)
+    done = subprocess.run(["grep", "-rn", *args, "lynkr_cli/pipeline"], cwd=REPO_ROOT, capture_output=True,
+                          text=True, check=False)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
