@@ -29,6 +29,7 @@ from lynkr_cli.pipeline.build import build_pipeline  # noqa: E402
 from lynkr_cli.pipeline.compress import parse_json  # noqa: E402
 from lynkr_cli.pipeline.config import PipelineConfig  # noqa: E402
 from lynkr_cli.pipeline.patch import keep_client_format  # noqa: E402
+from lynkr_cli.pipeline.terminal import render  # noqa: E402
 from lynkr_cli.pipeline.textclean import REPEAT_MARK, strip_ansi, strip_trailing_blanks  # noqa: E402
 
 SCENARIOS = ["S1", "T1", "T2", "H1", "L1", "L2", "SC1", "SC2", "R1"]
@@ -98,9 +99,14 @@ def _same_data(original: str, rewritten: str) -> bool:
 
 
 def information_lost(before: ModelRequest, after: ModelRequest) -> str:
-    """'no', or what was lost: each rewritten result must decode to the original data or be the
-    original text minus ANSI codes and trailing blanks with repeats expanded."""
-    old, new = _results(before), _results(after)
+    """'no', or what was lost: with the references, groupings and padding of the rewriting stages
+    expanded back (``pipeline/expand.py``), each rewritten result must decode to the original data or
+    be the original text (as a terminal shows it) minus ANSI codes and trailing blanks with repeats
+    expanded."""
+    from lynkr_cli.pipeline.expand import expand_messages
+
+    expanded = ModelRequest({**after.body, "messages": expand_messages(after.messages)})
+    old, new = _results(before), _results(expanded)
     for key, text in old.items():
         rewritten = new.get(key)
         if rewritten == text:
@@ -109,7 +115,8 @@ def information_lost(before: ModelRequest, after: ModelRequest) -> str:
             return f"yes ({key}: non-text result changed)"
         if _same_data(text, rewritten):
             continue
-        if _expand_repeats(rewritten) == strip_trailing_blanks(strip_ansi(text)):
+        shown = render(text) or text
+        if _expand_repeats(rewritten) in (strip_trailing_blanks(strip_ansi(text)), strip_trailing_blanks(strip_ansi(shown))):
             continue
         return f"yes ({key})"
     withheld = {t.get("name") for t in before.tools} - {t.get("name") for t in after.tools}
