@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.pipeline.base import StageReport
 from lynkr_cli.pipeline.config import CompressConfig
+from lynkr_cli.pipeline.results import TextCache
 from lynkr_cli.pipeline.textclean import clean_text
 
 if TYPE_CHECKING:
@@ -205,14 +207,12 @@ class CompressToolResults:
 
     def __init__(self, config: CompressConfig | None = None) -> None:
         self.config = config or CompressConfig()
-        self._fingerprint = self.config.model_dump_json()
+        self._cache: TextCache[Outcome] = TextCache(_outcome_size)  # by exact text: no hashing of every result
 
-    def _outcome(self, text: str, state: "SessionState") -> Outcome:
-        key = ("compress", self._fingerprint, hashlib.sha256(text.encode()).digest())
-        outcome: Outcome = state.memo(key, lambda: compress_text(text, self.config))
-        return outcome
+    def _outcome(self, text: str, state: SessionState) -> Outcome:
+        return self._cache.get(text, lambda: compress_text(text, self.config))
 
-    def apply(self, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
+    def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
         messages = request.messages
         last = len(messages) - 1
@@ -220,12 +220,12 @@ class CompressToolResults:
         counts: dict[str, int] = {}
         history_saved = 0
         for index, message in enumerate(messages):
-            content = message.get("content") if isinstance(message, Mapping) else None
+            content = message.get("content") if isinstance(message, dict) else None
             if not isinstance(content, list):
                 continue
             new_content: list[Any] | None = None
             for position, block in enumerate(content):
-                if not isinstance(block, Mapping) or block.get("type") != "tool_result":
+                if not isinstance(block, dict) or block.get("type") != "tool_result":
                     continue
                 new_block, outcomes = self._rewrite_block(block, state)
                 for outcome in outcomes:
@@ -255,7 +255,7 @@ class CompressToolResults:
         report.metrics["history_tokens_saved"] = history_saved
         return request.with_body({**request.body, "messages": new_messages}), report
 
-    def _rewrite_block(self, block: Mapping[str, Any], state: "SessionState") -> tuple[Mapping[str, Any], list[Outcome]]:
+    def _rewrite_block(self, block: Mapping[str, Any], state: SessionState) -> tuple[Mapping[str, Any], list[Outcome]]:
         content = block.get("content")
         if isinstance(content, str):
             outcome = self._outcome(content, state)
@@ -267,7 +267,7 @@ class CompressToolResults:
         outcomes: list[Outcome] = []
         new_parts: list[Any] | None = None
         for i, part in enumerate(content):
-            if not isinstance(part, Mapping) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
                 continue
             outcome = self._outcome(part["text"], state)
             outcomes.append(outcome)
@@ -278,6 +278,10 @@ class CompressToolResults:
         if new_parts is None:
             return block, outcomes
         return {**block, "content": new_parts}, outcomes
+
+
+def _outcome_size(outcome: Outcome) -> int:
+    return len(outcome.text or "") + len(outcome.elided_text or "")
 
 
 def _items(block: Mapping[str, Any], outcomes: list[Outcome]) -> list[dict[str, Any]]:

@@ -39,6 +39,7 @@ MIN_RUN_CHARS = 240  # a reference costs ~25-40 tokens: shorter runs are kept as
 CANDIDATES = 8  # earlier places tried per line pair (the most recent first)
 SCANS_PER_SESSION = 4  # a session's main conversation and its sub-agents' each keep their own
 SCAN_BUDGET_CHARS = 24 << 20  # text held by all sessions' scans (about 2-3 bytes per char)
+SCAN_SESSIONS = 256  # sessions whose scans are kept (as many as the proxy keeps session states)
 
 
 @dataclass
@@ -244,13 +245,20 @@ def _advance(scan: Scan, event: Event) -> Outcome | None:
     return rewrite_result(payload, scan.labels.get(ident), scan)
 
 
-class _Scans:
+class Scans:
     """Each session's recent scans, within one character budget for all sessions (LRU)."""
 
     def __init__(self, budget: int = SCAN_BUDGET_CHARS) -> None:
         self.budget = budget
         self._by_session: OrderedDict[str, list[Scan]] = OrderedDict()
         self.lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._by_session)
+
+    @property
+    def chars(self) -> int:
+        return sum(scan.chars for scans in self._by_session.values() for scan in scans)
 
     def pick(self, session: str, fingerprints: list[Hashable]) -> Scan:
         """The session's scan whose events are the longest prefix of ``fingerprints`` (or a new one)."""
@@ -272,7 +280,9 @@ class _Scans:
         return best
 
     def trim(self) -> None:
-        total = sum(scan.chars for scans in self._by_session.values() for scan in scans)
+        while len(self._by_session) > SCAN_SESSIONS:
+            self._by_session.popitem(last=False)
+        total = self.chars
         while total > self.budget and self._by_session:
             _, scans = self._by_session.popitem(last=False)
             total -= sum(scan.chars for scan in scans)
@@ -283,21 +293,21 @@ class Deduplicate:
 
     name = "dedup"
 
-    def __init__(self) -> None:
-        self._scans = _Scans()
+    def __init__(self, budget_chars: int = SCAN_BUDGET_CHARS) -> None:
+        self.scans = Scans(budget_chars)
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
         messages = request.messages
         located = list(_events(messages))
         fingerprints = [_fingerprint(event) for _, _, _, event in located]
-        with self._scans.lock:
-            scan = self._scans.pick(state.key, fingerprints)
+        with self.scans.lock:
+            scan = self.scans.pick(state.key, fingerprints)
             for n in range(len(scan.fingerprints), len(located)):
                 scan.outcomes.append(_advance(scan, located[n][3]))
                 scan.fingerprints.append(fingerprints[n])
             outcomes = scan.outcomes[:len(located)]
-            self._scans.trim()
+            self.scans.trim()
         return _apply(request, messages, located, outcomes, report), report
 
 

@@ -28,6 +28,7 @@ from lynkr_cli.pipeline.results import (
     ToolOf,
     checked,
     rewrite_results,
+    rewrite_size,
 )
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ class CompactLineNumbers:
     name = "linenums"
 
     def __init__(self) -> None:
-        self._cache = TextCache()
+        self._cache: TextCache[Rewrite] = TextCache(rewrite_size)
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from lynkr_cli.pipeline.base import StageReport
 
@@ -38,47 +38,52 @@ class Rewrite:
 
 
 UNCHANGED = Rewrite()
+T = TypeVar("T")
 ToolOf = Callable[[], str]  # the name of the tool that produced a result, looked up only when asked
 RewriteFn = Callable[[str, ToolOf], Rewrite]  # (text, tool) -> Rewrite
 TEXT_CACHE_CHARS = 4 << 20
 
 
-class TextCache:
-    """A stage's rewrites by exact tool-result text, within a character budget (oldest out first).
+class TextCache(Generic[T]):
+    """A stage's results by exact tool-result text, within a character budget (oldest out first).
 
     Every turn resends every earlier tool result, so a stage sees the same texts again and again;
     looking a text up here costs its hash (computed once per string object, shared by the stages
-    that see the same object) and one comparison, instead of a scan of the text. A rewrite is a pure
+    that see the same object) and one comparison, instead of a scan of the text. A result is a pure
     function of the text, so the cache is shared by all sessions and never changes an outcome.
+    ``size`` tells how many characters a result holds besides its key.
     """
 
-    def __init__(self, budget_chars: int = TEXT_CACHE_CHARS) -> None:
+    def __init__(self, size: Callable[[T], int], budget_chars: int = TEXT_CACHE_CHARS) -> None:
         self.budget = budget_chars
         self.chars = 0
-        self._entries: dict[str, Rewrite] = {}
+        self._size = size
+        self._entries: dict[str, tuple[T, int]] = {}
         self._lock = threading.Lock()
 
-    def get(self, text: str, compute: Callable[[], Rewrite]) -> Rewrite:
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, text: str, compute: Callable[[], T]) -> T:
         found = self._entries.get(text)
         if found is not None:
-            return found
+            return found[0]
         value = compute()
-        size = len(text) + len(value.text or "")
+        size = len(text) + self._size(value)
         if size > self.budget:
             return value
         with self._lock:
             if text not in self._entries:
-                self._entries[text] = value
+                self._entries[text] = (value, size)
                 self.chars += size
             while self.chars > self.budget:
-                old, outcome = _pop_oldest(self._entries)
-                self.chars -= len(old) + len(outcome.text or "")
+                oldest = next(iter(self._entries))
+                self.chars -= self._entries.pop(oldest)[1]
         return value
 
 
-def _pop_oldest(entries: dict[str, Rewrite]) -> tuple[str, Rewrite]:
-    key = next(iter(entries))
-    return key, entries.pop(key)
+def rewrite_size(rewrite: Rewrite) -> int:
+    return len(rewrite.text or "")
 
 
 def tool_names(messages: list[Any]) -> dict[str, str]:

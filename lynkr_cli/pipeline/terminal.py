@@ -27,6 +27,7 @@ from lynkr_cli.pipeline.results import (
     TextCache,
     ToolOf,
     rewrite_results,
+    rewrite_size,
 )
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ class RenderTerminal:
     name = "terminal"
 
     def __init__(self) -> None:
-        self._cache = TextCache()
+        self._cache: TextCache[Rewrite] = TextCache(rewrite_size)
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
