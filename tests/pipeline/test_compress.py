@@ -233,8 +233,9 @@ def test_lossy_mode_elides_the_middle_says_so_and_keeps_the_full_text() -> None:
 
 
 def test_memo_does_not_change_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The second request of a session is served from the memo (no result compressed again), and its
-    bytes are those of the first and of a session with an empty memo."""
+    """The second request of a session is served from the stage's cache (no result compressed again),
+    so is another session of the same proxy (the cache is by exact text), and the bytes are those of
+    a restarted proxy with an empty cache."""
     from lynkr_cli.pipeline import compress
 
     computed: list[str] = []
@@ -251,9 +252,11 @@ def test_memo_does_not_change_results(tmp_path: Path, monkeypatch: pytest.Monkey
     assert len(computed) == 2  # both tool results, once each
     second, _ = stage.apply(request, state)
     assert len(computed) == 2  # the memo answered
-    fresh, _ = stage.apply(request, SessionState("other"))
-    assert len(computed) == 4  # another memo: computed again
-    assert first.wire_bytes() == second.wire_bytes() == fresh.wire_bytes()
+    other, _ = stage.apply(request, SessionState("other"))
+    assert len(computed) == 2  # another session, same texts: the cache answered
+    fresh, _ = CompressToolResults().apply(request, SessionState("s"))
+    assert len(computed) == 4  # a restarted proxy: computed again
+    assert first.wire_bytes() == second.wire_bytes() == other.wire_bytes() == fresh.wire_bytes()
 
 
 def test_json_after_a_short_header_is_compressed_and_the_header_kept() -> None:
