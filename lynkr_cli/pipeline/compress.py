@@ -209,8 +209,8 @@ class CompressToolResults:
         self.config = config or CompressConfig()
         self._cache: TextCache[Outcome] = TextCache(_outcome_size)  # by exact text: no hashing of every result
 
-    def _outcome(self, text: str, state: SessionState) -> Outcome:
-        return self._cache.get(text, lambda: compress_text(text, self.config))
+    def _outcome(self, text: str, ident: str) -> Outcome:
+        return self._cache.get(text, lambda: compress_text(text, self.config), ident)
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
@@ -258,7 +258,7 @@ class CompressToolResults:
     def _rewrite_block(self, block: Mapping[str, Any], state: SessionState) -> tuple[Mapping[str, Any], list[Outcome]]:
         content = block.get("content")
         if isinstance(content, str):
-            outcome = self._outcome(content, state)
+            outcome = self._outcome(content, str(block.get("tool_use_id")))
             if outcome.text is None:
                 return block, [outcome]
             return {**block, "content": outcome.text}, [outcome]
@@ -269,7 +269,7 @@ class CompressToolResults:
         for i, part in enumerate(content):
             if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
                 continue
-            outcome = self._outcome(part["text"], state)
+            outcome = self._outcome(part["text"], str(block.get("tool_use_id")))
             outcomes.append(outcome)
             if outcome.text is not None:
                 if new_parts is None:

@@ -116,7 +116,7 @@ class CompactLineNumbers:
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
 
-        def rewrite(text: str, tool: ToolOf) -> Rewrite:
-            return self._cache.get(text, lambda: rewrite_text(text))
+        def rewrite(text: str, tool_use_id: str, tool_of: ToolOf) -> Rewrite:
+            return self._cache.get(text, lambda: rewrite_text(text), tool_use_id)
 
         return rewrite_results(request, rewrite, report), report

@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from lynkr_cli.pipeline.base import StageReport
@@ -39,46 +38,50 @@ class Rewrite:
 
 UNCHANGED = Rewrite()
 T = TypeVar("T")
-ToolOf = Callable[[], str]  # the name of the tool that produced a result, looked up only when asked
-RewriteFn = Callable[[str, ToolOf], Rewrite]  # (text, tool) -> Rewrite
+ToolOf = Callable[[str], str]  # tool_use id -> the name of the tool that produced it (looked up when asked)
+RewriteFn = Callable[[str, str, ToolOf], Rewrite]  # (text, tool_use id, tool_of) -> Rewrite
 TEXT_CACHE_CHARS = 4 << 20
 
 
 class TextCache(Generic[T]):
-    """A stage's results by exact tool-result text, within a character budget (oldest out first).
+    """A stage's results by tool-result text, within a character budget (oldest out first).
 
-    Every turn resends every earlier tool result, so a stage sees the same texts again and again;
-    looking a text up here costs its hash (computed once per string object, shared by the stages
-    that see the same object) and one comparison, instead of a scan of the text. A result is a pure
-    function of the text, so the cache is shared by all sessions and never changes an outcome.
-    ``size`` tells how many characters a result holds besides its key.
+    Every turn resends every earlier tool result, so a stage sees the same texts again and again. An
+    entry is found by the result's tool_use id and length (no hashing of the text on every turn: on
+    long sessions that was most of a stage's time) and used only if its text is exactly the one asked
+    about (one comparison); a different text under the same id is computed and replaces it. A result
+    is a pure function of the text, so the cache is shared by all sessions and never changes an
+    outcome. ``size`` tells how many characters a result holds besides its text.
     """
 
     def __init__(self, size: Callable[[T], int], budget_chars: int = TEXT_CACHE_CHARS) -> None:
         self.budget = budget_chars
         self.chars = 0
         self._size = size
-        self._entries: dict[str, tuple[T, int]] = {}
+        self._entries: dict[tuple[str, int], tuple[str, T, int]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, text: str, compute: Callable[[], T]) -> T:
-        found = self._entries.get(text)
-        if found is not None:
-            return found[0]
+    def get(self, text: str, compute: Callable[[], T], ident: str = "") -> T:
+        key = (ident, len(text))
+        found = self._entries.get(key)
+        if found is not None and found[0] == text:
+            return found[1]
         value = compute()
         size = len(text) + self._size(value)
         if size > self.budget:
             return value
         with self._lock:
-            if text not in self._entries:
-                self._entries[text] = (value, size)
-                self.chars += size
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.chars -= old[2]
+            self._entries[key] = (text, value, size)
+            self.chars += size
             while self.chars > self.budget:
                 oldest = next(iter(self._entries))
-                self.chars -= self._entries.pop(oldest)[1]
+                self.chars -= self._entries.pop(oldest)[2]
         return value
 
 
@@ -100,7 +103,10 @@ def tool_names(messages: list[Any]) -> dict[str, str]:
 
 
 def rewrite_results(request: ModelRequest, rewrite: RewriteFn, report: StageReport) -> ModelRequest:
-    """``request`` with each tool-result text replaced by ``rewrite`` (the same object if none was)."""
+    """``request`` with each tool-result text replaced by ``rewrite`` (the same object if none was).
+
+    Every turn walks the whole conversation once per text stage, so the walk allocates nothing for a
+    result that stays as it was (the common case on every turn after the first)."""
     messages = request.messages
     names: dict[str, str] | None = None
 
@@ -112,66 +118,82 @@ def rewrite_results(request: ModelRequest, rewrite: RewriteFn, report: StageRepo
 
     last = len(messages) - 1
     new_messages: list[Any] | None = None
-    history_saved = failures = rewritten = 0
+    tally = _Tally()
     for index, message in enumerate(messages):
-        content = message.get("content") if isinstance(message, dict) else None
-        if not isinstance(content, list):
+        content = message.get("content") if type(message) is dict else None
+        if type(content) is not list:
             continue
         new_content: list[Any] | None = None
         for position, block in enumerate(content):
-            if not isinstance(block, dict) or block.get("type") != "tool_result":
+            if type(block) is not dict or block.get("type") != "tool_result":
                 continue
             tool_use_id = str(block.get("tool_use_id"))
-            new_block, outcomes = _rewrite_block(block, partial(tool_of, tool_use_id), rewrite)
-            for outcome in outcomes:
-                failures += int(outcome.lossless_failure and index == last)  # once, when the result is new
+            body = block.get("content")
+            if type(body) is str:
+                outcome = rewrite(body, tool_use_id, tool_of)
+                tally.add(outcome, index == last)
                 if outcome.text is None:
                     continue
-                rewritten += 1
-                report.tokens_before += outcome.tokens_before
-                report.tokens_after += outcome.tokens_after
-                if index != last:
-                    history_saved += outcome.tokens_before - outcome.tokens_after
-            if new_block is not block:
-                if new_content is None:
-                    new_content = list(content)
-                new_content[position] = new_block
+                new_block: dict[str, Any] = {**block, "content": outcome.text}
+            elif type(body) is list:
+                parts = _rewrite_parts(body, tool_use_id, tool_of, rewrite, tally, index == last)
+                if parts is None:
+                    continue
+                new_block = {**block, "content": parts}
+            else:
+                continue
+            if new_content is None:
+                new_content = list(content)
+            new_content[position] = new_block
         if new_content is not None:
             if new_messages is None:
                 new_messages = list(messages)
             new_messages[index] = {**message, "content": new_content}
-    if failures:
-        report.metrics["lossless_failures"] = failures
-    report.decision = f"{rewritten} tool result(s) rewritten" if rewritten else "nothing to rewrite"
+    if tally.failures:
+        report.metrics["lossless_failures"] = tally.failures
+    report.decision = f"{tally.rewritten} tool result(s) rewritten" if tally.rewritten else "nothing to rewrite"
     if new_messages is None:
         return request
+    report.tokens_before, report.tokens_after = tally.before, tally.after
     report.changed = True
-    report.metrics["history_tokens_saved"] = history_saved
-    report.metrics["results_rewritten"] = rewritten
+    report.metrics["history_tokens_saved"] = tally.history
+    report.metrics["results_rewritten"] = tally.rewritten
     return request.with_body({**request.body, "messages": new_messages})
 
 
-def _rewrite_block(block: dict[str, Any], tool: ToolOf, rewrite: RewriteFn) -> tuple[dict[str, Any], list[Rewrite]]:
-    content = block.get("content")
-    if isinstance(content, str):
-        outcome = rewrite(content, tool)
-        return (block if outcome.text is None else {**block, "content": outcome.text}), [outcome]
-    if not isinstance(content, list):
-        return block, []
-    outcomes: list[Rewrite] = []
+class _Tally:
+    """A stage's counts over one request."""
+
+    __slots__ = ("after", "before", "failures", "history", "rewritten")
+
+    def __init__(self) -> None:
+        self.before = self.after = self.history = self.failures = self.rewritten = 0
+
+    def add(self, outcome: Rewrite, newest: bool) -> None:
+        if outcome.lossless_failure and newest:  # counted once, when the result is new
+            self.failures += 1
+        if outcome.text is None:
+            return
+        self.rewritten += 1
+        self.before += outcome.tokens_before
+        self.after += outcome.tokens_after
+        if not newest:
+            self.history += outcome.tokens_before - outcome.tokens_after
+
+
+def _rewrite_parts(parts: list[Any], tool_use_id: str, tool_of: ToolOf, rewrite: RewriteFn, tally: _Tally,
+                   newest: bool) -> list[Any] | None:
     new_parts: list[Any] | None = None
-    for i, part in enumerate(content):
-        if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+    for i, part in enumerate(parts):
+        if type(part) is not dict or part.get("type") != "text" or type(part.get("text")) is not str:
             continue
-        outcome = rewrite(part["text"], tool)
-        outcomes.append(outcome)
+        outcome = rewrite(part["text"], tool_use_id, tool_of)
+        tally.add(outcome, newest)
         if outcome.text is not None:
             if new_parts is None:
-                new_parts = list(content)
+                new_parts = list(parts)
             new_parts[i] = {**part, "text": outcome.text}
-    if new_parts is None:
-        return block, outcomes
-    return {**block, "content": new_parts}, outcomes
+    return new_parts
 
 
 def checked(text: str, candidate: str | None, expand: Callable[[str], str | None]) -> Rewrite:

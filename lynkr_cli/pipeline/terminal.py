@@ -182,11 +182,11 @@ class RenderTerminal:
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
 
-        def rewrite(text: str, tool: ToolOf) -> Rewrite:
+        def rewrite(text: str, tool_use_id: str, tool_of: ToolOf) -> Rewrite:
             if "\r" not in text and "\x1b" not in text and "\x08" not in text:
                 return UNCHANGED  # the common case, decided by three scans in C
-            if tool() in FILE_TOOLS:
+            if tool_of(tool_use_id) in FILE_TOOLS:
                 return UNCHANGED
-            return self._cache.get(text, lambda: rewrite_text(text))
+            return self._cache.get(text, lambda: rewrite_text(text), tool_use_id)
 
         return rewrite_results(request, rewrite, report), report
