@@ -121,7 +121,7 @@ def test_the_text_stages_caches_stay_under_their_budgets() -> None:
         assert cache.get(f"{n:06d}" * 500, lambda n=n: f"r{n}", f"toolu_{n}") == f"r{n}"
         assert cache.chars <= 50_000
     assert 10 <= len(cache) <= 17
-    assert cache.get("other text, same id", lambda: "new", "toolu_499") == "new"  # an entry serves its own text only
+    assert cache.get("x" * 3000, lambda: "new", "toolu_499") == "new"  # same id and length, another text
     stage = Deduplicate(budget_chars=200_000)
     body = "\n".join(f"line {i} of a long tool output that agents read twice" for i in range(300))
     for n in range(SCAN_SESSIONS + 50):
