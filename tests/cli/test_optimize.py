@@ -25,7 +25,8 @@ def test_optimize_prints_the_optimized_body_and_the_report(lynkr_home, tmp_path)
     report = json.loads(report_file.read_text())
     assert report["format"] == "anthropic" and report["changed"] is True
     assert report["request_tokens_after"] < report["request_tokens_before"]
-    assert report["stages"][0]["items"][0]["representation"] == "toon"
+    (compress,) = [stage for stage in report["stages"] if stage["stage"] == "compress"]
+    assert compress["items"][0]["representation"] == "toon"
     assert "tr_002: toon" in result.stderr and "o200k estimate" in result.stderr
 
 
@@ -68,7 +69,8 @@ def test_lossy_elision_is_retrievable_with_show_elided(lynkr_home, tmp_path):
     assert result.returncode == 0, result.stderr
     sent = json.loads(result.stdout)["messages"][2]["content"][0]["content"]
     assert "[lynkr elided lines 81-5960 of 6000" in sent
-    ref = json.loads(report_file.read_text())["stages"][0]["items"][0]["elided_ref"]
+    (compress,) = [s for s in json.loads(report_file.read_text())["stages"] if s["stage"] == "compress"]
+    ref = compress["items"][0]["elided_ref"]
     shown = run_lynkr(["optimize", "--show-elided", ref], env)
     assert shown.returncode == 0 and shown.stdout == log
 
