@@ -48,4 +48,5 @@ def test_codex_exec_output_reaches_openai_as_toon_in_codexs_own_body(lynkr_home,
     _, requests = ledger_rows(lynkr_home)
     pipeline = [r["details"]["pipeline"] for r in requests if r["details"].get("pipeline", {}).get("changed")]
     assert pipeline and pipeline[-1]["edited_in_client_format"] is True
-    assert pipeline[-1]["stages"][0]["items"][0]["representation"] == "toon"
+    (compress,) = [stage for stage in pipeline[-1]["stages"] if stage["stage"] == "compress"]
+    assert compress["items"][0]["representation"] == "toon"
