@@ -1,22 +1,32 @@
-"""Guard rails of the semantic cache: what two questions must share before their answer can be.
+"""Guard rails of the semantic cache: when a reworded question may be answered with a stored answer.
 
-A static embedding is a bag of word vectors: it cannot tell ``-e`` from ``-x``, ``v2`` from ``v3``,
-``TCP vs UDP`` from ``HTTP vs FTP``, or "convert str to int" from "convert int to str". So a semantic
-hit additionally requires, exactly:
+A static embedding is a bag of word vectors: it rates "install numpy" and "uninstall numpy", ``-e``
+and ``-x``, "TCP vs UDP" and "HTTP vs FTP", "string to int" and "int to string" as near-identical.
+So before a stored answer serves another wording, the two questions must agree on:
 
-* the same *facts* in the same order: identifiers (``snake_case``, ``camelCase``, ``dotted.names``),
-  numbers and versions, paths and URLs, command-line flags, quoted strings, negations, and the
-  leading word of a yes/no question ("Should I …" is not "Can I …");
-* the same *content words in the same order*, after dropping function words and politeness and
-  folding plural/tense endings and case. Directions ("to", "from", "into", "off"), "or", "only"
-  and "all" are content. Questions may differ in phrasing ("how do I …" vs "how can I …"),
-  punctuation and case, never in what they are about.
+* **facts**, exactly and in order: identifiers (``snake_case``, ``camelCase``, ``dotted.names``),
+  numbers and versions, paths and URLs, command-line flags, quoted strings;
+* **negation**: both or neither say "not", "never", "without", "doesn't" …;
+* **the kind of yes/no question** ("Should I …?" is not "Can I …?");
+* **every content word**, by alignment: each word of one question must be the same word (after case,
+  plural and tense endings), a synonym (``lexicon.SYNONYMS``) or two words joined ("lower case" /
+  "lowercase") on the other side. A word replaced by another word is a different question ("install"
+  / "uninstall", "merge" / "rebase", "keys" / "values", "Python" / "Rust"); a word present on one side
+  only is a different question unless it carries no subject matter (``lexicon.FILLER``, ``LIGHT``:
+  "the best way", "what is the command");
+* **direction**: shared words that change order across "to", "from", "into", "than" … ("convert a
+  string to an int" / "an int to a string", "merge main into my branch" / "my branch into main").
+
+What may differ: phrasing ("how do I" / "what's the way to" / a terse search query), politeness, case,
+punctuation, word order elsewhere ("python reverse list"), synonyms, and function words.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from lynkr_cli.cache import lexicon
 
 _BACKTICKS = re.compile(r"`([^`]*)`")
 _QUOTED = re.compile(r"\"[^\"]*\"|(?<!\w)'[^'\s][^']*'|“[^”]*”|‘[^’]*’")
@@ -26,34 +36,12 @@ _PATH = re.compile(r"(?:~|\.{1,2})?/?[\w.@%+-]+(?:/[\w.@%+-]+)+/?|/[\w.@%+-]+|\b
 _FLAG = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:=\S+)?")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _WORD = re.compile(r"[A-Za-z_][\w'’]*(?:[.:]\w+)*")
-_NEGATIONS = frozenset({
-    "not", "no", "never", "none", "nothing", "nobody", "nor", "neither", "without", "cannot", "cant", "dont",
-    "doesnt", "didnt", "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt", "hasnt",
-    "havent", "hadnt", "mustnt", "except", "unless", "excluding", "avoid", "disable", "disabled", "stop",
-    "un", "non",
-})
-# Words that carry no subject matter: function words and the ways of asking. Words that change
-# what is asked are deliberately absent: directions (to, from, into, up, off …), "or", "only", "just",
-# "all", "some", "simple", "right", "use", "get", the wh-words other than how/what.
-_FILLER = frozenset("""
-a an the this that these those it its i me my we us our you your he she they them their
-is am are was were be been being do does did doing done have has had having will would shall
-of in on at by for as and but if so then there here
-what whats how hows please pls kindly really very quick quickly best good proper way ways
-help know let lets thing something someone anyone hi hello hey thanks thank ok okay also again
-exactly actually basically can could
-""".split())
-# Asking verbs that mean the same request; other verbs stay as they are.
-_SYNONYMS = {"describe": "explain", "tell": "explain", "give": "show", "display": "show", "whats": "what"}
-# A yes/no question's first word decides what is asked: "Should I …?" is not "Can I …?".
-_LEAD_CLASSES = {**dict.fromkeys(("can", "could", "may", "might"), "can"),
-                 **dict.fromkeys(("should", "must", "shall", "ought"), "should"),
-                 **dict.fromkeys(("is", "are", "was", "were", "am"), "is"),
-                 **dict.fromkeys(("do", "does", "did"), "do"),
-                 **dict.fromkeys(("will", "would"), "will")}
+# Product names written as several words or with a dot that are one name.
+_NAMES = [(re.compile(r"\b(?:vs|visual studio) code\b", re.I), "vscode"),
+          (re.compile(r"\bnode\.js\b", re.I), "node"), (re.compile(r"\bc\+\+", re.I), "cpp"),
+          (re.compile(r"\bc#", re.I), "csharp"), (re.compile(r"\bf#", re.I), "fsharp")]
+_PHRASES = [(re.compile(r"\b" + re.escape(phrase) + r"\b", re.I), replacement) for phrase, replacement in lexicon.PHRASES]
 _INFINITIVE_AFTER = frozenset({"how", "way", "ways", "want", "need", "order", "able", "try", "trying"})
-_IRREGULAR = {"children": "child", "indices": "index", "indexes": "index", "matrices": "matrix",
-              "vertices": "vertex", "data": "datum"}
 
 
 @dataclass(frozen=True)
@@ -61,18 +49,40 @@ class Signature:
     """What a question must share with another for their answers to be interchangeable."""
 
     facts: tuple[str, ...]
-    words: tuple[str, ...]
+    negations: int
+    lead: str | None
+    words: tuple[str, ...]  # canonical content words, in text order
+    raw: tuple[str, ...]  # the same words as written (lowercase), for joined-word matching
+    roles: tuple[tuple[str, str], ...]  # (preposition, the first word or fact after it)
+    particles: frozenset[str]
+    explains: bool
 
 
 def _stem(word: str) -> str:
-    """Fold plural and tense endings ("files"/"file", "parsing"/"parse") to one form."""
-    word = _IRREGULAR.get(word, word)
+    """Fold plural, tense and adverb endings ("files"/"file", "parsing"/"parse", "locally"/"local")."""
+    word = lexicon.IRREGULAR.get(word, word)
     for suffix, keep in (("ies", "y"), ("sses", "ss"), ("xes", "x"), ("ches", "ch"), ("shes", "sh"),
-                         ("ing", ""), ("ed", ""), ("s", "")):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+                         ("ing", ""), ("ed", ""), ("ly", ""), ("s", "")):
+        if suffix == "s" and word.endswith(("ss", "us", "is", "as")):  # "process", "status", "alias"
+            continue
+        if word.endswith(suffix) and len(word) - len(suffix) >= (4 if suffix == "ly" else 3):
             word = word[: -len(suffix)] + keep
             break
     return word[:-1] if len(word) > 3 and word.endswith("e") else word
+
+
+_CANONICAL: dict[str, str] = {}
+for _word, _first in lexicon.SYNONYMS.items():
+    _CANONICAL[_word] = _CANONICAL[_stem(_word)] = _stem(_first)
+
+
+def canonical(word: str) -> str:
+    """The form two words share when they mean the same (lowercase input)."""
+    found = _CANONICAL.get(word)
+    if found is not None:
+        return found
+    stem = _stem(word)
+    return _CANONICAL.get(stem, stem)
 
 
 def _is_identifier(token: str) -> bool:
@@ -82,48 +92,162 @@ def _is_identifier(token: str) -> bool:
             or (core[:1].isupper() and any(c.isupper() for c in core[1:])))
 
 
+def _is_negation(lowered: str) -> bool:
+    return lowered.endswith("n't") or lowered.replace("'", "").replace("’", "") in lexicon.NEGATIONS
+
+
+def _is_name_letter(low: str, following: str) -> bool:
+    """"table a to table b": a letter that ends a noun phrase is a name, not an article."""
+    return len(low) == 1 and low not in ("i",) and (following in lexicon.PREPOSITIONS or following in ("and", "or", ""))
+
+
 def signature(text: str) -> Signature:
-    """The facts and content words of ``text`` (see the module docstring), both in text order."""
+    """The facts, negations and content words of ``text`` (see the module docstring)."""
     facts: list[tuple[int, str]] = []
     rest = _BACKTICKS.sub(lambda m: " " + m.group(1) + " ", text)  # `code` spans are formatting
+    for pattern, name in _NAMES:
+        rest = pattern.sub(name, rest)
     for kind, pattern in (("q", _QUOTED), ("u", _URL), ("p", _PATH), ("f", _FLAG)):
         facts += [(m.start(), f"{kind}:{m.group(0).strip()}") for m in pattern.finditer(rest)]
         rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)  # keep positions for ordering
-    words: list[str] = []
+    for pattern, replacement in _PHRASES:
+        rest = pattern.sub(lambda m, r=replacement: r.ljust(len(m.group(0))), rest)
     tokens = list(_WORD.finditer(rest))
-    lowered_tokens = [t.group(0).lower().replace("’", "'") for t in tokens]
+    lowered = [t.group(0).lower().replace("’", "'") for t in tokens]
+    words: list[str] = []
+    raw: list[str] = []
+    roles: list[tuple[str, str]] = []
+    particles: set[str] = set()
+    pending: list[str] = []  # prepositions waiting for the word after them
+    negations = 0
+    lead = None
+
+    def took(item: str) -> None:
+        for preposition in pending:
+            roles.append((preposition, item))
+        pending.clear()
+
     for index, match in enumerate(tokens):
-        token, lowered = match.group(0), lowered_tokens[index]
-        following = lowered_tokens[index + 1] if index + 1 < len(lowered_tokens) else ""
-        previous = lowered_tokens[index - 1] if index else ""
-        if index == 0 and lowered in _LEAD_CLASSES:
+        token, low = match.group(0), lowered[index]
+        following = lowered[index + 1] if index + 1 < len(lowered) else ""
+        previous = lowered[index - 1] if index else ""
+        if index == 0 and low in lexicon.LEADS:
             if following not in ("you", "u"):  # "Can you explain …" is a request, not a yes/no question
-                facts.append((match.start(), f"lead:{_LEAD_CLASSES[lowered]}"))
+                lead = lexicon.LEADS[low]
             continue
-        if lowered == "to" and previous in _INFINITIVE_AFTER:  # "how to sort", "the way to sort"
-            continue
-        if _is_identifier(token) and not (token.isalpha() and token.isupper() and len(token) <= 5):
+        if _is_name_letter(low, following) or (_is_identifier(token) and low not in lexicon.SYNONYMS
+                                               and not (token.isalpha() and token.isupper() and len(token) <= 5)):
             facts.append((match.start(), f"i:{token.strip('’')}"))
+            took(f"i:{token}")
             continue
-        if lowered.endswith("n't") or lowered in _NEGATIONS or lowered.replace("'", "") in _NEGATIONS:
-            facts.append((match.start(), "neg"))
+        if _is_negation(low):
+            negations += 1
             continue
-        plain = lowered.split("'")[0]
-        plain = _SYNONYMS.get(plain, plain)
-        if plain and plain not in _FILLER:
-            words.append(_stem(plain))
+        plain = low.split("'")[0]
+        if plain in lexicon.PREPOSITIONS:
+            if not (plain == "to" and previous in _INFINITIVE_AFTER):  # "how to sort" is no direction
+                pending.append(lexicon.PREPOSITIONS[plain])
+            continue
+        if plain in lexicon.PARTICLES:
+            particles.add(plain)
+            continue
+        if not plain or plain in lexicon.FILLER:
+            continue
+        word = canonical(plain)
+        words.append(word)
+        raw.append(plain)
+        took(word)
     rest = _WORD.sub(lambda m: " " * len(m.group(0)), rest)
     facts += [(m.start(), f"n:{m.group(0)}") for m in _NUMBER.finditer(rest)]
-    return Signature(facts=tuple(fact for _, fact in sorted(facts)), words=tuple(words))
+    return Signature(facts=tuple(fact for _, fact in sorted(facts)), negations=negations, lead=lead,
+                     words=tuple(words), raw=tuple(raw), roles=tuple(roles), particles=frozenset(particles),
+                     explains=any(low in lexicon.EXPLAIN for low in lowered))
+
+
+def _joined(extra: set[str], other: Signature) -> set[str]:
+    """The words of ``extra`` that are two adjacent words of ``other`` written as one ("lowercase")."""
+    pairs = {other.raw[i] + other.raw[i + 1] for i in range(len(other.raw) - 1)}
+    return {word for word in extra if word in pairs or canonical(word) in {canonical(p) for p in pairs}}
+
+
+def _unmatched(a: Signature, b: Signature) -> tuple[set[str], set[str]]:
+    """Content words of each side the other side has no counterpart for (after joined words)."""
+    only_a, only_b = set(a.words) - set(b.words), set(b.words) - set(a.words)
+    raw_a = {w for w in a.raw if canonical(w) in only_a}
+    raw_b = {w for w in b.raw if canonical(w) in only_b}
+    joined_a, joined_b = _joined(raw_a, b), _joined(raw_b, a)
+    parts_a = {w for i in range(len(a.raw) - 1) if a.raw[i] + a.raw[i + 1] in joined_b for w in a.raw[i:i + 2]}
+    parts_b = {w for i in range(len(b.raw) - 1) if b.raw[i] + b.raw[i + 1] in joined_a for w in b.raw[i:i + 2]}
+    only_a -= {canonical(w) for w in joined_a | parts_a}
+    only_b -= {canonical(w) for w in joined_b | parts_b}
+    only_a = {w for w in only_a if w not in _LIGHT and not _implied(w, b)}
+    only_b = {w for w in only_b if w not in _LIGHT and not _implied(w, a)}
+    return only_a, only_b
+
+
+def _implied(word: str, other: Signature) -> bool:
+    return bool(_IMPLIED_BY.get(word, frozenset()) & set(other.words))
+
+
+_LIGHT = frozenset(canonical(w) for w in lexicon.LIGHT)
+_DOING = frozenset(canonical(w) for w in ("show", "write", "create", "convert", "check"))
+_IMPLIED_BY = {canonical(tool): frozenset(canonical(w.lower()) for w in words.split())
+               for tool, words in lexicon.IMPLIED_BY.items()}
+_CONTRASTS = frozenset(frozenset((canonical(x), canonical(y))) for group in lexicon.CONTRAST_GROUPS
+                       for x in group.split() for y in group.split() if canonical(x) != canonical(y))
+
+
+def contrasting(x: str, y: str) -> bool:
+    """True when canonical words ``x`` and ``y`` name opposite or sibling actions or qualities: listed
+    together in ``lexicon.CONTRAST_GROUPS``, or one is the other with a reversing prefix (un-, de-, dis-)."""
+    if frozenset((x, y)) in _CONTRASTS:
+        return True
+    return any((x == p + y or y == p + x) and min(len(x), len(y)) >= 3 for p in lexicon.REVERSING_PREFIXES)
+
+
+def _role_conflict(a: Signature, b: Signature) -> tuple[str, str, str] | None:
+    """The same preposition with another word after it ("to an int" / "to a string"), or the same word
+    after another preposition ("to the server" / "from the server")."""
+    after_a = dict(a.roles)
+    before_a = {item: preposition for preposition, item in a.roles}
+    for preposition, item in b.roles:
+        if preposition in after_a and after_a[preposition] != item:
+            return preposition, after_a[preposition], item
+        if item in before_a and before_a[item] != preposition:
+            return item, before_a[item], preposition
+    return None
 
 
 def same_question(a: str, b: str) -> str | None:
     """``None`` when the guard rails let ``a`` and ``b`` share an answer, else the reason they don't."""
     sa, sb = signature(a), signature(b)
+    return compare(sa, sb)
+
+
+def compare(sa: Signature, sb: Signature) -> str | None:
+    """:func:`same_question` for signatures computed once (a lookup compares one question with many)."""
     if sa.facts != sb.facts:
-        return "identifiers, numbers, paths, flags, quotes or negations differ"
-    if sa.words != sb.words:
-        return "content words differ"
+        return "identifiers, numbers, paths, flags or quoted strings differ"
+    if (sa.negations > 0) != (sb.negations > 0):
+        return "one question is negated"
+    if sa.lead != sb.lead:
+        return "another kind of yes/no question"
     if not sa.words and not sa.facts:
         return "nothing to compare"
+    only_a, only_b = _unmatched(sa, sb)
+    for x in sorted(only_a):
+        for y in sorted(only_b):
+            if contrasting(x, y):
+                return f"contrasting words: {x} / {y}"
+    if only_a and only_b:
+        return f"different words: {'/'.join(sorted(only_a))} vs {'/'.join(sorted(only_b))}"
+    if only_a or only_b:
+        return f"words on one side only: {'/'.join(sorted(only_a or only_b))}"
+    if sa.explains != sb.explains and _DOING & (set(sa.words) ^ set(sb.words)):
+        return "one asks for an explanation, the other for something done"
+    if sa.particles != sb.particles:
+        return f"direction differs: {'/'.join(sorted(sa.particles ^ sb.particles))}"
+    conflict = _role_conflict(sa, sb)
+    if conflict is not None:
+        return f"direction differs: {conflict[0]}: {conflict[1]} / {conflict[2]}"
     return None
