@@ -27,6 +27,7 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON for scr
             data.update(store.stats(), mode=mode)
         finally:
             store.close()
+    data.update(_semantic_hits(ttl))
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
@@ -40,6 +41,11 @@ def stats(as_json: bool = typer.Option(False, "--json", help="Print JSON for scr
         typer.echo(f"  oldest {age / 3600:.1f} h ago; {data['expired'] or 0} expired (removed at the next store)")
     typer.echo(f"  {data['hits']} hits served: saved {fmt_tokens(int(data['saved_input_tokens']))} input and"
                f" {fmt_tokens(int(data['saved_output_tokens']))} output tokens, ${data['saved_usd']:.4f} at list prices")
+    if data["semantic_hits"]:
+        from lynkr_cli.ledger.cache_summary import similarity_text
+
+        typer.echo(f"  {data['semantic_hits']} of them semantic (a reworded question){similarity_text(data['semantic_similarities'])}"
+                   f" in the sessions of the last {ttl / 86400:.0f} days")
 
 
 @cache_app.command("clear")
@@ -57,6 +63,29 @@ def clear() -> None:
     finally:
         store.close()
     typer.echo(f"cache {path}: removed {count} answer{'s' if count != 1 else ''}")
+
+
+def _semantic_hits(window_seconds: float) -> dict[str, Any]:
+    """Semantic hits and their similarities, from the ledger rows of the sessions in the window (the
+    cache file counts hits per answer, not which kind of match served them)."""
+    from lynkr_cli.ledger.cache_summary import cache_summary
+    from lynkr_cli.ledger.store import LedgerReader
+
+    reader = LedgerReader()
+    similarities: list[float] = []
+    hits = 0
+    try:
+        if reader.exists():
+            for session in reader.sessions(last=0, since=time.time() - window_seconds):
+                summary = cache_summary(reader.requests(session["id"]))
+                if summary:
+                    hits += summary["hits_semantic"]
+                    similarities += summary["semantic_similarities"]
+    except Exception:  # an unreadable ledger must not stop the cache commands (lynkr doctor names it)
+        pass
+    finally:
+        reader.close()
+    return {"semantic_hits": hits, "semantic_similarities": sorted(similarities)}
 
 
 def _configured() -> tuple[str, float]:

@@ -278,10 +278,13 @@ def request_lines(requests: list[dict[str, Any]], width: int) -> list[str]:
 
 
 def cache_line(summary: dict[str, Any]) -> str:
-    """One report line: ``cache: 3 hits (2 exact, 1 semantic) · 5 misses · 1 skipped · saved …``."""
+    """One report line: ``cache: 3 hits (2 exact, 1 semantic at similarity 0.93) · 5 misses · 1 skipped · saved …``."""
+    from lynkr_cli.ledger.cache_summary import similarity_text
+
     hits = summary["hits_exact"] + summary["hits_semantic"]
+    similarity = similarity_text(summary.get("semantic_similarities") or [])
     text = (f"  cache: {hits} hit{'s' if hits != 1 else ''} ({summary['hits_exact']} exact,"
-            f" {summary['hits_semantic']} semantic) · {summary['misses']} miss{'es' if summary['misses'] != 1 else ''}"
+            f" {summary['hits_semantic']} semantic{similarity}) · {summary['misses']} miss{'es' if summary['misses'] != 1 else ''}"
             f" · {summary['skips']} skipped")
     if hits:
         text += (f" · saved {fmt_tokens(summary['saved_input_tokens'])} in + {fmt_tokens(summary['saved_output_tokens'])}"

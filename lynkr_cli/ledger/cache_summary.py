@@ -14,7 +14,8 @@ MODEL_ROUTES = frozenset({"/v1/messages", "/v1/chat/completions", "/v1/responses
 def cache_summary(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """Counts and savings, or None when the cache was off for every request."""
     out: dict[str, Any] = {"hits_exact": 0, "hits_semantic": 0, "misses": 0, "skips": 0, "saved_input_tokens": 0,
-           "saved_output_tokens": 0, "saved_usd": 0.0, "unpriced_hits": 0, "skip_reasons": {}}
+                           "saved_output_tokens": 0, "saved_usd": 0.0, "unpriced_hits": 0, "skip_reasons": {},
+                           "semantic_similarities": []}
     active = False
     for row in requests:
         if row.get("route") not in MODEL_ROUTES:
@@ -33,6 +34,8 @@ def cache_summary(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
             out["misses"] += 1
             continue
         out["hits_exact" if decision == "hit-exact" else "hits_semantic"] += 1
+        if decision == "hit-semantic" and isinstance(cache.get("similarity"), (int, float)):
+            out["semantic_similarities"].append(float(cache["similarity"]))
         out["saved_input_tokens"] += int(cache.get("saved_input_tokens") or 0)
         out["saved_output_tokens"] += int(cache.get("saved_output_tokens") or 0)
         if cache.get("saved_usd") is None:
@@ -41,3 +44,11 @@ def cache_summary(requests: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
             out["saved_usd"] += float(cache["saved_usd"])
     return out if active else None
 
+
+def similarity_text(similarities: list[float]) -> str:
+    """`` at similarity 0.93`` for one semantic hit, `` at similarity 0.81-0.97`` for several: how close
+    the reworded questions were to the ones whose answers they got."""
+    if not similarities:
+        return ""
+    low, high = min(similarities), max(similarities)
+    return f" at similarity {low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f" at similarity {low:.2f}-{high:.2f}"
