@@ -74,3 +74,45 @@ if __name__ == "__main__":  # how split.json was written (once)
         **split,
     }, indent=1) + "\n")
     print({k: len(v) for k, v in split.items()})
+
+
+def ask_pairs(cache, pairs: list[Pair]) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """Each pair through the real cache: its stored question's answer is kept, then its asked question
+    is looked up, in a context of the pair's own (so pairs cannot answer each other). Returns each
+    pair's ``details["cache"]`` by id."""
+    import asyncio
+
+    from lynkr_cli.cache.key import Target
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.ledger import RequestRecord
+
+    target = Target(provider="anthropic", upstream="https://api.anthropic.com", model="claude-sonnet-4-6")
+
+    def request(question: str, pair: Pair) -> ModelRequest:
+        return ModelRequest(body={"model": "claude-sonnet-4-6", "max_tokens": 500,
+                                  "system": f"You are a coding assistant. Conversation {pair.id}.",
+                                  "messages": [{"role": "user", "content": question}]})
+
+    for pair in pairs:
+        cache.store(request(pair.stored, pair), target, {
+            "type": "message", "model": "claude-sonnet-4-6", "stop_reason": "end_turn",
+            "content": [{"type": "text", "text": f"answer to {pair.id}"}], "usage": {"input_tokens": 9, "output_tokens": 9}})
+    cache.flush()
+
+    async def lookups() -> dict[str, dict]:
+        found = {}
+        for pair in pairs:
+            record = RequestRecord(session_id="s", started_at=0.0, route="/v1/messages")
+            await cache.lookup(request(pair.asked, pair), target, record)
+            found[pair.id] = record.details["cache"]
+        return found
+
+    return asyncio.run(lookups())
+
+
+def score(pairs: list[Pair], decisions: dict[str, dict]) -> dict[str, object]:
+    """Recall on the paraphrases and the near misses answered (wrong hits)."""
+    paraphrases = [p for p in pairs if p.label == "paraphrase"]
+    near = [p for p in pairs if p.label == "near_miss"]
+    return {"paraphrases": len(paraphrases), "answered": sum(decisions[p.id]["decision"] == "hit-semantic" for p in paraphrases),
+            "near_misses": len(near), "wrong": [p.id for p in near if decisions[p.id]["decision"] != "miss"]}
