@@ -109,3 +109,19 @@ def test_serve_with_cache_answers_a_repeat_from_the_cache(lynkr_home):
             proc.communicate(timeout=30)
     assert seen == [("miss", "answer number 1"), ("hit-exact", "answer number 1")]
     assert answers.calls == 1
+
+
+def test_semantic_hits_show_their_similarity_in_the_report_and_stats(lynkr_home):
+    answers = Answers()
+    with FakeUpstream(messages_handler(answers)) as upstream:
+        env = base_env(lynkr_home, ANTHROPIC_BASE_URL=upstream.url, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
+        run = ask(env, "How do I merge two dicts in Python?", "python: combine two dictionaries",
+                  "How do I merge two lists in Python?", cache="semantic")
+        stats = run_lynkr(["cache", "stats"], env)
+        data = json.loads(run_lynkr(["cache", "stats", "--json"], env).stdout)
+    assert run.returncode == 0, run.stderr
+    assert [json.loads(line)[1] for line in run.stdout.splitlines()] == ["miss", "hit-semantic", "miss"]
+    similarity = data["semantic_similarities"][0]
+    assert data["semantic_hits"] == 1 and 0.7 <= similarity < 1.0
+    assert f"cache: 1 hit (0 exact, 1 semantic at similarity {similarity:.2f}) · 2 misses" in run.stderr
+    assert f"1 of them semantic (a reworded question) at similarity {similarity:.2f}" in stats.stdout

@@ -1,0 +1,39 @@
+"""The guard rails on their own: what makes two wordings one question, and the reason given when not."""
+
+from __future__ import annotations
+
+import pytest
+
+from lynkr_cli.cache.guard import same_question
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("How do I merge two dicts in Python?", "python: combine two dictionaries"),
+    ("How do I reverse a string in Python?", "reverse string python"),
+    ("What is the difference between TCP and UDP?", "tcp vs udp"),
+    ("How do I delete a git branch locally and remotely?", "git remove branch local and remote"),
+    ("How do I count the lines in a file on Linux?", "linux file line count"),
+])
+def test_rewordings_are_one_question(a: str, b: str):
+    assert same_question(a, b) is None
+
+
+@pytest.mark.parametrize(("a", "b", "reason"), [
+    ("How do I install numpy?", "How do I uninstall numpy?", "contrasting words: install / uninstall"),
+    ("git merge feature branch", "git rebase feature branch", "contrasting words: merg / rebas"),
+    ("How do I enable a systemd service at boot?", "How do I disable a systemd service at boot?", "contrasting words"),
+    ("How do I install numpy", "numpy", "words on one side only: install"),
+    ("What does the -e flag of grep do?", "What does the -x flag of grep do?", "identifiers, numbers"),
+    ("Why does this test pass?", "Why doesn't this test pass?", "one question is negated"),
+    ("Convert a string to an int in Python.", "Convert an int to a string in Python.", "direction differs"),
+    ("Copy the file to the server.", "Copy the file from the server.", "direction differs"),
+    ("How do I scale up a deployment?", "How do I scale down a deployment?", "direction differs"),
+    ("Copy the data from table a to table b.", "Copy the data from table b to table a.", "identifiers, numbers"),
+    ("Should I use async here?", "Can I use async here?", "another kind of yes/no question"),
+    ("Explain list comprehensions", "Write a list comprehension", "explanation"),
+    ("What is a monad?", "What is a functor?", "different words: monad vs functor"),
+])
+def test_near_misses_are_vetoed_with_the_reason(a: str, b: str, reason: str):
+    veto = same_question(a, b)
+    assert veto is not None and reason in veto
+    assert same_question(b, a) is not None
