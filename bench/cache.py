@@ -1,5 +1,7 @@
 """Response cache cost and speed: a hit through the proxy, the overhead a miss adds to a normal
-request, the embedding time per prompt, and the embedding model's load time.
+request, the embedding time per prompt, the embedding model's load time, and the semantic cache's
+recall, wrong hits and lookup time on the labelled set (tests/cache/labelled.py) with 1,000 and
+10,000 stored answers.
 
 Same method as bench/translation.py: one keep-alive client, a local fake Anthropic upstream, requests
 alternated between the two paths compared, p50/p95 of the wall time. The request is a real Claude Code
@@ -130,10 +132,10 @@ def proxy_rows(n: int) -> list[str]:
 
 def embedding_rows(n: int) -> list[str]:
     from lynkr_cli.cache.embed import embed, load_model
-    from tests.cache.pairs import NEAR_MISSES, PARAPHRASES
+    from tests.cache.labelled import load
 
     load_model()
-    prompts = [p for pair in PARAPHRASES + NEAR_MISSES for p in pair]
+    prompts = [question for pair in load() for question in (pair.stored, pair.asked)]
     samples = []
     for i in range(n):
         t0 = time.perf_counter()
@@ -152,19 +154,119 @@ def embedding_rows(n: int) -> list[str]:
             f" of {', '.join(f'{x:.0f}' for x in loads)} ms"]
 
 
+FILLER_VERBS = ("install", "configure", "debug", "profile", "deploy", "test", "document", "package", "lint", "format")
+FILLER_THINGS = ("a web server", "a cron job", "the logger", "a CSV parser", "the database pool", "a REST client",
+                 "the build", "a message queue", "the auth middleware", "a websocket", "the cache layer", "a CLI")
+FILLER_WHERE = ("in Python", "in Go", "in Rust", "in Node", "on Ubuntu", "with Docker", "in Java", "in Ruby",
+                "for a monorepo", "behind nginx")
+
+
+def filler(count: int) -> list[str]:
+    """``count`` distinct coding questions unrelated to the labelled ones (stored around them)."""
+    out = []
+    for i in range(count):
+        verb = FILLER_VERBS[i % len(FILLER_VERBS)]
+        thing = FILLER_THINGS[(i // len(FILLER_VERBS)) % len(FILLER_THINGS)]
+        where = FILLER_WHERE[(i // (len(FILLER_VERBS) * len(FILLER_THINGS))) % len(FILLER_WHERE)]
+        out.append(f"How do I {verb} {thing} {where} (case {i})?")
+    return out
+
+
+def semantic_rows(sizes: tuple[int, ...]) -> list[str]:
+    """Recall, wrong hits and lookup time on both halves of the labelled set with N answers stored.
+
+    ``own contexts``: each pair is asked in a conversation of its own (as in tests/cache) and the other
+    N answers sit in 50 other conversations (a store shared by many sessions). ``one context``: the N
+    answers are all earlier questions of the SAME conversation and the pairs' questions are stored last
+    (every stored answer is a candidate, read up to the newest 256: the worst case for the lookup); there
+    a hit that returns another pair's answer is counted apart (asked "compare two branches", answered
+    with "see the difference between two branches" is right). Time: ``ResponseCache.lookup`` per hit
+    (key, split, candidate read, similarity, guard rails), what a semantic hit adds to the proxy's own
+    time of an exact hit."""
+    import asyncio
+
+    from lynkr_cli.cache.key import Target
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.ledger import RequestRecord
+    from tests.cache import labelled
+
+    target = Target(provider="anthropic", upstream="https://api.anthropic.com", model="claude-sonnet-4-6")
+
+    def request(question: str, context: str) -> ModelRequest:
+        return ModelRequest(body={"model": "claude-sonnet-4-6", "max_tokens": 500, "system": context,
+                                  "messages": [{"role": "user", "content": question}]})
+
+    def answer(question: str) -> dict:
+        return {"type": "message", "model": "claude-sonnet-4-6", "stop_reason": "end_turn",
+                "content": [{"type": "text", "text": f"answer: {question}"}], "usage": {"input_tokens": 9, "output_tokens": 9}}
+
+    rows = ["| stored answers | layout | half | rewordings answered | near misses answered with their own"
+            " stored answer (wrong) | answered with another pair's | lookup p50 ms (hits) | p95 ms |",
+            "|---|---|---|---|---|---|---|---|"]
+    for size in sizes:
+        for layout in ("own contexts", "one context"):
+            for half in ("tuning", "test"):
+                pairs = labelled.half(half)
+                own = layout == "own contexts"
+                shared = "You are a coding assistant. One long conversation."
+                context = {p.id: f"You are a coding assistant. Conversation {p.id}." if own else shared for p in pairs}
+                stored = {p.stored for p in pairs}
+                with tempfile.TemporaryDirectory() as tmp:
+                    cache = ResponseCache("semantic", Path(tmp) / "cache.sqlite3", max_bytes=1 << 30)
+                    for i, question in enumerate(filler(size - len(stored))):
+                        cache.store(request(question, f"Conversation {i % 50}." if own else shared), target, answer(question))
+                    for pair in pairs:
+                        cache.store(request(pair.stored, context[pair.id]), target, answer(pair.stored))
+                    cache.flush()
+
+                    async def ask() -> list[tuple[object, dict, float]]:
+                        out = []
+                        for pair in pairs:
+                            record = RequestRecord(session_id="s", started_at=0.0, route="/v1/messages")
+                            t0 = time.perf_counter()
+                            found = await cache.lookup(request(pair.asked, context[pair.id]), target, record)
+                            elapsed = (time.perf_counter() - t0) * 1000
+                            details = dict(record.details["cache"])
+                            if found is not None:
+                                details["answered_with"] = found["content"][0]["text"].removeprefix("answer: ")
+                            out.append((pair, details, elapsed))
+                        return out
+
+                    results = asyncio.run(ask())
+                    cache.close()
+                own_answer = [(p, d) for p, d, _ in results if d.get("answered_with") == p.stored]
+                other = [(p, d) for p, d, _ in results if d["decision"] == "hit-semantic" and d.get("answered_with") != p.stored]
+                answered = sum(1 for p, _ in own_answer if p.label == "paraphrase")
+                wrong = sum(1 for p, _ in own_answer if p.label == "near_miss")
+                for p, d in other:
+                    print(f"  ({size}, {layout}, {half}) {p.id} asked {p.asked!r}: answer to {d['answered_with']!r}")
+                paraphrases = sum(1 for p in pairs if p.label == "paraphrase")
+                hit_times = [ms for _, d, ms in results if d["decision"] == "hit-semantic"] or [float("nan")]
+                p50, p95 = stats(hit_times)
+                rows.append(f"| {size:,} | {layout} | {half} | {answered} of {paraphrases} ({answered / paraphrases:.0%}) |"
+                            f" {wrong} of {len(pairs) - paraphrases} | {len(other)} | {p50:.2f} | {p95:.2f} |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="30 requests per row instead of 200")
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
+    parser.add_argument("--semantic-only", action="store_true", help="only the labelled-set rows (1k and 10k entries)")
     args = parser.parse_args()
     n = args.requests or (30 if args.quick else 200)
-    table = ["| path | requests | p50 ms | p95 ms | difference (p50) |", "|---|---|---|---|---|", *proxy_rows(n)]
-    text = "\n".join(table) + "\n\n" + "\n".join(f"- {line}" for line in embedding_rows(max(n, 200))) + "\n"
+    semantic = "\n".join(semantic_rows((1_000,) if args.quick else (1_000, 10_000))) + "\n"
+    if args.semantic_only:
+        text = semantic
+    else:
+        table = ["| path | requests | p50 ms | p95 ms | difference (p50) |", "|---|---|---|---|---|", *proxy_rows(n)]
+        text = ("\n".join(table) + "\n\n" + "\n".join(f"- {line}" for line in embedding_rows(max(n, 200))) + "\n\n"
+                + semantic)
     print(text)
     if args.record:
         command = "python bench/cache.py" + (" --quick" if args.quick else "") + (
-            f" --requests {args.requests}" if args.requests else "")
+            f" --requests {args.requests}" if args.requests else "") + (" --semantic-only" if args.semantic_only else "")
         head = (f"\n## Response cache\n\n`{command}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, 2 cores shared"
                 f" with other engineers' test runs (timings are noisy), Python {platform.python_version()}\n\n")
         with open(ROOT / "bench" / "RESULTS.md", "a") as results:

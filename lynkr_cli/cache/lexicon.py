@@ -35,7 +35,7 @@ question problem issue anyone please between
 # of any "how do I" question; "currently", "now", "new" rarely change it). Kept small on purpose.
 LIGHT = frozenset("""
 command commands cmd method methods approach syntax code snippet example content contents
-now currently existing all specific particular certain given
+now all specific particular certain given
 show convert write check create
 """.split())
 

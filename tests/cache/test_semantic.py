@@ -58,9 +58,11 @@ def semantic_cache(tmp_path_factory) -> ResponseCache:
     cache.close()
 
 
-# Rewordings of the test half answered at the default threshold when the rules were frozen (of 85):
-# a floor, so a change that answers fewer fails. The tuning half answered 42 of 84.
-TEST_HALF_ANSWERED = 29
+# Rewordings of the test half answered at the default threshold (of 85): 29 when the rules were
+# frozen, 27 once "existing"/"currently" stopped counting as light words (their stems made "exists"
+# and "current" droppable; found on the tuning half). A floor: a change that answers fewer fails.
+# The tuning half answers 42 of 84.
+TEST_HALF_ANSWERED = 27
 
 
 @pytest.fixture(scope="module")
