@@ -68,6 +68,8 @@ def _stem(word: str) -> str:
             continue
         if word.endswith(suffix) and len(word) - len(suffix) >= (4 if suffix == "ly" else 3):
             word = word[: -len(suffix)] + keep
+            if suffix in ("ing", "ed") and word[-1] == word[-2] and word[-1] in "bgmnpt":
+                word = word[:-1]  # "running", "stopped", "committed"
             break
     return word[:-1] if len(word) > 3 and word.endswith("e") else word
 
@@ -148,6 +150,8 @@ def signature(text: str) -> Signature:
             negations += 1
             continue
         plain = low.split("'")[0]
+        if token == "Go" and index > 0:  # the language, not the verb
+            plain = "golang"
         if plain in lexicon.PREPOSITIONS:
             if not (plain == "to" and previous in _INFINITIVE_AFTER):  # "how to sort" is no direction
                 pending.append(lexicon.PREPOSITIONS[plain])
@@ -190,7 +194,10 @@ def _unmatched(a: Signature, b: Signature) -> tuple[set[str], set[str]]:
 
 
 def _implied(word: str, other: Signature) -> bool:
-    return bool(_IMPLIED_BY.get(word, frozenset()) & set(other.words))
+    """A tool or language named on one side only, when the other side names something only it has
+    (an identifier such as ``useEffect`` counts too)."""
+    named = set(other.words) | {fact[2:].lower() for fact in other.facts if fact.startswith("i:")}
+    return bool(_IMPLIED_BY.get(word, frozenset()) & named)
 
 
 _LIGHT = frozenset(canonical(w) for w in lexicon.LIGHT)

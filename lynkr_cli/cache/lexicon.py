@@ -28,7 +28,7 @@ help know let lets thing things something someone anyone somebody anybody hi hel
 way ways best good proper right correct standard simplest easiest possible preferred recommended whether
 want wanted need needed trying try tried able achieve accomplish go going which
 explain explanation explained describe tell mean meaning means definition define understand understanding
-question problem issue anyone please between
+question problem issue anyone please between purpose happen happens work works working
 """.split())
 
 # Words one side may add without changing what is asked (a command or method is the expected answer
@@ -36,7 +36,7 @@ question problem issue anyone please between
 LIGHT = frozenset("""
 command commands cmd method methods approach syntax code snippet example content contents
 now all specific particular certain given
-show convert write check create
+show convert write check create find implement
 """.split())
 
 # Synonym classes: every word of a class stands for the first word. A class joins words that answer
@@ -61,7 +61,7 @@ _CLASSES = [
     "create make generate new",
     "run execute launch invoke call",
     "iterate loop traverse",
-    "last previous",
+    "last previous prior",
     "exit return",
     "shell bash terminal console",
     "property attribute prop",
@@ -69,7 +69,7 @@ _CLASSES = [
     "change modify edit alter amend",
     "error exception errors exceptions",
     "catch handle",
-    "string str strings",
+    "string str strings text",
     "integer int ints integers",
     "number numeric",
     "length size count len",
@@ -79,7 +79,7 @@ _CLASSES = [
     "contain contains include includes inside has have",
     "lowercase lower",
     "uppercase upper capitalize capital",
-    "clone copy duplicate",
+    "clone copy duplicate cp",
     "start begin",
     "get obtain retrieve read load fetch take getting got",
     "write save store dump",
@@ -110,6 +110,28 @@ _CLASSES = [
     "whitespace space spaces",
     "nested deep",
     "two both pair",
+    "sort order",
+    "replace substitute",
+    "move mv",
+    "latest newest recent",
+    "empty blank",
+    "object obj",
+    "character char chars characters letter letters",
+    "database db databases",
+    "image img picture photo",
+    "macos mac osx",
+    "windows win",
+    "version ver",
+    "documentation docs doc",
+    "permission perm perms",
+    "email mail",
+    "request req",
+    "response resp",
+    "automatic automatically auto",
+    "temporary temporarily temp",
+    "next following",
+    "whole entire complete",
+    "unique distinct",
     "install installation",
     "double twice",
     "give provide",
@@ -155,10 +177,13 @@ PREPOSITIONS = {"to": "to", "into": "to", "onto": "to", "from": "from", "than": 
 # Particles that turn a verb into its opposite: "scale up" / "scale down", "turn logging off".
 PARTICLES = frozenset({"up", "down", "off", "out"})
 # Phrases said in several ways, read as one word before anything else.
-PHRASES = [("get rid of", "remove"), ("find out", "find"), ("figure out", "find"), ("or not", ""),
+PHRASES = [("get rid of", "remove"), ("lower case", "lowercase"), ("upper case", "uppercase"), ("find out", "find"), ("figure out", "find"), ("or not", ""),
            ("regular expressions", "regex"), ("regular expression", "regex"), ("regexp", "regex"),
            ("standard output", "stdout"), ("standard error", "stderr"), ("standard input", "stdin"),
-           ("two times", "twice"), ("command line", "shell"), ("command-line", "shell")]
+           ("two times", "twice"), ("command line", "shell"), ("command-line", "shell"),
+           ("more than one", "multiple"), ("a lot of", "many"), ("how come", "why"), ("as well", ""),
+           ("is it possible to", "how to"), ("is there a way to", "how to"), ("is there any way to", "how to"),
+           ("is there an easy way to", "how to"), ("kind of", "")]
 
 # A tool named on one side only is no new subject when the other side names something only that tool
 # has ("git current branch name" / "show the current branch name").
@@ -170,12 +195,17 @@ IMPLIED_BY = {
     "css": "div flexbox stylesheet",
     "sql": "table tables column columns row rows query join",
     "shell": "script chmod grep sed awk",
-    "script": "shell python node javascript ruby perl powershell",
+    "script": "shell python node javascript ruby perl powershell typescript",
+    "program": "python java golang rust c cpp csharp javascript node ruby",
+    "linux": "shell chmod chown grep sed awk systemd systemctl apt ps cron symlink tar ssh sudo ubuntu debian",
+    "python": "pip venv virtualenv pytest django flask numpy pandas tuple decorator asyncio",
+    "javascript": "npm node react promise dom",
+    "react": "jsx useeffect usestate usememo usecallback",
 }
 
 # Asking for an explanation is not asking to be shown something ("Explain the parse function" /
 # "Show the parse function"); both kinds are otherwise dropped as ways of asking.
-EXPLAIN = frozenset("explain explanation explained describe mean meaning means definition define".split())
+EXPLAIN = frozenset("explain explanation explained describe mean meaning means definition define purpose".split())
 
 # A yes/no question's first word decides what is asked: "Should I …?" is not "Can I …?".
 LEADS = {**dict.fromkeys(("can", "could", "may", "might"), "can"),
