@@ -58,11 +58,12 @@ def semantic_cache(tmp_path_factory) -> ResponseCache:
     cache.close()
 
 
-# Rewordings of the test half answered at the default threshold (of 85): 29 when the rules were
-# frozen, 27 once "existing"/"currently" stopped counting as light words (their stems made "exists"
-# and "current" droppable; found on the tuning half). A floor: a change that answers fewer fails.
-# The tuning half answers 42 of 84.
-TEST_HALF_ANSWERED = 27
+# Rewordings of the test half answered at the default threshold (of 85), a floor: a change that
+# answers fewer fails. Measured 29 when the rules were first frozen, 27 once "existing"/"currently"
+# stopped counting as light words (their stems made "exists" and "current" droppable: a wrong hit
+# the one-context benchmark found on the tuning half), 29 after a general vocabulary pass. The
+# tuning half answers 44 of 84.
+TEST_HALF_ANSWERED = 29
 
 
 @pytest.fixture(scope="module")
