@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -172,6 +173,23 @@ def filler(count: int) -> list[str]:
     return out
 
 
+async def _lookups(cache, pairs, context, request, target) -> list[tuple[Any, dict, float]]:  # type: ignore[no-untyped-def]
+    """Each pair's asked question looked up: (pair, decision details with the answered question, ms)."""
+    from lynkr_cli.ledger import RequestRecord
+
+    out = []
+    for pair in pairs:
+        record = RequestRecord(session_id="s", started_at=0.0, route="/v1/messages")
+        t0 = time.perf_counter()
+        found = await cache.lookup(request(pair.asked, context[pair.id]), target, record)
+        elapsed = (time.perf_counter() - t0) * 1000
+        details = dict(record.details["cache"])
+        if found is not None:
+            details["answered_with"] = found["content"][0]["text"].removeprefix("answer: ")
+        out.append((pair, details, elapsed))
+    return out
+
+
 def semantic_rows(sizes: tuple[int, ...]) -> list[str]:
     """Recall, wrong hits and lookup time on both halves of the labelled set with N answers stored.
 
@@ -187,7 +205,6 @@ def semantic_rows(sizes: tuple[int, ...]) -> list[str]:
 
     from lynkr_cli.cache.key import Target
     from lynkr_cli.canonical import ModelRequest
-    from lynkr_cli.ledger import RequestRecord
     from tests.cache import labelled
 
     target = Target(provider="anthropic", upstream="https://api.anthropic.com", model="claude-sonnet-4-6")
@@ -219,20 +236,7 @@ def semantic_rows(sizes: tuple[int, ...]) -> list[str]:
                         cache.store(request(pair.stored, context[pair.id]), target, answer(pair.stored))
                     cache.flush()
 
-                    async def ask() -> list[tuple[object, dict, float]]:
-                        out = []
-                        for pair in pairs:
-                            record = RequestRecord(session_id="s", started_at=0.0, route="/v1/messages")
-                            t0 = time.perf_counter()
-                            found = await cache.lookup(request(pair.asked, context[pair.id]), target, record)
-                            elapsed = (time.perf_counter() - t0) * 1000
-                            details = dict(record.details["cache"])
-                            if found is not None:
-                                details["answered_with"] = found["content"][0]["text"].removeprefix("answer: ")
-                            out.append((pair, details, elapsed))
-                        return out
-
-                    results = asyncio.run(ask())
+                    results = asyncio.run(_lookups(cache, pairs, context, request, target))
                     cache.close()
                 own_answer = [(p, d) for p, d, _ in results if d.get("answered_with") == p.stored]
                 other = [(p, d) for p, d, _ in results if d["decision"] == "hit-semantic" and d.get("answered_with") != p.stored]

@@ -43,21 +43,6 @@ def embed(text: str) -> bytes:
     return (vector / norm if norm else vector).tobytes()
 
 
-def similarities(query: bytes, stored: list[bytes]) -> list[float]:
-    """Cosine similarity of ``query`` with each stored unit vector, in one matrix product (10,000
-    stored questions take well under a millisecond); a vector of another size (an older model) is 0."""
-    import numpy as np
-
-    size = len(query)
-    same = [i for i, vector in enumerate(stored) if len(vector) == size]
-    scores = [0.0] * len(stored)
-    if same:
-        matrix = np.frombuffer(b"".join(stored[i] for i in same), dtype=np.float32).reshape(len(same), -1)
-        for i, score in zip(same, (matrix @ np.frombuffer(query, dtype=np.float32)).tolist()):
-            scores[i] = score
-    return scores
-
-
 def cosine(a: bytes, b: bytes) -> float:
     """Cosine similarity of two stored unit vectors."""
     import numpy as np

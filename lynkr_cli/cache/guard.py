@@ -99,6 +99,11 @@ def _is_negation(lowered: str) -> bool:
     return lowered.endswith("n't") or lowered.replace("'", "").replace("’", "") in lexicon.NEGATIONS
 
 
+def _padded(replacement: str, match: re.Match[str]) -> str:
+    """``replacement`` padded to the matched text's length, so positions (fact order) stay."""
+    return replacement.ljust(len(match.group(0)))
+
+
 def _is_name_letter(low: str, following: str) -> bool:
     """"table a to table b": a letter that ends a noun phrase is a name, not an article."""
     return len(low) == 1 and low not in ("i",) and (following in lexicon.PREPOSITIONS or following in ("and", "or", ""))
@@ -117,7 +122,7 @@ def signature(text: str) -> Signature:
         facts += [(m.start(), f"{kind}:{m.group(0).strip()}") for m in pattern.finditer(rest)]
         rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)  # keep positions for ordering
     for pattern, replacement in _PHRASES:
-        rest = pattern.sub(lambda m, r=replacement: r.ljust(len(m.group(0))), rest)
+        rest = pattern.sub(functools.partial(_padded, replacement), rest)
     tokens = list(_WORD.finditer(rest))
     lowered = [t.group(0).lower().replace("’", "'") for t in tokens]
     words: list[str] = []

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lynkr_cli.cache import guard
+from lynkr_cli.cache.semantic import SemanticIndex
 from lynkr_cli.cache.key import SemanticSplit, Target, exact_key, semantic_split, server_tools
 from lynkr_cli.cache.render import hit_message, storable
 from lynkr_cli.cache.store import CacheStore, Entry
@@ -36,9 +36,6 @@ log = logging.getLogger("lynkr.cache")
 # embedding only ranks and drops unrelated questions (tests/cache/data, tuning half: 42 of 84
 # rewordings at 0.7 and 43 at 0.6, 0 wrong hits at either; 38 at 0.8, 32 at 0.85).
 DEFAULT_THRESHOLD = 0.7
-# The guard rails read at most this many candidates, closest first: reading a question costs ~0.1 ms
-# on a loaded 2-core machine, and a reworded question's original is among the closest few.
-GUARD_CANDIDATES = 8
 
 
 @dataclass
@@ -71,6 +68,7 @@ class ResponseCache:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lynkr-cache")
         self._store_future = self._worker.submit(CacheStore, path, ttl_seconds, max_bytes, database)
+        self._index: SemanticIndex | None = SemanticIndex(threshold) if mode == "semantic" else None
         if mode == "semantic":
             from lynkr_cli.cache.embed import load_model, model_available
 
@@ -176,43 +174,15 @@ class ResponseCache:
         return lookup
 
     def _find_semantic(self, store: CacheStore, lookup: Lookup, split: SemanticSplit) -> None:
-        """The closest earlier question in this context that the guard rails accept, if it is close enough.
-
-        Similarity first (one matrix product over the context's stored embeddings), then the guard
-        rails on the candidates above the threshold, closest first: the guard, not the embedding,
-        tells a rewording from a near miss (a static embedding rates "install numpy" and "uninstall
-        numpy" 0.99 alike), so it must see every candidate the threshold lets through."""
-        candidates = store.candidates(split.prefix_key)
-        if not candidates:
-            lookup.details["semantic"] = "no earlier question in this context"
+        """The closest earlier question of this context the guard rails accept (``semantic.py``)."""
+        assert self._index is not None
+        match = self._index.find(store, split.prefix_key, split.question)
+        if match.similarity is not None:
+            lookup.details["similarity"] = round(match.similarity, 4)
+        if match.entry is None:
+            lookup.details["semantic"] = match.reason
             return
-        from lynkr_cli.cache.embed import embed, model_available, similarities
-
-        if not model_available():
-            lookup.details["semantic"] = "embedding model missing from the package"
-            return
-        query = embed(split.question)
-        scores = similarities(query, [entry.embedding or embed(entry.question or "") for entry in candidates])
-        ranked = sorted(zip(scores, range(len(candidates))), reverse=True)
-        lookup.details["similarity"] = round(ranked[0][0], 4)
-        asked = guard.signature(split.question)
-        veto = None
-        for similarity, index in ranked[:GUARD_CANDIDATES]:
-            if similarity < self.threshold:
-                break
-            entry = candidates[index]
-            reason = guard.compare(asked, guard.signature(entry.question or ""))
-            if reason is None:
-                store.touch(entry.key)
-                lookup.decision, lookup.entry = "hit-semantic", entry
-                lookup.details["similarity"] = round(similarity, 4)
-                lookup.reason = f"same context, a reworded question; similarity {similarity:.3f}"
-                return
-            veto = veto or reason
-        if veto is None:
-            lookup.details["semantic"] = f"similarity {ranked[0][0]:.3f} below {self.threshold}"
-        else:
-            lookup.details["semantic"] = f"guard rails: {veto}"
+        lookup.decision, lookup.entry, lookup.reason = "hit-semantic", match.entry, match.reason
 
     def _put(self, entry: Entry) -> None:
         try:
@@ -222,6 +192,8 @@ class ResponseCache:
                 if model_available():
                     entry.embedding = embed(entry.question)
             self.file.put(entry)
+            if self._index is not None and entry.prefix and entry.question and entry.embedding:
+                self._index.learn(entry.prefix, entry.key, entry.question, entry.embedding)
         except Exception as exc:  # fail open, as above
             log.warning("cache store failed: %s", exc)
 
