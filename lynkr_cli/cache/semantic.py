@@ -73,7 +73,9 @@ class _Context:
             size = len(query)
             self._matrix = np.frombuffer(b"".join(v if len(v) == size else bytes(size) for v in self.vectors),
                                          dtype=np.float32).reshape(len(self.vectors), -1)
-        return self._matrix @ np.frombuffer(query, dtype=np.float32)
+        # einsum, not the BLAS product: called from the cache's worker thread, OpenBLAS's own threads
+        # made 10,000 x 128 take 4.7 ms instead of 0.4 (einsum: 0.8 ms on either thread).
+        return np.einsum("ij,j->i", self._matrix, np.frombuffer(query, dtype=np.float32))
 
 
 class SemanticIndex:
@@ -93,7 +95,11 @@ class SemanticIndex:
         if not context.keys:
             return Match(None, None, "no earlier question in this context")
         scores = context.scores(embed(question))
-        order = scores.argsort()[::-1][:GUARD_CANDIDATES].tolist()
+        if len(scores) > GUARD_CANDIDATES:  # the closest few without sorting them all
+            closest = scores.argpartition(-GUARD_CANDIDATES)[-GUARD_CANDIDATES:]
+            order = sorted(closest.tolist(), key=lambda i: -scores[i])
+        else:
+            order = sorted(range(len(scores)), key=lambda i: -scores[i])
         best = float(scores[order[0]])
         asked = guard.signature(question)
         veto = None
