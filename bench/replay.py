@@ -4,7 +4,9 @@
 
 Times the whole replay (reading the transcripts, rebuilding the requests, the pipeline, counting and
 billing both sides) after the tokenizer is built (once per process, 0.3-0.5 s, as the proxy does at
-start), best of 3 runs; then the same with every stage off, to show the pipeline's share. Target
+start), best of 3 runs; then the same with every stage off, to show the pipeline's share, and with two
+worker processes. CPU time is given too: on a machine shared with other jobs the wall time says more
+about the neighbours than about replay, while requests per CPU-second is what one idle core does. Target
 (issue 17): at least 1,000 requests per second. ``--record`` appends the result to bench/RESULTS.md.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -22,16 +25,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def run_once(paths: list[Path], no_optimize: bool, jobs: int = 1) -> tuple[float, int, int]:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def run_once(paths: list[Path], no_optimize: bool, jobs: int = 1) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds, requests, input tokens) of one replay."""
     from lynkr_cli.replay.run import ReplayOptions, replay_all
     from lynkr_cli.settings import load_settings
 
     settings = load_settings(env={})
     options = ReplayOptions(paths, no_optimize=no_optimize, jobs=jobs)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     results = replay_all(options, settings, warn=lambda _: None)
-    elapsed = time.perf_counter() - t0
-    return elapsed, sum(r.requests for r in results), sum(r.input_tokens_direct for r in results)
+    elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    return elapsed, cpu, sum(r.requests for r in results), sum(r.input_tokens_direct for r in results)
 
 
 def main() -> None:
@@ -51,11 +61,12 @@ def main() -> None:
                 ("replay (default stages), 2 processes", False, 2))
     for label, off, jobs in variants:
         best = min((run_once(args.paths, off, jobs) for _ in range(runs)), key=lambda r: r[0])
-        elapsed, requests, input_tokens = best
-        rows.append((label, requests, input_tokens, elapsed, requests / elapsed))
-    lines = [f"| {label} | {requests:,} | {tokens_:,} | {elapsed:.2f} s | {rate:,.0f} |"
-             for label, requests, tokens_, elapsed, rate in rows]
-    table = "| run | requests | input tokens | time (best of %d) | requests/s |\n|---|---:|---:|---:|---:|\n" % runs
+        elapsed, cpu, requests, input_tokens = best
+        rows.append((label, requests, input_tokens, elapsed, requests / elapsed, cpu, requests / cpu))
+    lines = [f"| {label} | {requests:,} | {tokens_:,} | {elapsed:.2f} s | {rate:,.0f} | {cpu:.2f} s | {per_cpu:,.0f} |"
+             for label, requests, tokens_, elapsed, rate, cpu, per_cpu in rows]
+    table = ("| run | requests | input tokens | wall time (best of %d) | requests/s | CPU time | requests per CPU-second |"
+             "\n|---|---:|---:|---:|---:|---:|---:|\n" % runs)
     table += "\n".join(lines)
     print(table)
     if args.record:

@@ -18,7 +18,6 @@ breakpoint does not change the cached bytes).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from lynkr_cli.ledger.pricing import DEFAULT_BOOK, PriceBook
 from lynkr_cli.replay.segments import Segment
@@ -79,8 +78,10 @@ def _expired(previous: float | None, now: float | None) -> bool:
     return previous is not None and now is not None and now - previous > CACHE_TTL_SECONDS
 
 
-def shared_count(previous: Iterable[Segment], current: list[Segment]) -> int:
+def shared_count(previous: list[Segment], current: list[Segment]) -> int:
     """How many leading segments ``current`` shares with ``previous``."""
+    if len(previous) <= len(current) and current[:len(previous)] == previous:
+        return len(previous)  # the usual case, one comparison in C (the segments are the same objects)
     n = 0
     for a, b in zip(previous, current):
         if a.key != b.key:
