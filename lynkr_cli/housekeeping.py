@@ -165,6 +165,11 @@ def start(home: Path, retention_days: float, repeat: bool = False) -> threading.
 
 
 def _run(home: Path, retention_days: float, repeat: bool) -> None:
+    from lynkr_cli import background
+
+    # A sweep of many files waits for the agent's first answer, or a few seconds at most (a command that
+    # makes no request still gets its sweep).
+    background.wait_for_quiet(timeout=3.0)
     while True:
         try:
             if due(home):

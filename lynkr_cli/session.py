@@ -167,6 +167,7 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
             upstream=str(model_ref) if model_ref else upstream or "",
         )
     )
+    skip_unused_imports()
     server = ProxyServer(
         sock,
         lambda: _build_app(session_id, token, ledger, upstream, options),
@@ -200,6 +201,18 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     if isinstance(server.error, LynkrError):
         return server.error.exit_code  # e.g. an invalid config (2): the agent was stopped because of it
     return exit_code
+
+
+def skip_unused_imports() -> None:
+    """Keep httpx from importing its command-line tool, which lynkr never runs.
+
+    ``import httpx`` loads ``httpx._main`` (click, rich and pygments: ~65 ms of CPU on the 2-core VM)
+    whenever those are installed, and Typer installs them. The proxy imports httpx on its thread while
+    the agent boots, and every millisecond there is one the agent's first request may wait. A None
+    entry in ``sys.modules`` makes that one import fail, which httpx handles (its ``main`` then
+    explains that the CLI is unavailable).
+    """
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
 
 
 def provider_overrides(providers) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
@@ -247,6 +260,10 @@ def _build_app(session_id, token, ledger, upstream, options, team=None):  # type
 
     # Off the start-up path (a daemon thread, the agent already runs); ``lynkr serve`` (no command to
     # run, up for weeks) keeps re-checking.
+    if options is None or not options.command:
+        from lynkr_cli import background
+
+        background.open_now()  # no agent boots next to ``lynkr serve``: warm up at once
     if team is None or not team.built:  # once per process, not again at each config reload
         housekeeping.start(data_home(), settings.retention_days, repeat=options is None or not options.command)
     if not extra.get("model"):  # --model: one model for everything, no tiers

@@ -86,12 +86,15 @@ class Pipeline:
 
     def warm(self) -> None:
         """Build the tokenizer and import toon-format in a background thread (0.5–1.5 s), so the
-        first tool result of a session does not wait for them."""
+        first tool result of a session does not wait for them. The thread starts its work once the
+        agent's first request has been answered (``lynkr_cli/background.py``: the build holds the
+        interpreter lock for up to ~0.4 s, which the first request must not wait for)."""
         import threading
 
         def load() -> None:
-            from lynkr_cli import tokens
+            from lynkr_cli import background, tokens
 
+            background.wait_for_quiet()
             try:
                 tokens.encoding()
                 import toon_format  # noqa: F401

@@ -30,8 +30,10 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def _count(body: Mapping[str, Any]) -> int:
+    from lynkr_cli import background
     from lynkr_cli.tokens import count_request
 
+    background.wait_for_quiet()  # not while the agent's first request is served (background.py)
     return count_request(body)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from lynkr_cli import background
 from lynkr_cli.callers import current_caller
 from lynkr_cli.ledger.pricing import PriceBook
 from lynkr_cli.proxy.components import NoCache, NoLimits
@@ -64,6 +65,7 @@ class ProxyContext:
 
     def record(self, record: RequestRecord) -> None:
         """Send a finished request to the ledger and to any live listener (status line, tests)."""
+        background.answered()  # the first answer lets deferred CPU work start (lynkr_cli/background.py)
         caller = current_caller()
         if caller is not None and record.key_name is None:
             record.key_name = caller.key  # the user key's name, never the key
