@@ -60,18 +60,32 @@ def new_session_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def resolve_binary(name: str, explicit: str | None, install_hint: str) -> str:
-    """The agent's executable: ``--agent-bin`` if given, else found on PATH, else a clear error."""
+def resolve_binary(name: str, explicit: str | None, install_hint: str, generic: bool = False) -> str:
+    """The agent's executable: ``--agent-bin`` if given, else found on PATH, else one line saying
+    what to do: install a known agent, or (for a name lynkr does not know, often a typo such as
+    ``lynkr run claud``) which agents it knows and how to run any other command."""
     if explicit:
         path = shutil.which(explicit) or (explicit if os.access(explicit, os.X_OK) else None)
         if path is None:
             raise AgentNotFound(f"--agent-bin {explicit!r} is not an executable file")
         return path
     path = shutil.which(name)
-    if path is None:
-        hint = f"; install it with: {install_hint}" if install_hint else ""
-        raise AgentNotFound(f"{name!r} was not found on PATH{hint} (or pass --agent-bin PATH)")
-    return path
+    if path is not None:
+        return path
+    if install_hint:  # claude or codex, not installed (or installed elsewhere)
+        raise AgentNotFound(f"{name!r} was not found on PATH; install it with: {install_hint} "
+                            "(or pass --agent-bin PATH)")
+    if generic:  # lynkr run -- CMD: the command itself is missing, as a shell would say
+        raise AgentNotFound(f"{name!r} was not found on PATH")
+    import difflib
+
+    from lynkr_cli.agents import KNOWN_AGENTS
+
+    close = difflib.get_close_matches(os.path.basename(name), list(KNOWN_AGENTS), n=1, cutoff=0.6)
+    guess = f"did you mean {close[0]!r}? " if close else ""
+    agents = " and ".join(KNOWN_AGENTS)
+    raise AgentNotFound(f"{name!r} was not found on PATH: {guess}lynkr knows the agents {agents} "
+                        f"(lynkr run claude), and runs any other command after -- (lynkr run -- {name} ...)")
 
 
 def run(options: RunOptions) -> int:
@@ -97,7 +111,7 @@ def run(options: RunOptions) -> int:
         raise UsageError(f"--report-json {options.report_json}: directory {Path(options.report_json).parent} "
                          "does not exist")
     agent = agent_for(options.command[0], generic=options.generic)
-    binary = resolve_binary(options.command[0], options.agent_bin, agent.install_hint)
+    binary = resolve_binary(options.command[0], options.agent_bin, agent.install_hint, options.generic)
     # Config, routes, credentials: a run that cannot work fails here, before the agent starts.
     model = options.extra.get("model")
     checked = preflight(agent, options.command[1:], str(model) if model else None, data_home())

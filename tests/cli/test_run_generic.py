@@ -48,6 +48,21 @@ def test_death_by_signal_gives_128_plus_n(lynkr_home):
     assert result.returncode == 128 + signal.SIGKILL
 
 
+def test_a_mistyped_agent_names_the_agents_lynkr_knows_and_double_dash(lynkr_home):
+    result = run_lynkr(["run", "claud", "-p", "hi"], base_env(lynkr_home))
+    assert result.returncode == 127
+    assert result.stderr.strip() == ("lynkr: 'claud' was not found on PATH: did you mean 'claude'? lynkr knows the "
+                                     "agents claude and codex (lynkr run claude), and runs any other command after -- "
+                                     "(lynkr run -- claud ...)")
+
+
+def test_a_missing_command_after_double_dash_is_what_a_shell_would_say(lynkr_home):
+    result = run_lynkr(["run", "--", "missing-cmd", "x"], base_env(lynkr_home))
+    assert result.returncode == 127
+    assert result.stderr.strip() == "lynkr: 'missing-cmd' was not found on PATH"
+    assert "--agent-bin" not in result.stderr
+
+
 def test_missing_agent_is_one_line_and_exit_127(lynkr_home):
     result = run_lynkr(["run", "claude", "-p", "hi"], dict(base_env(lynkr_home), PATH="/nonexistent"))
     assert result.returncode == 127
