@@ -133,10 +133,14 @@ def finish_claude_onboarding(screen: AgentScreen) -> None:
     raise AssertionError(f"no prompt after onboarding; screen:\n{screen.text}")
 
 
-def test_claude_interactive_on_a_pty_shows_no_login_or_key_prompt(lynkr_home, new_user_home, project):
+@pytest.mark.parametrize("exported_key", [False, True], ids=["no-key", "anthropic-key-exported"])
+def test_claude_interactive_on_a_pty_shows_no_login_or_key_prompt(lynkr_home, new_user_home, project, exported_key):
+    """With an ANTHROPIC_API_KEY exported for other tools, Claude Code would ask "Detected a custom API
+    key ... Do you want to use this API key?" at its first start; this run needs no Anthropic key."""
     agent_binary("claude")
+    extra = {"ANTHROPIC_API_KEY": "sk-ant-api03-exported-for-other-tools-0123456789"} if exported_key else {}
     with FakeUpstream(openai_handler(lambda r, b: Turn(text="Interactive answer from OpenRouter"))) as upstream:
-        env = openrouter_env(lynkr_home, new_user_home, upstream, TERM="xterm-256color")
+        env = openrouter_env(lynkr_home, new_user_home, upstream, TERM="xterm-256color", **extra)
         screen = AgentScreen(lynkr_command("run", "--model", "openrouter:qwen/qwen3-coder", "claude"), env, project)
         try:
             finish_claude_onboarding(screen)
@@ -149,6 +153,7 @@ def test_claude_interactive_on_a_pty_shows_no_login_or_key_prompt(lynkr_home, ne
     assert code == 0, screen.text
     assert screen.ever_shown(LOGIN_WALL) == []
     assert_only_lynkrs_key_arrived(upstream)
+    assert not any("sk-ant" in json.dumps(r.headers) for r in upstream.received)
     sessions, _ = ledger_rows(lynkr_home)
     assert sessions[0]["exit_code"] == 0
 
