@@ -186,7 +186,7 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
         sock,
         lambda: _build_app(session_id, token, ledger, upstream, options),
         on_failure=lambda _exc: child.terminate(),  # an agent without its proxy can only fail
-        log_path=ledger.path.parent / "lynkr.log",  # the agent owns the terminal (proxy/logs.py)
+        log_path=_log_path(ledger.path.parent),  # the agent owns the terminal (proxy/logs.py)
     )
     server.start()
 
@@ -215,6 +215,17 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     if isinstance(server.error, LynkrError):
         return server.error.exit_code  # e.g. an invalid config (2): the agent was stopped because of it
     return exit_code
+
+
+def _log_path(home: Path) -> Path:
+    """``$LYNKR_HOME/lynkr.log``; when that directory cannot be made (a file in the way, no permission),
+    nowhere: the run goes on without a ledger (said once at the end), and a proxy that stopped for
+    want of a log file would take the agent down with it."""
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return Path(os.devnull)
+    return home / "lynkr.log"
 
 
 def skip_unused_imports() -> None:

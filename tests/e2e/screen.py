@@ -85,6 +85,31 @@ class AgentScreen:
         while time.monotonic() < deadline and self._read(0.05):
             pass
 
+    def wait_idle(self, quiet: float = 1.5, timeout: float = 60.0) -> None:
+        """Wait until the screen has not changed for ``quiet`` seconds: the agent's spinners stopped,
+        its turn is over (an answer on screen may still be streaming while its spinner runs)."""
+        deadline = time.monotonic() + timeout
+        last, since = self.text, time.monotonic()
+        while time.monotonic() < deadline:
+            self._read(0.1)
+            if self.text != last:
+                last, since = self.text, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+        raise AssertionError(f"screen never settled; screen:\n{self.text}")
+
+    def exit_with_ctrl_c(self, timeout: float = 60.0) -> int:
+        """Quit an agent that asks for a second Ctrl-C ("press Ctrl-C again"), as a user does."""
+        for _ in range(3):
+            self.type(CTRL_C)
+            try:
+                self.expect(r"(?i)again", timeout=5)
+            except AssertionError:
+                continue  # the first one interrupted something instead
+            self.type(CTRL_C)
+            break
+        return self.wait(timeout)
+
     def type(self, *keys: str) -> None:
         for key in keys:
             os.write(self.fd, key.encode())

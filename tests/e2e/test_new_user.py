@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import agent_binary, base_env, ledger_rows, lynkr_command, run_lynkr
-from tests.e2e.screen import CTRL_C, DOWN, ENTER, AgentScreen
+from tests.e2e.screen import DOWN, ENTER, AgentScreen
 from tests.fakes.anthropic import Turn
 from tests.fakes.ollama import ollama_handler
 from tests.fakes.openai import openai_handler
@@ -146,8 +146,8 @@ def test_claude_interactive_on_a_pty_shows_no_login_or_key_prompt(lynkr_home, ne
             finish_claude_onboarding(screen)
             screen.type(*"say hi", ENTER)
             screen.expect(r"Interactive answer from OpenRouter", timeout=60)
-            screen.type(CTRL_C, CTRL_C)
-            code = screen.wait(60)
+            screen.wait_idle()
+            code = screen.exit_with_ctrl_c()
         finally:
             screen.kill()
     assert code == 0, screen.text
@@ -210,8 +210,8 @@ def test_codex_interactive_on_a_pty_shows_no_sign_in(lynkr_home, new_user_home, 
             screen.settle(0.5)
             screen.type(ENTER)
             screen.expect(r"Interactive answer from Ollama", timeout=60)
-            screen.type(CTRL_C, CTRL_C)
-            code = screen.wait(60)
+            screen.wait_idle()
+            code = screen.exit_with_ctrl_c()
         finally:
             screen.kill()
     assert code == 0, screen.text
