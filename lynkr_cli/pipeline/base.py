@@ -145,6 +145,7 @@ class Pipeline:
             report.elapsed_ms = (time.perf_counter() - t0) * 1000
             reports.append(report)
             request = result
+        state.located = None  # the stages' shared index of this request (pipeline/results.py) is done
         if not any(report.changed for report in reports):
             return original, reports
         return request, reports

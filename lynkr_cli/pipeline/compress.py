@@ -22,13 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.pipeline.base import StageReport
 from lynkr_cli.pipeline.config import CompressConfig
-from lynkr_cli.pipeline.results import TextCache
+from lynkr_cli.pipeline.results import TextCache, locate, replace_texts
 from lynkr_cli.pipeline.textclean import clean_text
 
 if TYPE_CHECKING:
@@ -214,85 +213,43 @@ class CompressToolResults:
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
-        messages = request.messages
-        last = len(messages) - 1
-        new_messages: list[Any] | None = None
+        located = locate(request, state)
+        last = len(request.body.get("messages") or []) - 1
+        replacements: dict[int, str] = {}
         counts: dict[str, int] = {}
         history_saved = 0
-        for index, message in enumerate(messages):
-            content = message.get("content") if isinstance(message, dict) else None
-            if not isinstance(content, list):
+        for i, entry in enumerate(located):
+            outcome = self._outcome(entry.text, entry.tool_use_id)
+            counts[outcome.representation] = counts.get(outcome.representation, 0) + 1
+            if entry.message == last:
+                report.items.append(_item(entry.tool_use_id, outcome))
+            if outcome.text is None:
                 continue
-            new_content: list[Any] | None = None
-            for position, block in enumerate(content):
-                if not isinstance(block, dict) or block.get("type") != "tool_result":
-                    continue
-                new_block, outcomes = self._rewrite_block(block, state)
-                for outcome in outcomes:
-                    counts[outcome.representation] = counts.get(outcome.representation, 0) + 1
-                    if outcome.text is None:
-                        continue
-                    report.tokens_before += outcome.tokens_before
-                    report.tokens_after += outcome.tokens_after
-                    if outcome.elided_ref and outcome.elided_text is not None:
-                        report.artifacts[outcome.elided_ref] = outcome.elided_text
-                    if index != last:
-                        history_saved += outcome.tokens_before - outcome.tokens_after
-                if index == last:
-                    report.items.extend(_items(block, outcomes))
-                if new_block is not block:
-                    if new_content is None:
-                        new_content = list(content)
-                    new_content[position] = new_block
-            if new_content is not None:
-                if new_messages is None:
-                    new_messages = list(messages)
-                new_messages[index] = {**message, "content": new_content}
+            replacements[i] = outcome.text
+            report.tokens_before += outcome.tokens_before
+            report.tokens_after += outcome.tokens_after
+            if outcome.elided_ref and outcome.elided_text is not None:
+                report.artifacts[outcome.elided_ref] = outcome.elided_text
+            if entry.message != last:
+                history_saved += outcome.tokens_before - outcome.tokens_after
         report.decision = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "no tool results"
-        if new_messages is None:
+        if not replacements:
             return request, report
         report.changed = True
         report.metrics["history_tokens_saved"] = history_saved
-        return request.with_body({**request.body, "messages": new_messages}), report
-
-    def _rewrite_block(self, block: Mapping[str, Any], state: SessionState) -> tuple[Mapping[str, Any], list[Outcome]]:
-        content = block.get("content")
-        if isinstance(content, str):
-            outcome = self._outcome(content, str(block.get("tool_use_id")))
-            if outcome.text is None:
-                return block, [outcome]
-            return {**block, "content": outcome.text}, [outcome]
-        if not isinstance(content, list):
-            return block, []
-        outcomes: list[Outcome] = []
-        new_parts: list[Any] | None = None
-        for i, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-                continue
-            outcome = self._outcome(part["text"], str(block.get("tool_use_id")))
-            outcomes.append(outcome)
-            if outcome.text is not None:
-                if new_parts is None:
-                    new_parts = list(content)
-                new_parts[i] = {**part, "text": outcome.text}
-        if new_parts is None:
-            return block, outcomes
-        return {**block, "content": new_parts}, outcomes
+        return replace_texts(request, located, replacements, state), report
 
 
 def _outcome_size(outcome: Outcome) -> int:
     return len(outcome.text or "") + len(outcome.elided_text or "")
 
 
-def _items(block: Mapping[str, Any], outcomes: list[Outcome]) -> list[dict[str, Any]]:
-    """Per-result report entries for the newest turn's tool results."""
-    return [
-        {
-            "tool_use_id": block.get("tool_use_id"),
-            "representation": o.representation,
-            "tokens_before": o.tokens_before,
-            "tokens_after": o.tokens_after,
-            **({"elided_ref": o.elided_ref} if o.elided_ref else {}),
-        }
-        for o in outcomes
-    ]
+def _item(tool_use_id: str, outcome: Outcome) -> dict[str, Any]:
+    """The report entry of one of the newest turn's tool results."""
+    return {
+        "tool_use_id": tool_use_id,
+        "representation": outcome.representation,
+        "tokens_before": outcome.tokens_before,
+        "tokens_after": outcome.tokens_after,
+        **({"elided_ref": outcome.elided_ref} if outcome.elided_ref else {}),
+    }

@@ -14,8 +14,8 @@ expanded back (``refs.expand_text``, against the same earlier content) and kept 
 exact original; otherwise the result stays as it was and the failure is counted.
 
 Every turn resends the whole conversation, so the scan is incremental: a session keeps the index of
-what it has seen, with each event's fingerprint (a 64-bit hash of its text with the process's random
-seed, and its length), and a request that extends the last one is only scanned from where it differs.
+what it has seen with the events it came from (compared by value with the next request's: exact, and
+one comparison per text), and a request that extends the last one is only scanned from where it differs.
 This cache is only for speed: without it the same request gives the same bytes.
 """
 
@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.pipeline import refs
 from lynkr_cli.pipeline.base import StageReport
+from lynkr_cli.pipeline.results import Index, index, replace_texts
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -69,7 +69,7 @@ class Scan:
     by_key: dict[refs.Key, list[int]] = field(default_factory=dict)
     pairs: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
     labels: dict[str, refs.Key] = field(default_factory=dict)  # tool_use id -> key of its output
-    fingerprints: list[Hashable] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # what was scanned (texts and inputs kept to compare)
     outcomes: list[Outcome | None] = field(default_factory=list)
     chars: int = 0
 
@@ -192,47 +192,28 @@ def rewrite_result(text: str, key: refs.Key | None, scan: Scan) -> Outcome:
 
 # --- walking a request ---------------------------------------------------------------------------
 
-Event = tuple[str, Any, Any, Any]  # ("use", id, name, input) | ("result", tool_use_id, text, None)
+Event = tuple[str, str, Any, Any]  # ("use", id, name, input) | ("result", tool_use_id, text, None)
 
 
-def _events(messages: list[Any]) -> Iterator[tuple[int, int, int | None, Event]]:
-    """(message index, block index, text-part index, event) in conversation order."""
-    for index, message in enumerate(messages):
-        content = message.get("content") if isinstance(message, dict) else None
-        if not isinstance(content, list):
-            continue
-        for position, block in enumerate(content):
-            if not isinstance(block, dict):
-                continue
-            kind = block.get("type")
-            if kind == "tool_use":
-                yield index, position, None, ("use", str(block.get("id")), str(block.get("name") or ""), block.get("input"))
-            elif kind == "tool_result":
-                body = block.get("content")
-                if isinstance(body, str):
-                    yield index, position, None, ("result", str(block.get("tool_use_id")), body, None)
-                elif isinstance(body, list):
-                    for part_index, part in enumerate(body):
-                        if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
-                            yield index, position, part_index, ("result", str(block.get("tool_use_id")), part["text"], None)
-
-
-def _fingerprint(event: Event) -> Hashable:
-    kind, ident, payload, arguments = event
-    if kind == "use":
-        return ("use", ident, payload, _input_hash(arguments))
-    return ("result", ident, len(payload), hash(payload))
-
-
-def _input_hash(value: Any) -> Hashable:
-    """The hash of a tool call's input, by its JSON (orjson: one pass in C)."""
-    import orjson
-
-    try:
-        data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        return repr(value)
-    return (len(data), hash(data))
+def _events(found: Index) -> tuple[list[Event], list[int]]:
+    """The request's tool calls and tool-result texts in conversation order, and for each event the
+    position of its result in ``found.results`` (-1 for a call)."""
+    events: list[Event] = []
+    where: list[int] = []
+    uses = found.uses
+    u = 0
+    for r, entry in enumerate(found.results):
+        while u < len(uses) and (uses[u].message, uses[u].block) < (entry.message, entry.block):
+            use = uses[u]
+            events.append(("use", use.ident, use.name, use.arguments))
+            where.append(-1)
+            u += 1
+        events.append(("result", entry.tool_use_id, entry.text, None))
+        where.append(r)
+    for use in uses[u:]:
+        events.append(("use", use.ident, use.name, use.arguments))
+        where.append(-1)
+    return events, where
 
 
 def _advance(scan: Scan, event: Event) -> Outcome | None:
@@ -260,14 +241,17 @@ class Scans:
     def chars(self) -> int:
         return sum(scan.chars for scans in self._by_session.values() for scan in scans)
 
-    def pick(self, session: str, fingerprints: list[Hashable]) -> Scan:
-        """The session's scan whose events are the longest prefix of ``fingerprints`` (or a new one)."""
+    def pick(self, session: str, events: list[Event]) -> Scan:
+        """The session's scan whose events are the longest prefix of ``events`` (or a new one).
+
+        Events are compared exactly (texts and inputs by value: one comparison each, no hashing), so
+        reusing a scan is the same as scanning again."""
         scans = self._by_session.setdefault(session, [])
         self._by_session.move_to_end(session)
         best: Scan | None = None
         for scan in scans:
-            n = len(scan.fingerprints)
-            if n <= len(fingerprints) and scan.fingerprints == fingerprints[:n] and (best is None or n > len(best.fingerprints)):
+            n = len(scan.events)
+            if n <= len(events) and scan.events == events[:n] and (best is None or n > len(best.events)):
                 best = scan
         if best is None:
             best = Scan()
@@ -298,57 +282,40 @@ class Deduplicate:
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
-        messages = request.messages
-        located = list(_events(messages))
-        fingerprints = [_fingerprint(event) for _, _, _, event in located]
+        found = index(request, state)
+        events, where = _events(found)
         with self.scans.lock:
-            scan = self.scans.pick(state.key, fingerprints)
-            for n in range(len(scan.fingerprints), len(located)):
-                scan.outcomes.append(_advance(scan, located[n][3]))
-                scan.fingerprints.append(fingerprints[n])
-            outcomes = scan.outcomes[:len(located)]
+            scan = self.scans.pick(state.key, events)
+            for n in range(len(scan.events), len(events)):
+                scan.outcomes.append(_advance(scan, events[n]))
+                scan.events.append(events[n])
+                if events[n][0] == "result":
+                    scan.chars += len(events[n][2])
+            outcomes = scan.outcomes[:len(events)]
             self.scans.trim()
-        return _apply(request, messages, located, outcomes, report), report
-
-
-def _apply(request: ModelRequest, messages: list[Any], located: list[tuple[int, int, int | None, Event]],
-           outcomes: list[Outcome | None], report: StageReport) -> ModelRequest:
-    last = len(messages) - 1
-    replaced: dict[tuple[int, int], dict[int | None, str]] = {}
-    history = references = failures = 0
-    for (index, position, part, _), outcome in zip(located, outcomes):
-        if outcome is None:
-            continue
-        failures += int(outcome.lossless_failure and index == last)  # counted once, when the result is new
-        if outcome.text is None:
-            continue
-        replaced.setdefault((index, position), {})[part] = outcome.text
-        report.tokens_before += outcome.tokens_before
-        report.tokens_after += outcome.tokens_after
-        references += outcome.references
-        if index != last:
-            history += outcome.tokens_before - outcome.tokens_after
-    if failures:
-        report.metrics["lossless_failures"] = failures
-    if not replaced:
-        report.decision = "no repeated content"
-        return request
-    new_messages = list(messages)
-    for (index, position), parts in replaced.items():
-        message = new_messages[index]
-        content = list(message["content"])
-        block = content[position]
-        if None in parts:
-            content[position] = {**block, "content": parts[None]}
-        else:
-            body = list(block["content"])
-            for part_index, text in parts.items():
-                if part_index is not None:
-                    body[part_index] = {**body[part_index], "text": text}
-            content[position] = {**block, "content": body}
-        new_messages[index] = {**message, "content": content}
-    report.changed = True
-    report.decision = f"{references} reference(s) in {sum(len(p) for p in replaced.values())} tool result(s)"
-    report.metrics["history_tokens_saved"] = history
-    report.metrics["references"] = references
-    return request.with_body({**request.body, "messages": new_messages})
+        last = len(request.body.get("messages") or []) - 1
+        replacements: dict[int, str] = {}
+        history = references = failures = 0
+        for position, outcome in zip(where, outcomes):
+            if outcome is None or position < 0:
+                continue
+            entry = found.results[position]
+            failures += int(outcome.lossless_failure and entry.message == last)  # once, when the result is new
+            if outcome.text is None:
+                continue
+            replacements[position] = outcome.text
+            report.tokens_before += outcome.tokens_before
+            report.tokens_after += outcome.tokens_after
+            references += outcome.references
+            if entry.message != last:
+                history += outcome.tokens_before - outcome.tokens_after
+        if failures:
+            report.metrics["lossless_failures"] = failures
+        if not replacements:
+            report.decision = "no repeated content"
+            return request, report
+        report.changed = True
+        report.decision = f"{references} reference(s) in {len(replacements)} tool result(s)"
+        report.metrics["history_tokens_saved"] = history
+        report.metrics["references"] = references
+        return replace_texts(request, found.results, replacements, state), report

@@ -20,6 +20,7 @@ from lynkr_cli.pipeline.base import StageReport
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.pipeline.state import SessionState
 
 
 @dataclass(frozen=True)
@@ -102,98 +103,149 @@ def tool_names(messages: list[Any]) -> dict[str, str]:
     return names
 
 
-def rewrite_results(request: ModelRequest, rewrite: RewriteFn, report: StageReport) -> ModelRequest:
-    """``request`` with each tool-result text replaced by ``rewrite`` (the same object if none was).
+@dataclass(frozen=True)
+class Located:
+    """One tool-result text of a request: message, block, text part (None: the block's content is the
+    string itself), the tool_use id it answers, and the text."""
 
-    Every turn walks the whole conversation once per text stage, so the walk allocates nothing for a
-    result that stays as it was (the common case on every turn after the first)."""
-    messages = request.messages
+    message: int
+    block: int
+    part: int | None
+    tool_use_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolUse:
+    """One tool call of a request: message, block, id, tool name and input."""
+
+    message: int
+    block: int
+    ident: str
+    name: str
+    arguments: Any
+
+
+@dataclass
+class Index:
+    """Where a request's tool results and tool calls are (in conversation order)."""
+
+    results: list[Located]
+    uses: list[ToolUse]
+
+
+def locate(request: ModelRequest, state: SessionState | None = None) -> list[Located]:
+    """Every tool-result text of ``request``, in order (see ``index``)."""
+    return index(request, state).results
+
+
+def index(request: ModelRequest, state: SessionState | None = None) -> Index:
+    """Every tool-result text and tool call of ``request``, in order.
+
+    Every turn resends the whole conversation and five stages read it; the first one walks the
+    messages and the others reuse the index (``state.located``, valid for exactly the messages list it
+    was made from: a stage that rewrites texts hands on the updated index with its new messages)."""
+    messages = request.body.get("messages")
+    if state is not None and state.located is not None and state.located[0] is messages:
+        found: Index = state.located[1]
+        return found
+    results: list[Located] = []
+    uses: list[ToolUse] = []
+    for number, message in enumerate(messages if type(messages) is list else []):
+        content = message.get("content") if type(message) is dict else None
+        if type(content) is not list:
+            continue
+        for position, block in enumerate(content):
+            kind = block.get("type") if type(block) is dict else None
+            if kind == "tool_use":
+                uses.append(ToolUse(number, position, str(block.get("id")), str(block.get("name") or ""),
+                                    block.get("input")))
+            elif kind == "tool_result":
+                _add_results(results, number, position, block)
+    built = Index(results, uses)
+    if state is not None:
+        state.located = (messages, built)
+    return built
+
+
+def _add_results(results: list[Located], number: int, position: int, block: dict[str, Any]) -> None:
+    tool_use_id = str(block.get("tool_use_id"))
+    body = block.get("content")
+    if type(body) is str:
+        results.append(Located(number, position, None, tool_use_id, body))
+    elif type(body) is list:
+        for part_index, part in enumerate(body):
+            if type(part) is dict and part.get("type") == "text" and type(part.get("text")) is str:
+                results.append(Located(number, position, part_index, tool_use_id, part["text"]))
+
+
+def replace_texts(request: ModelRequest, located: list[Located], replacements: dict[int, str],
+                  state: SessionState | None = None) -> ModelRequest:
+    """``request`` with ``located[i].text`` replaced by ``replacements[i]`` (only the messages and blocks
+    that change are copied); the updated index goes on with the new messages list."""
+    messages = list(request.body.get("messages") or [])
+    updated = list(located)
+    contents: dict[int, list[Any]] = {}
+    parts: dict[tuple[int, int], list[Any]] = {}
+    for i, text in replacements.items():
+        entry = located[i]
+        updated[i] = Located(entry.message, entry.block, entry.part, entry.tool_use_id, text)
+        content = contents.get(entry.message)
+        if content is None:
+            content = contents[entry.message] = list(messages[entry.message]["content"])
+        block = content[entry.block]
+        if entry.part is None:
+            content[entry.block] = {**block, "content": text}
+            continue
+        body = parts.get((entry.message, entry.block))
+        if body is None:
+            body = parts[(entry.message, entry.block)] = list(block["content"])
+            content[entry.block] = {**block, "content": body}
+        body[entry.part] = {**body[entry.part], "text": text}
+    for index, content in contents.items():
+        messages[index] = {**messages[index], "content": content}
+    if state is not None:
+        uses = state.located[1].uses if state.located is not None and state.located[1].results is located else None
+        state.located = (messages, Index(updated, uses)) if uses is not None else None
+    return request.with_body({**request.body, "messages": messages})
+
+
+def rewrite_results(request: ModelRequest, rewrite: RewriteFn, report: StageReport,
+                    state: SessionState | None = None) -> ModelRequest:
+    """``request`` with each tool-result text replaced by ``rewrite`` (the same object if none was)."""
+    located = locate(request, state)
     names: dict[str, str] | None = None
 
     def tool_of(tool_use_id: str) -> str:
         nonlocal names
         if names is None:
-            names = tool_names(messages)
+            names = tool_names(request.messages)
         return names.get(tool_use_id, "")
 
-    last = len(messages) - 1
-    new_messages: list[Any] | None = None
-    tally = _Tally()
-    for index, message in enumerate(messages):
-        content = message.get("content") if type(message) is dict else None
-        if type(content) is not list:
-            continue
-        new_content: list[Any] | None = None
-        for position, block in enumerate(content):
-            if type(block) is not dict or block.get("type") != "tool_result":
-                continue
-            tool_use_id = str(block.get("tool_use_id"))
-            body = block.get("content")
-            if type(body) is str:
-                outcome = rewrite(body, tool_use_id, tool_of)
-                tally.add(outcome, index == last)
-                if outcome.text is None:
-                    continue
-                new_block: dict[str, Any] = {**block, "content": outcome.text}
-            elif type(body) is list:
-                parts = _rewrite_parts(body, tool_use_id, tool_of, rewrite, tally, index == last)
-                if parts is None:
-                    continue
-                new_block = {**block, "content": parts}
-            else:
-                continue
-            if new_content is None:
-                new_content = list(content)
-            new_content[position] = new_block
-        if new_content is not None:
-            if new_messages is None:
-                new_messages = list(messages)
-            new_messages[index] = {**message, "content": new_content}
-    if tally.failures:
-        report.metrics["lossless_failures"] = tally.failures
-    report.decision = f"{tally.rewritten} tool result(s) rewritten" if tally.rewritten else "nothing to rewrite"
-    if new_messages is None:
-        return request
-    report.tokens_before, report.tokens_after = tally.before, tally.after
-    report.changed = True
-    report.metrics["history_tokens_saved"] = tally.history
-    report.metrics["results_rewritten"] = tally.rewritten
-    return request.with_body({**request.body, "messages": new_messages})
-
-
-class _Tally:
-    """A stage's counts over one request."""
-
-    __slots__ = ("after", "before", "failures", "history", "rewritten")
-
-    def __init__(self) -> None:
-        self.before = self.after = self.history = self.failures = self.rewritten = 0
-
-    def add(self, outcome: Rewrite, newest: bool) -> None:
-        if outcome.lossless_failure and newest:  # counted once, when the result is new
-            self.failures += 1
+    last = len(request.body.get("messages") or []) - 1
+    replacements: dict[int, str] = {}
+    before = after = history = failures = 0
+    for i, entry in enumerate(located):
+        outcome = rewrite(entry.text, entry.tool_use_id, tool_of)
+        if outcome.lossless_failure and entry.message == last:  # counted once, when the result is new
+            failures += 1
         if outcome.text is None:
-            return
-        self.rewritten += 1
-        self.before += outcome.tokens_before
-        self.after += outcome.tokens_after
-        if not newest:
-            self.history += outcome.tokens_before - outcome.tokens_after
-
-
-def _rewrite_parts(parts: list[Any], tool_use_id: str, tool_of: ToolOf, rewrite: RewriteFn, tally: _Tally,
-                   newest: bool) -> list[Any] | None:
-    new_parts: list[Any] | None = None
-    for i, part in enumerate(parts):
-        if type(part) is not dict or part.get("type") != "text" or type(part.get("text")) is not str:
             continue
-        outcome = rewrite(part["text"], tool_use_id, tool_of)
-        tally.add(outcome, newest)
-        if outcome.text is not None:
-            if new_parts is None:
-                new_parts = list(parts)
-            new_parts[i] = {**part, "text": outcome.text}
-    return new_parts
+        replacements[i] = outcome.text
+        before += outcome.tokens_before
+        after += outcome.tokens_after
+        if entry.message != last:
+            history += outcome.tokens_before - outcome.tokens_after
+    if failures:
+        report.metrics["lossless_failures"] = failures
+    report.decision = f"{len(replacements)} tool result(s) rewritten" if replacements else "nothing to rewrite"
+    if not replacements:
+        return request
+    report.tokens_before, report.tokens_after = before, after
+    report.changed = True
+    report.metrics["history_tokens_saved"] = history
+    report.metrics["results_rewritten"] = len(replacements)
+    return replace_texts(request, located, replacements, state)
 
 
 def checked(text: str, candidate: str | None, expand: Callable[[str], str | None]) -> Rewrite:

@@ -92,6 +92,10 @@ class SessionState:
     calibration: Calibration = field(default_factory=Calibration, repr=False)
     _memo: Memo = field(default_factory=Memo, repr=False)  # SessionStates gives all its states one
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Where the tool-result texts of the request being optimized are (pipeline/results.py): found once
+    # per request and handed from stage to stage with the messages list it describes; cleared when the
+    # run ends, so a session never holds on to a request.
+    located: tuple[Any, Any] | None = field(default=None, repr=False)
 
     def decide_once(self, key: str, decide: Callable[[], Any]) -> tuple[Any, bool]:
         """The decision stored under ``key``, made by ``decide()`` the first time; (decision, is_new)."""
