@@ -154,3 +154,16 @@ def test_the_proxys_report_counts_each_stage(all_sessions: list[ReplaySession]) 
     assert dedup["changed"] and dedup["tokens_before"] > dedup["tokens_after"]
     assert dedup["metrics"]["references"] >= 3 and dedup["metrics"]["history_tokens_saved"] > 0
     assert summary["tokens_saved"] == sum(s["tokens_before"] - s["tokens_after"] for s in summary["stages"] if s["changed"])
+
+
+def test_running_the_stages_on_their_own_output_changes_nothing(all_sessions: list[ReplaySession]) -> None:
+    """Idempotent (base.py's contract): ``lynkr optimize`` on a body lynkr already forwarded, or a
+    proxy behind another lynkr, sends the same bytes again."""
+    for session in all_sessions:
+        last = _decoded(session)[-1]
+        first = build_pipeline()
+        out = first.run(last, first.session("a"))[0]
+        again = build_pipeline()
+        state = again.session("b")
+        assert again.run(out, state)[0].body == out.body
+        assert state.located is None  # the per-request index is not kept after the run
