@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from lynkr_cli.pipeline.base import StageReport
 
@@ -103,8 +103,7 @@ def tool_names(messages: list[Any]) -> dict[str, str]:
     return names
 
 
-@dataclass(frozen=True)
-class Located:
+class Located(NamedTuple):
     """One tool-result text of a request: message, block, text part (None: the block's content is the
     string itself), the tool_use id it answers, and the text."""
 
@@ -115,8 +114,7 @@ class Located:
     text: str
 
 
-@dataclass(frozen=True)
-class ToolUse:
+class ToolUse(NamedTuple):
     """One tool call of a request: message, block, id, tool name and input."""
 
     message: int
