@@ -2,7 +2,7 @@
 
     python bench/replay_report.py /work/data/sessions/public bench/sessions/recorded [--record]
 
-Runs, on the given transcripts: the default configuration (one row per session); every stage switched
+Runs, on the given transcripts: the default configuration with ``--verify`` (one row per session); every stage switched
 on alone and all stages together (totals); ``--stage prune=on`` (tools offered and used per session,
 what pruning saves and what it breaks); and the Codex sessions as sent to an Anthropic model
 (``--model anthropic:claude-sonnet-4-5``), where lynkr adds cache breakpoints a plain translator
@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
-    default = replay(args.paths)
+    default = replay(args.paths, "--verify")
     prune = replay(args.paths, "--stage", "prune=on")
     codex = [s["path"] for s in default["sessions"] if s["agent"] == "codex"]
     translated = replay(codex, "--model", TRANSLATED_MODEL)
@@ -134,7 +134,9 @@ def main() -> None:
            f"records). Default configuration: input tokens {pct(t['input_tokens_direct'], t['input_tokens_lynkr'])} "
            f"less, input-side bill ${t['bill_direct_usd']:.2f} → ${t['bill_lynkr_usd']:.2f} "
            f"({pct(t['bill_direct_usd'], t['bill_lynkr_usd'])} saved), {t['prefix_breaks']} prefix breaks, "
-           f"{t['lossless_failures']} lossless-check failures.",
+           f"{t['lossless_failures']} lossless-check failures reported by the stages, and {t.get('verify_failures', 0)} "
+           f"requests where undoing lynkr's reversible rewrites over the whole conversation did not give back what "
+           f"they replaced (`--verify`).",
            "", "What the input is made of (`input_by_kind`; the history counts each time it is resent):", "",
            kinds_table(default),
            "", "Per session (default configuration):", "", sessions_table(default),

@@ -106,6 +106,7 @@ complete -c lynkr -n '__fish_seen_subcommand_from profiles' -l json
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -l json
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -l no-optimize
+complete -c lynkr -n '__fish_seen_subcommand_from replay' -l verify
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -l since -x -a 'AGE DATE'
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -l last -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from replay' -s n -r -F

@@ -67,7 +67,7 @@ _lynkr_options() {
         "keys rotate") echo "--help --json --storage" ;;
         "optimize") echo "--format --help --lossy --no-optimize --report-json --show-elided --stage -f" ;;
         "profiles") echo "--help --json" ;;
-        "replay") echo "--emit-last --help --jobs --json --last --model --no-optimize --profile --since --stage -j -m -n -p" ;;
+        "replay") echo "--emit-last --help --jobs --json --last --model --no-optimize --profile --since --stage --verify -j -m -n -p" ;;
         "report") echo "--all --by-key --csv --help --json --last --requests --session --since --storage -n -s" ;;
         "run") echo "--agent-bin --cache --help --model --no-optimize --profile --report --report-json --stage --tool-search" ;;
         "serve") echo "--allow-host --cache --help --host --log-format --model --no-token --port --profile --quiet --storage --token --upstream -p -q" ;;

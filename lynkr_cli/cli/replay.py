@@ -32,6 +32,7 @@ def replay(
         None, "--stage", metavar="NAME=on|off", help="Switch one optimization stage on or off; repeatable."
     ),
     no_optimize: bool = typer.Option(False, "--no-optimize", help="Run no stage (the baseline)."),
+    verify: bool = typer.Option(False, "--verify", help="Also undo the reversible rewrites and compare (slower)."),
     jobs: int = typer.Option(0, "--jobs", "-j", min=0, metavar="N", show_default=False,
                              help="Worker processes (default: one per CPU, at most 4)."),
 ) -> None:
@@ -68,7 +69,7 @@ def replay(
     settings = load_settings(profile=profile)
     options = ReplayOptions(chosen, since=start, last=last, emit_last=emit_last, target=model, profile=profile,
                             switches=list(stage or []), no_optimize=no_optimize,
-                            jobs=jobs or min(os.cpu_count() or 1, 4))
+                            jobs=jobs or min(os.cpu_count() or 1, 4), verify=verify)
 
     def warn(message: str) -> None:
         sys.stderr.write(f"lynkr replay: warning: {printable(message)}\n")

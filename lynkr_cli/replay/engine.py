@@ -60,6 +60,7 @@ class SessionResult:
     cache_read_tokens_lynkr: int = 0
     prefix_breaks: int = 0
     lossless_failures: int = 0
+    verify_failures: int | None = None  # --verify: requests whose expanded rewrites differ (None: not checked)
     stage_errors: int = 0
     unpriced_requests: int = 0
     last_request_input_tokens_lynkr: int = 0
@@ -78,10 +79,13 @@ class Replayer:
     """Replays sessions through one pipeline (and, with ``target``, one provider adapter)."""
 
     def __init__(self, pipeline: "Pipeline", target: "tuple[HttpProvider, str] | None" = None,
-                 router: Any = None, keep_last: bool = False, book: "PriceBook | None" = None) -> None:
+                 router: Any = None, keep_last: bool = False, book: "PriceBook | None" = None,
+                 verify: bool = False) -> None:
         from lynkr_cli.ledger.pricing import DEFAULT_BOOK
+        from lynkr_cli.replay.verify import Verifier
 
         self.book = book or DEFAULT_BOOK
+        self.verifier = Verifier(pipeline) if verify else None
         self.pipeline = pipeline
         self.target = target
         self.router = router
@@ -93,13 +97,17 @@ class Replayer:
                                tools_used=sorted(session.tools_used),
                                input_tokens_recorded=session.recorded_input_tokens)
         state = self.pipeline.session(session.session_id)
+        reference_state = self.verifier.session(session.session_id) if self.verifier is not None else None
         counter = SegmentCounter()
         direct, lynkr, routed_ledger = Ledger(self.book), Ledger(self.book), Ledger(self.book)
         previous: tuple[list[Any], list[Any]] | None = None
         routed = Routed() if self.router is not None else None
         last_wire: Any = None
+        verify_failures = 0
         for rebuilt in session.requests:
             request, optimized, reports = self._optimize(rebuilt, state)
+            if self.verifier is not None and reference_state is not None:
+                verify_failures += int(self.verifier.failed(request, optimized, reference_state))
             (direct_wire, lynkr_wire), wire, provider, model = self._wires(rebuilt, request, optimized)
             direct_segments = counter.segments(direct_wire, wire, "direct")
             lynkr_segments = counter.segments(lynkr_wire, wire, "lynkr")
@@ -123,6 +131,7 @@ class Replayer:
             last_wire = lynkr_wire
         if self.keep_last and session.requests:
             result.last_body = json.dumps(last_wire, ensure_ascii=False).encode()
+        result.verify_failures = verify_failures if self.verifier is not None else None
         result.requests = direct.requests
         result.input_tokens_direct, result.input_tokens_lynkr = direct.tokens, lynkr.tokens
         result.bill_direct_usd, result.bill_lynkr_usd = direct.usd, lynkr.usd

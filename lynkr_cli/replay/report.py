@@ -49,6 +49,8 @@ def session_json(result: SessionResult) -> dict[str, Any]:
         data[name] = round(value, 6) if isinstance(value, float) else value
     data["by_stage"] = dict(sorted(result.by_stage.items()))
     data["input_by_kind"] = _by_size(result.input_by_kind)
+    if result.verify_failures is not None:
+        data["verify_failures"] = result.verify_failures
     data.update(models=result.models, stage_errors=result.stage_errors, unpriced_requests=result.unpriced_requests,
                 cache_read_tokens_direct=result.cache_read_tokens_direct,
                 cache_read_tokens_lynkr=result.cache_read_tokens_lynkr,
@@ -66,6 +68,9 @@ def to_json(results: list[SessionResult], meta: dict[str, Any]) -> dict[str, Any
     data["sessions"] = total.sessions
     data["by_stage"] = dict(sorted(total.by_stage.items()))
     data["input_by_kind"] = _by_size(total.by_kind)
+    verified = [r.verify_failures for r in results if r.verify_failures is not None]
+    if verified:
+        data["verify_failures"] = sum(verified)
     if any(r.routed is not None for r in results):
         data["if_quality_held"] = {"turns_by_tier": total.routed_turns, "bill_usd": round(total.routed_usd, 6)}
     return {"sessions": [session_json(r) for r in results], "total": data, **meta}
@@ -122,6 +127,10 @@ def render(results: list[SessionResult], meta: dict[str, Any]) -> str:
     lines.append(f"tokens saved by stage: {stages}")
     lines.append(f"prefix breaks caused by lynkr: {int(v['prefix_breaks'])}; lossless-check failures: "
                  f"{int(v['lossless_failures'])} (brk/ll column)")
+    verified = [r.verify_failures for r in results if r.verify_failures is not None]
+    if verified:
+        lines.append(f"--verify: reversible rewrites undone over every request and compared: {sum(verified)} "
+                     f"request(s) differ")
     if any(r.routed is not None for r in results):
         turns = ", ".join(f"{tier} {n}" for tier, n in sorted(total.routed_turns.items())) or "none"
         lines.append(f"routing, if quality held ({meta.get('profile') or 'configured tiers'}): user turns {turns}; "

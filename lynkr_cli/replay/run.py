@@ -27,6 +27,7 @@ class ReplayOptions:
     switches: list[str] = field(default_factory=list)
     no_optimize: bool = False
     jobs: int = 1  # worker processes (sessions are independent)
+    verify: bool = False  # also undo the reversible stages and compare (replay/verify.py)
 
 
 class Progress:
@@ -67,7 +68,7 @@ def build_replayer(options: ReplayOptions, settings: Any, keep_last: bool) -> Re
     from lynkr_cli.ledger.pricing import PriceBook
 
     book = PriceBook.from_config(settings.prices)  # the config's [prices] too, as lynkr report prices
-    return Replayer(pipeline, target=target, router=router, keep_last=keep_last, book=book)
+    return Replayer(pipeline, target=target, router=router, keep_last=keep_last, book=book, verify=options.verify)
 
 
 def _target(text: str) -> Any:

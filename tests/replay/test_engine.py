@@ -124,3 +124,31 @@ def test_a_chat_completions_upstream_counts_the_same_conversation(tmp_path: Path
     assert abs(chat.input_tokens_direct - native.input_tokens_direct) < 0.05 * native.input_tokens_direct
     assert chat.input_by_kind["tool result: JSON"] == native.input_by_kind["tool result: JSON"]
     assert chat.cache_read_tokens_direct > 0  # an OpenAI-format upstream caches the prefix by itself
+
+
+class LosesResults:
+    """A stage that calls itself ``dedup`` but throws the newest tool result's text away."""
+
+    name = "dedup"
+
+    def apply(self, request: ModelRequest, state: Any) -> tuple[ModelRequest, StageReport]:
+        report = StageReport(stage=self.name)
+        messages = list(request.messages)
+        last = messages[-1]
+        content = last.get("content")
+        if not isinstance(content, list) or not any(b.get("type") == "tool_result" for b in content):
+            return request, report
+        blocks = [{**b, "content": "[gone]"} if b.get("type") == "tool_result" else b for b in content]
+        messages[-1] = {**last, "content": blocks}
+        report.changed, report.tokens_before, report.tokens_after = True, 100, 2
+        return request.with_body({**request.body, "messages": messages}), report
+
+
+def test_verify_undoes_the_reversible_stages_and_catches_a_lossy_one(tmp_path: Path) -> None:
+    session = load_session(write(tmp_path / "s.jsonl", claude_lines()))
+    lossy = Replayer(Pipeline([LosesResults()]), verify=True).replay(session)
+    assert lossy.lossless_failures == 0  # the stage reports nothing wrong about itself
+    assert lossy.verify_failures == 2  # the two requests whose newest message it emptied
+    honest = Replayer(build_pipeline(), verify=True).replay(session)
+    assert honest.verify_failures == 0
+    assert Replayer(build_pipeline()).replay(session).verify_failures is None  # not checked without --verify
