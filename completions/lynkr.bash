@@ -45,8 +45,8 @@ _lynkr_options() {
     case "$1" in
         "") echo "--help --version -V" ;;
         "cache") echo "--help" ;;
-        "cache clear") echo "--help" ;;
-        "cache stats") echo "--help --json" ;;
+        "cache clear") echo "--help --storage" ;;
+        "cache stats") echo "--help --json --storage" ;;
         "completions") echo "--help" ;;
         "config") echo "--help" ;;
         "config keys") echo "--help --json" ;;
@@ -74,6 +74,8 @@ _lynkr_options() {
 }
 _lynkr_takes_value() {
     case "$1 $2" in
+        "cache clear --storage") return 0 ;;
+        "cache stats --storage") return 0 ;;
         "config show --profile") return 0 ;;
         "config show -p") return 0 ;;
         "config validate --profile") return 0 ;;
@@ -149,6 +151,8 @@ _lynkr_takes_value() {
 }
 _lynkr_values() {
     case "$1 $2" in
+        "cache clear --storage") echo "@files" ;;
+        "cache stats --storage") echo "@files" ;;
         "config show --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "config show -p") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;
         "config validate --profile") echo "anthropic-direct codex-openai enterprise-bedrock hybrid-local-cloud local-ollama openrouter-budget" ;;

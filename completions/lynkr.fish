@@ -23,8 +23,10 @@ complete -c lynkr -n '__fish_seen_subcommand_from cache; and not __fish_seen_sub
 complete -c lynkr -n '__fish_seen_subcommand_from cache; and not __fish_seen_subcommand_from clear stats' -a stats -d 'Entries, size, and the hits served from the cache file with the token…'
 complete -c lynkr -n '__fish_seen_subcommand_from cache' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from clear' -l help
+complete -c lynkr -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from clear' -l storage -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from stats' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from stats' -l json
+complete -c lynkr -n '__fish_seen_subcommand_from cache; and __fish_seen_subcommand_from stats' -l storage -r -F
 complete -c lynkr -n '__fish_seen_subcommand_from completions' -l help
 complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from keys path show validate' -a keys -d 'List every setting: dotted key, type, default and what it does'
 complete -c lynkr -n '__fish_seen_subcommand_from config; and not __fish_seen_subcommand_from keys path show validate' -a path -d 'Print the user config file path (it may not exist yet)'

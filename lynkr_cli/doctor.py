@@ -162,6 +162,29 @@ def ledger_check() -> Check:
     return Check("ledger", "writable", "ok", str(path))
 
 
+def team_storage_check(settings: Settings) -> Check | None:
+    """With ``[storage] url``: the team database answers, and at which schema (None without a URL)."""
+    if settings.storage.url is None:
+        return None
+    from lynkr_cli.storage import Storage
+    from lynkr_cli.storage.schema import COMPONENTS
+
+    storage = Storage.from_settings(settings)
+    try:
+        versions = storage.schema()
+    except Exception as exc:  # unreachable, refused, bad password: the check reports, never raises
+        return Check("ledger", "team database", "fail", f"{storage.label}: {exc}",
+                     "check [storage] url (or LYNKR_STORAGE__URL) and that PostgreSQL is up")
+    finally:
+        storage.close()
+    behind = [c.name for c in COMPONENTS if versions.get(c.name, 0) < c.version]
+    detail = f"{storage.label}, schema " + ", ".join(f"{name} {v}" for name, v in versions.items())
+    if behind:
+        return Check("ledger", "team database", "warn", detail + f" ({', '.join(behind)} not current)",
+                     "run lynkr db migrate (lynkr serve also migrates when it starts)")
+    return Check("ledger", "team database", "ok", detail)
+
+
 def port_checks(resolved: Resolved | None) -> list[Check]:
     from lynkr_cli.proxy.server import bind_socket
 
@@ -280,6 +303,9 @@ def run_checks(profile: str | None, env: Mapping[str, str], progress: Callable[[
         checks += provider_checks(resolved, env, progress)
     progress("checking ledger and ports")
     checks.append(ledger_check())
+    team = team_storage_check(resolved.settings) if resolved is not None else None
+    if team is not None:
+        checks.append(team)
     checks += port_checks(resolved)
     checks += environment_checks(env)
     checks += storage_checks(env, resolved.settings if resolved is not None else None)

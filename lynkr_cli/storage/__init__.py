@@ -99,6 +99,31 @@ class Storage:
                 conn.close()
         return changes
 
+    def schema(self) -> dict[str, int]:
+        """Each component's schema version in the database, without migrating it (0: not created)."""
+        if self.url is None:
+            from lynkr_cli.storage.sqlite import connect, schema_version
+
+            versions = {}
+            for component in COMPONENTS:
+                path = self.path_of(component)
+                if not path.exists():
+                    versions[component.name] = 0
+                    continue
+                conn = connect(path, _NO_MIGRATIONS[component.name])
+                try:
+                    versions[component.name] = schema_version(conn)
+                finally:
+                    conn.close()
+            return versions
+        with self._lock:
+            database = self._open_postgres(migrate=False)
+        found: dict[str, int] = {c.name: 0 for c in COMPONENTS}
+        if database.query("SELECT to_regclass('lynkr_schema') IS NOT NULL")[0][0]:
+            found.update({name: int(version) for name, version in database.query(
+                "SELECT component, version FROM lynkr_schema")})
+        return found
+
     def _open_postgres(self, migrate: bool = True) -> "PostgresDatabase":
         if self._postgres is None:
             from lynkr_cli.storage.postgres import PostgresDatabase

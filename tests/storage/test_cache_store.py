@@ -55,3 +55,18 @@ def test_an_answer_stored_by_one_replica_is_served_by_another(pg_url: str, tmp_p
     finally:
         first.close()
         second.close()
+
+
+def test_lynkr_cache_stats_and_clear_on_the_team_database(pg_url: str, tmp_path: Path):
+    from tests.conftest import base_env, run_lynkr
+
+    storage = Storage(pg_url, home=tmp_path)
+    store_on(storage).put(entry("k1", output_tokens=7))
+    storage.close()
+    env = base_env(tmp_path / "home", LYNKR_STORAGE__URL=pg_url)
+    stats = run_lynkr(["cache", "stats", "--json"], env)
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout)["entries"] == 1 and "@127.0.0.1" in json.loads(stats.stdout)["path"]
+    cleared = run_lynkr(["cache", "clear"], env)
+    assert cleared.returncode == 0 and "removed 1 answer" in cleared.stdout
+    assert not (tmp_path / "home" / "cache.sqlite3").exists()

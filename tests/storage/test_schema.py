@@ -73,3 +73,20 @@ def test_replicas_starting_together_migrate_once(pg_url: str, tmp_path: Path):
     versions = dict(storage.database(CACHE).query("SELECT component, version FROM lynkr_schema"))
     assert versions == {c.name: c.version for c in COMPONENTS}
     storage.close()
+
+
+def test_lynkr_doctor_checks_the_team_database(pg_url: str, tmp_path: Path):
+    import json as jsonlib
+
+    from tests.conftest import base_env, run_lynkr
+
+    def team_check(url: str) -> dict:
+        result = run_lynkr(["doctor", "--json"], base_env(tmp_path / "home", LYNKR_STORAGE__URL=url))
+        return next(c for c in jsonlib.loads(result.stdout) if c["name"] == "team database")
+
+    assert team_check(pg_url)["status"] == "warn"  # reachable, not migrated yet: doctor does not migrate
+    Storage(pg_url, home=tmp_path).migrate()
+    found = team_check(pg_url)
+    assert found["status"] == "ok" and f"ledger {LEDGER.version}" in found["detail"]
+    down = team_check(pg_url.rsplit(":", 1)[0] + ":1/nothing")
+    assert down["status"] == "fail" and "PostgreSQL is up" in down["fix"]
