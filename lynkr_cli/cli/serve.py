@@ -118,7 +118,8 @@ def serve(
         front.observe = name_client  # each request's client names its ledger session
         return front
 
-    server = ProxyServer(sock, lambda: gateway.app(build, secret))
+    server = ProxyServer(sock, lambda: gateway.app(build, secret, tuple(settings.serve.allowed_hosts) + tuple(hosts),
+                                                   tuple(settings.serve.allowed_origins)))
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

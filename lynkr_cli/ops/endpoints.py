@@ -5,7 +5,8 @@
   while it shuts down, so a load balancer sends clients to the other replicas. No token.
 - ``/metrics``: Prometheus text format (``ops/metrics.py``). It names user keys and models, so when
   the server has a token it must come with it (``Authorization: Bearer <token>``, ``X-Lynkr-Token``,
-  or the ``/s/<token>/metrics`` path); user keys are not enough.
+  or the ``/s/<token>/metrics`` path); user keys are not enough. Like the API routes, it refuses a
+  Host a web page could have rebound and any Origin not configured (``proxy/guard.py``).
 
 Everything else goes to the proxy unchanged.
 """
@@ -19,17 +20,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lynkr_cli.ops.metrics import CONTENT_TYPE, Metrics
 from lynkr_cli.proxy.auth import TokenAuthenticator
+from lynkr_cli.proxy.guard import OriginGuard
 
 _PATHS = ("/healthz", "/readyz", "/metrics")
 
 
 class OpsEndpoints:
-    def __init__(self, app: ASGIApp, metrics: Metrics, ready: Callable[[], str | None], token: str | None) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, ready: Callable[[], str | None], token: str | None,
+                 guard: OriginGuard | None = None) -> None:
         """``ready()``: None when ready, else why not (shown in the 503)."""
         self.app = app
         self.metrics = metrics
         self.ready = ready
         self._token = TokenAuthenticator(token) if token else None
+        self._guard = guard or OriginGuard()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or not self._is_ops(scope["path"]):
@@ -42,6 +46,8 @@ class OpsEndpoints:
             why = self.ready()
             body = {"status": "ready"} if why is None else {"status": "not ready", "reason": why}
             await _send(send, 200 if why is None else 503, json.dumps(body).encode())
+        elif self._guard.refusal(scope["headers"]) is not None:
+            await _send(send, 403, b'{"error":"lynkr: /metrics is not for web pages (Host or Origin refused)"}')
         elif self._token is not None and self._token.authenticate(scope) is None:
             await _send(send, 401, b'{"error":"lynkr: /metrics needs the server token (Authorization: Bearer ...)"}')
         else:

@@ -60,15 +60,18 @@ class Gateway:
         self.metrics.gauge("lynkr_ledger_spooled_rows", "Ledger rows waiting on local disk for the database",
                            lambda: float(ledger.spooled))
 
-    def app(self, build_proxy: Callable[[], Any], token: str | None) -> Any:
-        """The ASGI app for the server thread: ops endpoints around the reloadable proxy."""
+    def app(self, build_proxy: Callable[[], Any], token: str | None, hosts: tuple[str, ...] = (),
+            origins: tuple[str, ...] = ()) -> Any:
+        """The ASGI app for the server thread: ops endpoints around the reloadable proxy. ``hosts`` and
+        ``origins``: the names and web origins the proxy's own guard accepts (``proxy/guard.py``)."""
         from lynkr_cli.ops.endpoints import OpsEndpoints
         from lynkr_cli.ops.reload import Reloadable
+        from lynkr_cli.proxy.guard import OriginGuard
 
         self.reloadable = Reloadable(build_proxy)
         self.metrics.gauge("lynkr_requests_in_flight", "Requests being answered now",
                            lambda: float(self.reloadable.in_flight if self.reloadable else 0))
-        return OpsEndpoints(self.reloadable, self.metrics, self.not_ready, token)
+        return OpsEndpoints(self.reloadable, self.metrics, self.not_ready, token, OriginGuard(hosts, origins))
 
     def not_ready(self) -> str | None:
         if self.stopping:

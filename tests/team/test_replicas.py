@@ -167,6 +167,8 @@ def test_metrics_health_and_readiness(replicas):
     assert httpx.get(f"{a.url}/readyz").json() == {"status": "ready"}
     assert httpx.get(f"{a.url}/metrics").status_code == 401  # it names keys and models: the token is needed
     assert httpx.get(f"{a.url}/metrics", headers={"x-lynkr-token": "sk-lynkr-not-the-token"}).status_code == 401
+    rebound = httpx.get(f"{a.url}/metrics", headers={"authorization": f"Bearer {TOKEN}", "host": "evil.example"})
+    assert rebound.status_code == 403  # a web page that rebound its name to this address reads nothing
     texts = [httpx.get(f"{r.url}/metrics", headers={"authorization": f"Bearer {TOKEN}"}).text for r in (a, b)]
     alice = 'key="alice"', 'model="claude-haiku-4-5"', 'provider="anthropic"', 'tier="SIMPLE"'
     assert sum(_series(texts[0], "lynkr_requests_total", *alice)) >= 2
