@@ -148,6 +148,7 @@ def elide(text: str, config: CompressConfig) -> Outcome | None:
 
 
 HEADER_MAX_CHARS = 600
+COMPRESS_CACHE_CHARS = 6 << 20
 
 
 def _json_after_header(text: str, config: CompressConfig) -> tuple[str, str, Any] | None:
@@ -206,7 +207,9 @@ class CompressToolResults:
 
     def __init__(self, config: CompressConfig | None = None) -> None:
         self.config = config or CompressConfig()
-        self._cache: TextCache[Outcome] = TextCache(_outcome_size)  # by exact text: no hashing of every result
+        # By tool_use id and exact text (no hashing of every result on every turn); a larger budget than
+        # the other text stages because a miss here costs a tokenization, not a scan.
+        self._cache: TextCache[Outcome] = TextCache(_outcome_size, COMPRESS_CACHE_CHARS)
 
     def _outcome(self, text: str, ident: str) -> Outcome:
         return self._cache.get(text, lambda: compress_text(text, self.config), ident)

@@ -38,7 +38,7 @@ MIN_LINES = 3
 MIN_RUN_CHARS = 240  # a reference costs ~25-40 tokens: shorter runs are kept as they are
 CANDIDATES = 8  # earlier places tried per line pair (the most recent first)
 SCANS_PER_SESSION = 4  # a session's main conversation and its sub-agents' each keep their own
-SCAN_BUDGET_CHARS = 24 << 20  # text held by all sessions' scans (about 2-3 bytes per char)
+SCAN_BUDGET_CHARS = 8 << 20  # text held by all sessions' scans (each char costs ~5 bytes with its index: ~40 MB)
 SCAN_SESSIONS = 256  # sessions whose scans are kept (as many as the proxy keeps session states)
 
 

@@ -41,7 +41,7 @@ UNCHANGED = Rewrite()
 T = TypeVar("T")
 ToolOf = Callable[[str], str]  # tool_use id -> the name of the tool that produced it (looked up when asked)
 RewriteFn = Callable[[str, str, ToolOf], Rewrite]  # (text, tool_use id, tool_of) -> Rewrite
-TEXT_CACHE_CHARS = 4 << 20
+TEXT_CACHE_CHARS = 2 << 20  # per stage: about two long sessions of tool results
 
 
 class TextCache(Generic[T]):

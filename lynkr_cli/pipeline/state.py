@@ -12,6 +12,10 @@ session because its values hold tool-result texts: ``MAX_SESSIONS`` per-session 
 ``MEMO_ENTRIES`` each could hold gigabytes, while a shared one is one budget (and a file two
 sessions both read is compressed once). Sharing is safe because a memo value is a pure function of
 its key, which names the stage and its config (``bench/soak.py`` measures the bound).
+
+The tool-result stages keep their own bounded speed caches the same way, shared by all sessions:
+each text stage and ``compress`` a ``results.TextCache`` by tool_use id and exact text (2-6 M
+characters), ``dedup`` its per-session scans (8 M characters with their index, ~40 MB).
 """
 
 from __future__ import annotations
