@@ -57,6 +57,7 @@ class Signature:
     roles: tuple[tuple[str, str], ...]  # (preposition, the first word or fact after it)
     particles: frozenset[str]
     explains: bool
+    commands: frozenset[str] = frozenset()  # words right after a command-line tool: subcommands
 
 
 def _stem(word: str) -> str:
@@ -107,6 +108,15 @@ def _padded(replacement: str, match: re.Match[str]) -> str:
 def _is_name_letter(low: str, following: str) -> bool:
     """"table a to table b": a letter that ends a noun phrase is a name, not an article."""
     return len(low) == 1 and low not in ("i",) and (following in lexicon.PREPOSITIONS or following in ("and", "or", ""))
+
+
+def _subcommands(lowered: list[str]) -> set[str]:
+    """The canonical forms of the words one or two places after a command-line tool's name."""
+    found: set[str] = set()
+    for index, low in enumerate(lowered):
+        if low in lexicon.TOOLS:
+            found.update(canonical(word) for word in lowered[index + 1:index + 3] if word not in lexicon.TOOLS)
+    return found
 
 
 @functools.lru_cache(maxsize=8192)
@@ -174,7 +184,8 @@ def signature(text: str) -> Signature:
     facts += [(m.start(), f"n:{m.group(0)}") for m in _NUMBER.finditer(rest)]
     return Signature(facts=tuple(fact for _, fact in sorted(facts)), negations=negations, lead=lead,
                      words=tuple(words), raw=tuple(raw), roles=tuple(roles), particles=frozenset(particles),
-                     explains=any(low in lexicon.EXPLAIN for low in lowered))
+                     explains=any(low in lexicon.EXPLAIN for low in lowered),
+                     commands=frozenset(_subcommands(lowered)))
 
 
 def _joined(extra: set[str], other: Signature) -> set[str]:
@@ -193,8 +204,11 @@ def _unmatched(a: Signature, b: Signature) -> tuple[set[str], set[str]]:
     parts_b = {w for i in range(len(b.raw) - 1) if b.raw[i] + b.raw[i + 1] in joined_a for w in b.raw[i:i + 2]}
     only_a -= {canonical(w) for w in joined_a | parts_a}
     only_b -= {canonical(w) for w in joined_b | parts_b}
-    only_a = {w for w in only_a if w not in _LIGHT and not _implied(w, b)}
-    only_b = {w for w in only_b if w not in _LIGHT and not _implied(w, a)}
+    light_a, light_b = (only_a & _LIGHT) - a.commands, (only_b & _LIGHT) - b.commands
+    if light_a and light_b:  # "create a branch" / "find a branch": light words, but not the same ones
+        light_a = light_b = set()
+    only_a = {w for w in only_a if w not in light_a and not _implied(w, b)}
+    only_b = {w for w in only_b if w not in light_b and not _implied(w, a)}
     return only_a, only_b
 
 

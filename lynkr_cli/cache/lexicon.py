@@ -21,7 +21,7 @@ from __future__ import annotations
 FILLER = frozenset("""
 a an the this that these those it its i me my mine we us our you your u he she they them their there here
 is am are was were be been being do does did doing done have has had having will would shall
-of in on at by for as and but if so then also again too with within via using use used
+of in on at by for as and but if so then also again too with within via
 what whats how hows please pls plz kindly really very just simply quick quickly actually basically exactly
 can could may might should must
 help know let lets thing things something someone anyone somebody anybody hi hello hey thanks thank ok okay
@@ -36,7 +36,7 @@ question problem issue anyone please between purpose happen happens work works w
 LIGHT = frozenset("""
 command commands cmd method methods approach syntax code snippet example content contents
 now all specific particular certain given
-show convert write check create find implement
+show convert write check create find implement use using used
 """.split())
 
 # Synonym classes: every word of a class stands for the first word. A class joins words that answer
@@ -56,9 +56,9 @@ _CLASSES = [
     "multiple several many",
     "across over through",
     "single one",
-    "check test verify determine",
+    "check verify determine",
     "kill terminate",
-    "create make generate new",
+    "create make generate",
     "run execute launch invoke call",
     "iterate loop traverse",
     "last previous prior",
@@ -188,20 +188,23 @@ PHRASES = [("get rid of", "remove"), ("lower case", "lowercase"), ("upper case",
 # A tool named on one side only is no new subject when the other side names something only that tool
 # has ("git current branch name" / "show the current branch name").
 IMPLIED_BY = {
-    "git": "branch commit commits stash rebase cherry-pick remote gitignore HEAD staged unstaged untracked",
-    "kubernetes": "pod pods namespace namespaces deployment deployments kubectl node nodes",
-    "docker": "container containers dockerfile",
-    "html": "tab link div anchor",
+    "git": "branch commit commits stash rebase cherry-pick gitignore HEAD staged unstaged untracked",
+    "kubernetes": "pod pods kubectl",
+    "docker": "dockerfile",
+    "html": "div anchor",
     "css": "div flexbox stylesheet",
-    "sql": "table tables column columns row rows query join",
-    "shell": "script chmod grep sed awk",
+    "shell": "chmod grep sed awk",
     "script": "shell python node javascript ruby perl powershell typescript",
     "program": "python java golang rust c cpp csharp javascript node ruby",
-    "linux": "shell chmod chown grep sed awk systemd systemctl apt ps cron symlink tar ssh sudo ubuntu debian",
-    "python": "pip venv virtualenv pytest django flask numpy pandas tuple decorator asyncio",
-    "javascript": "npm node react promise dom",
+    "linux": "systemd systemctl apt ubuntu debian",
+    "python": "pip venv virtualenv pytest django flask numpy pandas asyncio",
+    "javascript": "npm node react dom",
     "react": "jsx useeffect usestate usememo usecallback",
 }
+
+# Command-line tools: a word right after one (or after its subcommand) is a subcommand ("git show",
+# "git stash show", "docker image ls"), never a light word.
+TOOLS = frozenset("git docker kubectl npm pip yarn cargo brew apt systemctl conda helm terraform poetry gh".split())
 
 # Asking for an explanation is not asking to be shown something ("Explain the parse function" /
 # "Show the parse function"); both kinds are otherwise dropped as ways of asking.
