@@ -237,7 +237,7 @@ def skip_unused_imports() -> None:
     entry in ``sys.modules`` makes that one import fail, which httpx handles (its ``main`` then
     explains that the CLI is unavailable).
     """
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def provider_overrides(providers) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
