@@ -38,7 +38,7 @@ def preflight(agent: Agent, args: list[str], model: str | None, data_home: Path,
     routes = [route_auth(ref, agent, config, env) for ref in run_routes(agent, config, model_ref)]
     if agent.inbound is None:
         return Preflight(config, model_ref, LoginPlan(token_as_key=False))
-    login = plan_login(routes, agent.has_own_login(args, env), agent.label, agent.login_hint)
+    login = plan_login(routes, lambda: agent.has_own_login(args, env), agent.label, agent.login_hint)
     return Preflight(config, model_ref, login)
 
 

@@ -22,7 +22,7 @@ says so in one line before the agent starts, naming what to do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,19 @@ class LoginPlan:
     warning: str | None = None
 
 
-def plan_login(routes: Sequence[RouteAuth], own_login: bool, agent_label: str, login_hint: str) -> LoginPlan:
-    """Whether to give the agent the session token as its key, and what to tell the user first."""
+def plan_login(routes: Sequence[RouteAuth], own_login: Callable[[], bool], agent_label: str,
+               login_hint: str) -> LoginPlan:
+    """Whether to give the agent the session token as its key, and what to tell the user first.
+    ``own_login`` (whether the agent has a login of its own) is asked only when a route passes through."""
     passing = [r for r in routes if r.passes_through]
+    if not passing:
+        return LoginPlan(token_as_key=True)
+    has_login = own_login()
     held = [r for r in routes if not r.passes_through or r.lynkr_has_key]
-    token = not passing or (not own_login and bool(held))
+    token = not has_login and bool(held)
     stranded = [r for r in passing if not r.lynkr_has_key]
     warning = None
-    if stranded and not own_login:
+    if stranded and not has_login:
         where = ", ".join(sorted({_describe(r) for r in stranded}))
         warning = (f"{agent_label} has no login or key of its own, and {where} go to {stranded[0].provider} with it: "
                    f"{login_hint}, or send them elsewhere (lynkr run --model PROVIDER:MODEL, or [tiers] in lynkr.toml)")
