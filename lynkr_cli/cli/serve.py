@@ -104,6 +104,10 @@ def serve(
         from lynkr_cli.ops.logs import use_json_logs
 
         use_json_logs()
+    else:
+        from lynkr_cli.proxy.logs import log_to_stderr
+
+        log_to_stderr()  # the proxy's warnings, redacted and escaped (proxy/logs.py)
     gateway = Gateway.open(settings)  # team storage, keys, metrics (lynkr_cli/ops/gateway.py)
     status = _StatusLine(quiet, log_format)
     ledger = ServeLedger(upstream=upstream_url or "", on_record=status.on_record, storage=gateway.storage)

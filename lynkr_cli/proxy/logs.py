@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import sys
 from pathlib import Path
 
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -26,11 +27,44 @@ class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
         return os.fdopen(fd, "a", encoding=self.encoding or "utf-8")
 
 
+class SafeFormatter(logging.Formatter):
+    """Log lines quote requests and upstream answers (a path, a model, an error body, a traceback's
+    values): credentials are redacted and control characters escaped before a line is written, so a
+    log shown with ``cat`` or on ``lynkr serve``'s terminal can neither leak a key nor run an escape
+    sequence."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from lynkr_cli.printable import printable
+        from lynkr_cli.redact import redact_text
+
+        return printable(redact_text(super().format(record)), newlines=True)
+
+
 def log_to_file(path: Path) -> logging.Handler:
     """Send every log record of this process (lynkr's, asyncio's, Hypercorn's) to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = _PrivateRotatingFile(path, maxBytes=1 << 20, backupCount=1, encoding="utf-8", delay=True)
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    return _install(handler)
+
+
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a record is written (rich's live status line swaps it, so log
+    lines print above the status line instead of through it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def log_to_stderr() -> logging.Handler:
+    """``lynkr serve``: the same records on its own terminal, through the same redaction."""
+    return _install(logging.StreamHandler(_Stderr()))  # type: ignore[arg-type]
+
+
+def _install(handler: logging.Handler) -> logging.Handler:
+    handler.setFormatter(SafeFormatter(_FORMAT))
     root = logging.getLogger()
     root.addHandler(handler)  # with a handler in place, the last-resort one stays silent
     logging.getLogger("lynkr").setLevel(logging.INFO)  # lynkr's own notes too (a failover), not only warnings

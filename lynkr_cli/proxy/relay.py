@@ -23,7 +23,7 @@ from starlette.types import Message, Receive, Scope, Send
 from lynkr_cli.errors import LynkrError, UpstreamError, UpstreamTimeout
 from lynkr_cli.proxy.chunks import EventAligner, batched
 from lynkr_cli.proxy.translate import inflater
-from lynkr_cli.redact import redact_text
+from lynkr_cli.redact import is_credential_header, redact_text
 
 if TYPE_CHECKING:
     from lynkr_cli.formats.base import Codec
@@ -293,13 +293,11 @@ def _not_an_api_answer(upstream: httpx.Response) -> bool:
     return content_type.startswith("text/html")
 
 
-_CREDENTIAL_HEADERS = ("x-api-key", "authorization", "api-key", "x-goog-api-key", "proxy-authorization")
-
-
 def _credentials(headers: httpx.Headers) -> tuple[str, ...]:
-    """The credential values this request carried, whatever their shape (a company gateway's token
-    matches no known key pattern), so an upstream error echoing one is redacted before it is stored."""
-    values = [headers.get(name, "") for name in _CREDENTIAL_HEADERS]
+    """The credential values this request carried, whatever their shape or header name (a company
+    gateway's ``Ocp-Apim-Subscription-Key`` matches no known key pattern), so an upstream error
+    echoing one is redacted before it is stored."""
+    values = [value for name, value in headers.items() if is_credential_header(name)]
     return tuple(part for value in values if value for part in (value, value.split(" ", 1)[-1]))
 
 
