@@ -18,6 +18,7 @@ class LynkrError(Exception):
     http_status = 500
     anthropic_type = "api_error"
     openai_type = "server_error"
+    headers: tuple[tuple[str, str], ...] = ()  # sent with the error response (retry-after, connection)
 
 
 class UsageError(LynkrError):
@@ -59,6 +60,35 @@ class RequestTooLarge(LynkrError):
     http_status = 413
     anthropic_type = "request_too_large"
     openai_type = "invalid_request_error"
+
+
+class TooComplex(RequestTooLarge):
+    """A request body with more JSON objects and arrays than any agent sends (parsing it would stall
+    every other client)."""
+
+
+class BodyTimeout(LynkrError):
+    """A client stopped sending its request body (408; the connection is closed)."""
+
+    http_status = 408
+    anthropic_type = "invalid_request_error"
+    openai_type = "invalid_request_error"
+    headers = (("connection", "close"),)
+
+
+class ServerBusy(LynkrError):
+    """The proxy holds as many request bodies in memory as its budget allows (503, retry shortly)."""
+
+    http_status = 503
+    anthropic_type = "overloaded_error"
+    openai_type = "server_error"
+    headers = (("retry-after", "1"), ("connection", "close"))
+
+
+class ClientLeft(LynkrError):
+    """The client went away while sending its request (recorded as 499, nothing is sent)."""
+
+    http_status = 499
 
 
 class UpstreamError(LynkrError):

@@ -256,6 +256,7 @@ def _build_app(session_id, token, ledger, upstream, options, team=None):  # type
     the cache and routing turns shared with other replicas."""
     from lynkr_cli.proxy.app import create_app
     from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM, ProxyContext
+    from lynkr_cli.proxy.limits import BodyBudget
     from lynkr_cli.paths import data_home
     from lynkr_cli.pipeline.build import build_pipeline
     from lynkr_cli.pipeline.config import with_switches
@@ -274,6 +275,8 @@ def _build_app(session_id, token, ledger, upstream, options, team=None):  # type
         max_body_bytes=settings.max_body_bytes,
         allowed_hosts=tuple(settings.serve.allowed_hosts) + tuple(extra.get("allowed_hosts", ())),  # type: ignore[arg-type]
         allowed_origins=tuple(settings.serve.allowed_origins),
+        body_timeout=settings.serve.body_timeout_s,
+        bodies=BodyBudget(settings.serve.body_budget_mb * 1024 * 1024),
         pipeline=build_pipeline(pipeline_config, decisions_dir=data_home() / "pipeline"),
     )
     ctx.providers, ctx.router = _providers_and_router(settings, ctx.anthropic_upstream, extra.get("model"))

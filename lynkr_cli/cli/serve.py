@@ -123,7 +123,8 @@ def serve(
         return front
 
     server = ProxyServer(sock, lambda: gateway.app(build, secret, tuple(settings.serve.allowed_hosts) + tuple(hosts),
-                                                   tuple(settings.serve.allowed_origins)))
+                                                   tuple(settings.serve.allowed_origins)),
+                         max_connections=settings.serve.max_connections)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -92,7 +92,8 @@ def create_app(ctx: ProxyContext) -> ProxyFront:
                                "/chat/completions": chat_completions, "/v1/responses": responses,
                                "/responses": responses}
     return ProxyFront(app, ctx.auth or authenticator_for(ctx.token), hot, OriginGuard(ctx.allowed_hosts, ctx.allowed_origins),
-                      refused=lambda scope, status, reason: _record_refused(ctx, scope, status, reason))
+                      refused=lambda scope, status, reason: _record_refused(ctx, scope, status, reason),
+                      bodies=ctx.bodies)
 
 
 def _record_refused(ctx: ProxyContext, scope: Scope, status: int, reason: str) -> None:

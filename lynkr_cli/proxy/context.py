@@ -9,6 +9,7 @@ from lynkr_cli import background
 from lynkr_cli.callers import current_caller
 from lynkr_cli.ledger.pricing import PriceBook
 from lynkr_cli.proxy.components import NoCache, NoLimits
+from lynkr_cli.proxy.limits import BodyBudget
 from lynkr_cli.proxy.loop_guard import LoopGuard
 from lynkr_cli.routing.static import StaticRouter
 
@@ -37,6 +38,9 @@ class ProxyContext:
     # The front's origin guard (proxy/guard.py): names besides IP literals and localhost, web origins.
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
+    # Bounds under abuse (proxy/intake.py, proxy/limits.py): seconds a body may stall, bytes held.
+    body_timeout: float | None = 30.0
+    bodies: BodyBudget = field(default_factory=BodyBudget)
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     client: httpx.AsyncClient | None = None

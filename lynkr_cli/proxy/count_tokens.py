@@ -18,12 +18,12 @@ from starlette.responses import Response
 
 from lynkr_cli.errors import LynkrError
 from lynkr_cli.formats import codec
-from lynkr_cli.formats.jsonio import parse_json_object
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.answers import NullScanner, Readers
 from lynkr_cli.proxy.flow import decode_request
 from lynkr_cli.proxy.passthrough import upstream_call
 from lynkr_cli.proxy.relay import join_url, relay_call
+from lynkr_cli.proxy.intake import parse_body
 from lynkr_cli.proxy.requests import read_body, reject
 from lynkr_cli.routing.static import StaticRouter
 
@@ -46,7 +46,7 @@ async def count_tokens(request: Request) -> Response | RelayResponse:
     try:
         body = await read_body(request, ctx.max_body_bytes)
         record.request_bytes = len(body)
-        payload = parse_json_object(body)
+        payload = await parse_body(request, body)  # bounded: proxy/intake.py
         decision = _preview(ctx, decode_request("anthropic", payload, body))
         provider = ctx.provider_set().get(decision.provider)
         if provider.counts_tokens:

@@ -25,11 +25,11 @@ from lynkr_cli.cache.proxy import cache_target, mark_decision
 from lynkr_cli.callers import require_own_key
 from lynkr_cli.errors import LynkrError, UsageError
 from lynkr_cli.formats import codec
-from lynkr_cli.formats.jsonio import parse_json_object
 from lynkr_cli.ledger import RequestRecord
 from lynkr_cli.proxy.answers import readers_for
 from lynkr_cli.proxy.failover import Failover
 from lynkr_cli.proxy.relay import relay_call
+from lynkr_cli.proxy.intake import parse_body
 from lynkr_cli.proxy.requests import read_body, reject
 from lynkr_cli.routing.decision import RouteDecision
 from lynkr_cli.routing.static import StaticRouter
@@ -55,7 +55,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
     try:
         body = await read_body(request, ctx.max_body_bytes)
         record.request_bytes = len(body)
-        payload = parse_json_object(body)
+        payload = await parse_body(request, body)  # bounded: proxy/intake.py
         record.model_requested = payload.get("model") if isinstance(payload.get("model"), str) else None
         record.streamed = payload.get("stream") is True
         canonical = decode_request(inbound, payload, body)

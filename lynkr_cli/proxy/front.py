@@ -10,7 +10,9 @@ Every request the proxy answers passes, in this order:
    continues without lynkr's own credential (the token in the path, ``X-Lynkr-Token``, a key header
    equal to the token), so no route can forward it, and with its caller set (``callers.py``);
 5. a JSON route (model calls, ``count_tokens``) refuses a body not declared JSON (415);
-6. session headers longer than any real one are replaced by their hash, so per-session state stays small.
+6. session headers longer than any real one are replaced by their hash, so per-session state stays small;
+7. the request gets its share of the body budget (``proxy/limits.py``), given back when it ends, and
+   its connection's progress is reported (the connection cap evicts stalled connections first).
 
 Each refusal is in the client's API format and leaves a ledger row (``refused``). They were three
 ASGI middlewares, each wrapping ``send`` again; one layer with one ``send`` wrapper does the same for
@@ -36,6 +38,8 @@ from lynkr_cli.callers import set_current_caller
 from lynkr_cli.errors import anthropic_error_body, openai_error_body
 from lynkr_cli.proxy.auth import Authenticator, admitted
 from lynkr_cli.proxy.guard import OriginGuard, cors_preflight, is_api_path, is_json, refuse
+from lynkr_cli.proxy.intake import HOLD_KEY
+from lynkr_cli.proxy.limits import BodyBudget, BodyHold, progress
 
 Handler = Callable[[Request], Awaitable[Any]]
 # Told of each request the front refuses (scope, status, reason), e.g. to write its ledger row.
@@ -49,6 +53,7 @@ JSON_ROUTES = frozenset({"/v1/messages", "/v1/messages/count_tokens", "/v1/chat/
 # Headers that name a client's session (Claude Code, Codex): lynkr keys per-session state by them.
 SESSION_HEADERS = (b"x-claude-code-session-id", b"session_id", b"conversation_id")
 MAX_SESSION_ID = 128
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _ERRORS = {401: ("authentication_error", "invalid_request_error", "invalid_api_key"),
            403: ("permission_error", "invalid_request_error", "forbidden"),
            415: ("invalid_request_error", "invalid_request_error", "unsupported_media_type")}
@@ -59,8 +64,10 @@ class ProxyFront:
     directly to their handlers."""
 
     def __init__(self, app, auth: Authenticator, hot: dict[str, Handler],  # type: ignore[no-untyped-def]
-                 guard: OriginGuard | None = None, refused: Refused | None = None) -> None:
+                 guard: OriginGuard | None = None, refused: Refused | None = None,
+                 bodies: BodyBudget | None = None) -> None:
         self.app = app
+        self._bodies = bodies or BodyBudget()
         self._auth = auth
         self._hot = hot
         self._guard = guard or OriginGuard()
@@ -110,22 +117,31 @@ class ProxyFront:
         scope["headers"] = bounded_session_headers(scope["headers"])
         if self.observe is not None:
             self.observe(scope)
+        hold = scope[HOLD_KEY] = BodyHold(self._bodies)  # given back below, whatever happens
+        progress(busy=scope["method"] not in _BODY_METHODS)
+        try:
+            await self._dispatch(scope, receive, send_marked, lambda: started)
+        finally:
+            hold.release()
+            progress(busy=False)
+
+    async def _dispatch(self, scope, receive, send, started: Callable[[], bool]) -> None:  # type: ignore[no-untyped-def]
         handler = self._hot.get(scope["path"]) if scope["method"] == "POST" else None
         if handler is None:
-            await self.app(scope, receive, send_marked)
+            await self.app(scope, receive, send)
             return
         scope["app"] = self.app
         try:
             try:
                 response = await handler(Request(scope, receive))
-                await response(scope, receive, send_marked)
+                await response(scope, receive, send)
             except ClientDisconnect:  # the client left while sending its body (Starlette's handler did this)
-                if started:
+                if started():
                     raise RuntimeError("Caught handled exception, but response already started.") from None
-                await Response(status_code=499)(scope, receive, send_marked)
+                await Response(status_code=499)(scope, receive, send)
         except Exception:
-            if not started:
-                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send_marked)
+            if not started():
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
             raise
 
     async def _refuse(self, scope, send, status: int, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,9 @@ import os
 import sys
 from pathlib import Path
 
+from lynkr_cli.printable import printable
+from lynkr_cli.redact import redact_text
+
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -34,9 +37,7 @@ class SafeFormatter(logging.Formatter):
     sequence."""
 
     def format(self, record: logging.LogRecord) -> str:
-        from lynkr_cli.printable import printable
-        from lynkr_cli.redact import redact_text
-
+        # (imported at the top: a lazy import can fail exactly when descriptors have run out)
         return printable(redact_text(super().format(record)), newlines=True)
 
 

@@ -325,7 +325,8 @@ def _finish(ctx: ProxyContext, record: RequestRecord, scanner: Scanner, t0: floa
 
 def error_response(error: LynkrError, client: Codec) -> Response:
     """A lynkr error in the client's own API format, with the status that matches it."""
-    return Response(client.error(error), status_code=error.http_status, media_type="application/json")
+    return Response(client.error(error), status_code=error.http_status, media_type="application/json",
+                    headers=dict(error.headers) if error.headers else None)  # retry-after, connection: close
 
 
 def _describe(exc: httpx.HTTPError, url: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from lynkr_cli.errors import RequestTooLarge
+from lynkr_cli.proxy import intake
 from lynkr_cli.proxy.relay import error_response
 
 if TYPE_CHECKING:
@@ -20,22 +20,10 @@ if TYPE_CHECKING:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The whole request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(_too_large(int(declared), limit))
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(_too_large(size, limit))
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(size: int, limit: int) -> str:
-    return f"request body of {size} bytes or more exceeds the limit of {limit} bytes (max_body_bytes)"
+    """The whole request body (``proxy/intake.py``): 413 past ``limit``, 408 when it stalls for the
+    proxy's body timeout, 503 past the body budget, 499 when the client leaves."""
+    ctx: ProxyContext = request.app.state.ctx
+    return await intake.read_body(request, limit, ctx.body_timeout)
 
 
 def reject(ctx: ProxyContext, record: RequestRecord, error: LynkrError, client: Codec) -> Response:
