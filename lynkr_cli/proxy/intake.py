@@ -5,13 +5,12 @@
   ``retry-after`` when it does not fit the proxy's body budget (``proxy/limits.py``); a client that
   leaves mid-body is a 499 in the ledger, not an internal error.
 - ``parse_body``: the body as a JSON object. orjson parses in one call that holds the interpreter
-  (measured: 0.36 to 0.48 s for a 36 MB body of 10^6 tiny messages, during which no other client is
-  served). A body whose count of ``{`` and ``[`` bytes (an upper bound of its objects and arrays, one
-  C-speed scan) shows it cannot take that long is parsed that way; any other is parsed on a worker
-  thread by the standard library's Python scanner, which lets the event loop run every few
-  milliseconds, counting objects as it goes and giving up past ``MAX_CONTAINERS`` (no agent sends a
-  tenth of that: a long Claude Code session is a few thousand). Its parsed size is reserved from the
-  body budget first.
+  (measured: 0.36 to 0.48 s for a 36 MB body of 10^6 tiny messages, 0.23 s for 30 MB of empty
+  strings, during which no other client is served). A body whose count of ``,`` ``{`` ``[`` bytes (an
+  upper bound of its values, a C-speed scan) shows it cannot take long is parsed that way; any other
+  is parsed on a worker thread by the standard library's Python scanner, which lets the event loop
+  run every few milliseconds, counting values as it goes and giving up past ``MAX_VALUES``. Its parsed
+  size is reserved from the body budget first.
 """
 
 from __future__ import annotations
@@ -27,15 +26,15 @@ from starlette.requests import ClientDisconnect
 
 from lynkr_cli.errors import BodyTimeout, ClientLeft, RequestTooLarge, ServerBusy, TooComplex, UsageError
 from lynkr_cli.formats.jsonio import parse_json_object
-from lynkr_cli.proxy.limits import PARSED_BYTES_PER_CONTAINER, BodyHold, progress
+from lynkr_cli.proxy.limits import PARSED_BYTES_PER_VALUE, BodyHold, progress
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
 HOLD_KEY = "lynkr.body"
-SMALL_BODY = 256 * 1024  # below this no count is needed: at most ~85k containers, ~40 ms to parse
-FAST_CONTAINERS = 50_000  # orjson parses this many objects and arrays in about 25 ms
-MAX_CONTAINERS = 100_000
+SMALL_BODY = 256 * 1024  # below this no count is needed: at most ~90k values, ~30 ms to parse
+FAST_VALUES = 100_000  # orjson parses this many values in 15 to 40 ms (objects cost most)
+MAX_VALUES = 300_000  # the pipeline then takes ~0.1 s over them; a long Claude Code session has ~20k
 _BUFFERED = 1024 * 1024  # bodies of known length above this are read into one buffer
 _parser: ThreadPoolExecutor | None = None
 
@@ -46,7 +45,7 @@ def hold_of(request: Request) -> BodyHold | None:
     return found if isinstance(found, BodyHold) else None
 
 
-async def read_body(request: Request, limit: int, timeout: float | None = None) -> bytes:
+async def read_body(request: Request, limit: int, stall_s: float | None = None) -> bytes:
     """The whole request body; see the module docstring for what refuses it."""
     declared = request.headers.get("content-length")
     size_hint = int(declared) if declared is not None and declared.isdigit() else None
@@ -65,7 +64,7 @@ async def read_body(request: Request, limit: int, timeout: float | None = None) 
     loop = asyncio.get_running_loop()
     receive = request.receive
     try:
-        async with asyncio.timeout(timeout) as deadline:
+        async with asyncio.timeout(stall_s) as deadline:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
@@ -86,11 +85,11 @@ async def read_body(request: Request, limit: int, timeout: float | None = None) 
                     size = end
                 if not message.get("more_body", False):
                     break
-                if timeout is not None:
-                    deadline.reschedule(loop.time() + timeout)
+                if stall_s is not None:
+                    deadline.reschedule(loop.time() + stall_s)
                 progress()
     except TimeoutError:
-        raise BodyTimeout(f"the request body stalled: no data for {timeout:g} s "
+        raise BodyTimeout(f"the request body stalled: no data for {stall_s:g} s "
                           f"({size} bytes received; serve.body_timeout_s)") from None
     except ClientDisconnect:
         raise ClientLeft(f"the client left while sending its request body ({size} bytes received)") from None
@@ -110,9 +109,11 @@ async def parse_body(request: Request, body: bytes) -> dict[str, Any]:
     """The body as a JSON object (a ``UsageError`` when it is not one), without stalling the loop."""
     if len(body) < SMALL_BODY:
         return parse_json_object(body)
-    containers = body.count(b"{") + body.count(b"[")
-    slow = containers > FAST_CONTAINERS
-    parsed = min(containers, MAX_CONTAINERS) * PARSED_BYTES_PER_CONTAINER + (len(body) if slow else 0)
+    # Every value but the first in an array or object follows a comma; commas and brackets inside
+    # strings make this an overestimate, never an underestimate.
+    values = body.count(b",") + body.count(b"{") + body.count(b"[") + 1
+    slow = values > FAST_VALUES
+    parsed = min(values, MAX_VALUES) * PARSED_BYTES_PER_VALUE + (len(body) if slow else 0)
     hold = hold_of(request)
     if hold is not None and not hold.take(parsed):  # the slow path also decodes the body to text first
         raise ServerBusy(_busy(hold))
@@ -125,30 +126,38 @@ async def parse_body(request: Request, body: bytes) -> dict[str, Any]:
 
 
 def _parse_counting(body: bytes) -> dict[str, Any]:
-    """The standard library's pure-Python JSON scanner (strings still scanned in C), with a cap on
-    objects and arrays; it runs on a worker thread and lets the event loop take turns."""
-    count = 0
-    json_object, json_array = json.decoder.JSONObject, json.decoder.JSONArray
+    """The standard library's pure-Python JSON scanner (strings still scanned in C) with a cap on
+    values; it runs on a worker thread and the event loop takes its turns every few milliseconds.
 
-    def counted() -> None:
+    ``json.scanner.py_make_scanner`` and ``json.decoder.JSONObject``/``JSONArray`` are the pure-Python
+    halves the ``json`` module has shipped since Python 2.6 (its fallback when the C accelerator is
+    missing); typeshed leaves them out, hence the ignores. Values are counted as each object or array
+    is completed, so a body is given up on soon after it passes ``MAX_VALUES``."""
+    count = 0
+    json_object = json.decoder.JSONObject  # type: ignore[attr-defined]
+    json_array = json.decoder.JSONArray  # type: ignore[attr-defined]
+
+    def counted(size: int) -> None:
         nonlocal count
-        count += 1
-        if count > MAX_CONTAINERS:
-            raise TooComplex(f"the request body has more than {MAX_CONTAINERS:,} JSON objects and arrays "
-                             "(no model API accepts such a request)")
+        count += size + 1
+        if count > MAX_VALUES:
+            raise TooComplex(f"the request body has more than {MAX_VALUES:,} JSON values (no agent sends "
+                             "that many; parsing them would hold up every other client)")
 
     def parse_object(*args: Any, **kwargs: Any) -> Any:
-        counted()
-        return json_object(*args, **kwargs)
+        found = json_object(*args, **kwargs)
+        counted(len(found[0]))
+        return found
 
     def parse_array(*args: Any, **kwargs: Any) -> Any:
-        counted()
-        return json_array(*args, **kwargs)
+        found = json_array(*args, **kwargs)
+        counted(len(found[0]))
+        return found
 
     decoder = json.JSONDecoder()
-    decoder.parse_object = parse_object  # type: ignore[assignment]
-    decoder.parse_array = parse_array  # type: ignore[assignment]
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.parse_array = parse_array  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
     try:
         payload = decoder.decode(body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:

@@ -61,7 +61,7 @@ class _Stderr:
 
 def log_to_stderr() -> logging.Handler:
     """``lynkr serve``: the same records on its own terminal, through the same redaction."""
-    return _install(logging.StreamHandler(_Stderr()))  # type: ignore[arg-type]
+    return _install(logging.StreamHandler(_Stderr()))
 
 
 def _install(handler: logging.Handler) -> logging.Handler:
