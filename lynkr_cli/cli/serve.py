@@ -140,6 +140,10 @@ def serve(
     status.say(f"  {token_note}")
     status.say(f"  storage: {gateway.storage.label}; user keys: lynkr keys create NAME; /metrics, /healthz, /readyz")
     status.say("  Ctrl-C stops, SIGHUP reloads the config; sessions are recorded in the ledger (lynkr report)")
+    if ledger.flush(10) and ledger.error is not None:  # a corrupt or unusable ledger: said once, still serving
+        from lynkr_cli.printable import printable
+
+        status.say(f"lynkr serve: requests are served but not recorded: {printable(ledger.error)}")
     status.run_until(stop, server.url)
     gateway.stopping = True  # /readyz says so while requests drain
     server.stop(timeout=15.0)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import queue
+import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from lynkr_cli.errors import LynkrError
 from lynkr_cli.ledger import rows
 from lynkr_cli.ledger.records import RequestRecord, SessionRecord
 from lynkr_cli.ledger.sinks import Sink, repair_unfinished
@@ -81,9 +83,12 @@ class Ledger:
     def error(self) -> BaseException | None:
         """The error that stopped the writer or lost a row, if any (reported at exit, never raised
         into the proxy)."""
-        if self._error is None and self._sink is not None:
-            return self._sink.error
-        return self._error
+        error = self._sink.error if self._error is None and self._sink is not None else self._error
+        if isinstance(error, sqlite3.Error) and not isinstance(error, LynkrError):  # a row lost to a bad page
+            from lynkr_cli.storage.sqlite import unusable
+
+            return unusable(self.path, error)
+        return error
 
     @property
     def spooled(self) -> int:
@@ -208,6 +213,17 @@ class LedgerReader:
     def exists(self) -> bool:
         return self._db_given is not None or self.path.exists()
 
+    def _dicts(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The rows of a query; a corrupt page of the file on the way is its one-line error."""
+        try:
+            return self._db().query_dicts(sql, params)
+        except sqlite3.Error as exc:
+            if isinstance(exc, LynkrError):
+                raise
+            from lynkr_cli.storage.sqlite import unusable
+
+            raise unusable(self.path, exc) from None
+
     def sessions(self, last: int = 1, since: float | None = None) -> list[dict[str, Any]]:
         """The most recent ``last`` sessions (or all since a time), newest first."""
         sql = "SELECT * FROM sessions"
@@ -219,11 +235,11 @@ class LedgerReader:
         if last > 0:
             sql += " LIMIT ?"
             params.append(last)
-        return [_session_dict(row) for row in self._db().query_dicts(sql, params)]
+        return [_session_dict(row) for row in self._dicts(sql, params)]
 
     def session(self, session_id: str) -> dict[str, Any] | None:
         """One session by id, or by a unique prefix of it."""
-        rows_found = self._db().query_dicts(
+        rows_found = self._dicts(
             "SELECT * FROM sessions WHERE id = ? OR substr(id, 1, ?) = ? ORDER BY started_at DESC LIMIT 2",
             (session_id, len(session_id), session_id),
         )
@@ -235,17 +251,13 @@ class LedgerReader:
     def session_ids(self, prefix: str, limit: int = 4) -> list[str]:
         """Up to ``limit`` ids starting with ``prefix``, newest first: the candidates an ambiguous
         prefix stands for, so the user is told to type more rather than that nothing matched."""
-        found = self._db().query(
-            "SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY started_at DESC LIMIT ?",
-            (len(prefix), prefix, limit),
-        )
-        return [row[0] for row in found]
+        found = self._dicts("SELECT id FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY started_at DESC LIMIT ?",
+                            (len(prefix), prefix, limit))
+        return [row["id"] for row in found]
 
     def requests(self, session_id: str) -> list[dict[str, Any]]:
         out = []
-        for item in self._db().query_dicts(
-            "SELECT * FROM requests WHERE session_id = ? ORDER BY started_at, id", (session_id,)
-        ):
+        for item in self._dicts("SELECT * FROM requests WHERE session_id = ? ORDER BY started_at, id", (session_id,)):
             item.pop("uid", None)  # the writer's idempotency key: nothing a report shows
             item["streamed"] = bool(item["streamed"])
             item["details"] = json.loads(item["details"]) if item["details"] else {}

@@ -148,7 +148,12 @@ class ProxyServer:
             if self._log_path is not None:
                 from lynkr_cli.proxy.logs import log_to_file
 
-                log_to_file(self._log_path)
+                try:
+                    log_to_file(self._log_path)
+                except OSError:  # LYNKR_HOME unusable: said by the ledger; the agent keeps its proxy
+                    import logging
+
+                    logging.getLogger().addHandler(logging.NullHandler())  # and its terminal stays clean
             open_files = raise_open_files_limit()  # after the agent started: it keeps its own limit
             from lynkr_cli.proxy.limits import Connections, default_cap
 

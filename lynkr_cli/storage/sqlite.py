@@ -21,28 +21,47 @@ from lynkr_cli.storage.schema import LEDGER, Component, Dialect
 
 
 def connect(path: Path, component: Component = LEDGER) -> sqlite3.Connection:
-    """Open ``path`` with user-only permissions, WAL, a busy timeout, and ``component``'s schema."""
+    """Open ``path`` with user-only permissions, WAL, a busy timeout, and ``component``'s schema.
+
+    Whatever is wrong with the file (a directory in its place, not a database, a corrupt page, a
+    read-only disk) is one line naming it (``unusable``), never a traceback: ``lynkr run`` then keeps
+    the agent's exit code, ``lynkr report`` and ``lynkr serve`` say it once."""
     try:
         ensure_private_dir(path.parent)
+        if path.is_dir():
+            raise unusable(path, "it is a directory")
         if not path.exists():
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     except OSError as exc:  # LYNKR_HOME under a file, a read-only disk: one line, not a traceback
         raise LynkrError(f"cannot create {path}: {exc.strerror or exc} (set LYNKR_HOME to a directory you "
                          "can write)") from None
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    try:
+        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise unusable(path, exc) from None
     try:
         _enable_wal(conn, timeout=10.0)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=10000")
         migrate(conn, component)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.Error as exc:
         conn.close()
-        if type(exc) is not sqlite3.DatabaseError:  # locked, read-only…: SQLite's own words say it
-            raise
-        # "file is not a database", "database disk image is malformed": one line saying what to do.
-        raise LynkrError(f"{path} is not a readable lynkr database ({exc}); move it aside or delete it, "
-                         "and lynkr starts a new one") from None
+        raise unusable(path, exc) from None
     return conn
+
+
+class UnusableDatabase(LynkrError, sqlite3.DatabaseError):
+    """A lynkr database file that cannot be opened or read; still a ``sqlite3.DatabaseError``, so the
+    components that fail open on one (the cache) keep doing so."""
+
+
+def unusable(path: Path, cause: object) -> UnusableDatabase:
+    """The one line for a file lynkr cannot use: SQLite's words ("file is not a database", "database
+    disk image is malformed", "attempt to write a readonly database") and what to do."""
+    if "locked" in str(cause) or "readonly" in str(cause):
+        return UnusableDatabase(f"{path} cannot be used: {cause}")
+    return UnusableDatabase(f"{path} is not a readable lynkr database ({cause}); move it aside or delete it, "
+                            "and lynkr starts a new one")
 
 
 def _enable_wal(conn: sqlite3.Connection, timeout: float) -> None:
