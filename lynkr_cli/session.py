@@ -222,7 +222,9 @@ def _log_path(home: Path) -> Path:
     nowhere: the run goes on without a ledger (said once at the end), and a proxy that stopped for
     want of a log file would take the agent down with it."""
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        from lynkr_cli.paths import ensure_private_dir
+
+        ensure_private_dir(home)  # 0700: it holds the ledger and the settings files (a 0755 one leaked)
     except OSError:
         return Path(os.devnull)
     return home / "lynkr.log"

@@ -166,7 +166,9 @@ def _write(path: Path, data: dict[str, Any]) -> None:
 
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from lynkr_cli.paths import ensure_private_dir
+
+        ensure_private_dir(path.parent)  # LYNKR_HOME: 0700, whoever makes it first
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(json.dumps(data))

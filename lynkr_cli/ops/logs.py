@@ -47,9 +47,11 @@ def _round(value: float | None) -> float | None:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        fields: dict[str, Any] = {"logger": record.name, "message": record.getMessage()}
+        from lynkr_cli.redact import redact_text  # log lines quote requests and upstream answers
+
+        fields: dict[str, Any] = {"logger": record.name, "message": redact_text(record.getMessage())}
         if record.exc_info:
-            fields["exception"] = self.formatException(record.exc_info)
+            fields["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps({"ts": _ts(record.created), "level": record.levelname.lower(), "event": "log", **fields},
                           default=str, separators=(",", ":"))
 

@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from lynkr_cli.paths import ensure_private_dir
 from lynkr_cli.printable import printable
 from lynkr_cli.redact import redact_text
 
@@ -43,7 +44,7 @@ class SafeFormatter(logging.Formatter):
 
 def log_to_file(path: Path) -> logging.Handler:
     """Send every log record of this process (lynkr's, asyncio's, Hypercorn's) to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     handler = _PrivateRotatingFile(path, maxBytes=1 << 20, backupCount=1, encoding="utf-8", delay=True)
     return _install(handler)
 

@@ -132,18 +132,29 @@ class SQLiteDatabase:
         return self._conn
 
     def execute(self, sql: str, params: Params = ()) -> int:
-        with self._lock:
+        with self._lock, self._corruption():
             return self._conn.execute(sql, params).rowcount
 
     def query(self, sql: str, params: Params = (), wait_s: float | None = None) -> list[tuple[Any, ...]]:
-        with self._lock:  # a file is always there: ``wait_s`` is for the network
+        with self._lock, self._corruption():  # a file is always there: ``wait_s`` is for the network
             return self._conn.execute(sql, params).fetchall()
 
     def query_dicts(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        with self._lock:
+        with self._lock, self._corruption():
             cursor = self._conn.execute(sql, params)
             names = [d[0] for d in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    @contextmanager
+    def _corruption(self) -> Iterator[None]:
+        """A corrupt page met on the way ("database disk image is malformed") is the file's one-line
+        error; constraint and lock errors stay what they are."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is sqlite3.DatabaseError:
+                raise unusable(self.path, exc) from None
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:

@@ -1,6 +1,6 @@
 """A ledger lynkr cannot use (a directory in its place, corrupt pages in the middle of the file): one
-line naming it, the agent's exit code kept under ``run``, ``serve`` still serving, ``report`` exit 1 --
-never a traceback."""
+line naming it, the agent's exit code kept under ``run``, ``serve`` and ``report`` exit 1 -- never a
+traceback."""
 
 from __future__ import annotations
 
@@ -8,13 +8,10 @@ import os
 import sys
 from pathlib import Path
 
-import anthropic
 import pytest
 
 from tests.conftest import FAKE_ANTHROPIC_KEY, base_env, run_lynkr
-from tests.fakes.anthropic import Turn, reply_for
-from tests.fakes.server import FakeUpstream
-from tests.security.conftest import TOKEN, Served
+from tests.security.conftest import TOKEN
 
 PAGE = 4096
 
@@ -77,17 +74,15 @@ def _cause(path: Path) -> str:
     return "it is a directory" if path.is_dir() else "database disk image is malformed"
 
 
-def test_serve_keeps_serving_and_says_once_that_nothing_is_recorded(broken_home) -> None:
+def test_serve_says_it_in_one_line(broken_home) -> None:
+    """``lynkr serve`` keeps its user keys in the same database: it does not start on a file it cannot
+    read, and says which file and what to do."""
     home, path = broken_home
-    with FakeUpstream(lambda r: reply_for(Turn(text="pong"), r)) as upstream:
-        env = base_env(home, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY)
-        with Served(["--port", "0", "--token", TOKEN, "--upstream", upstream.url, "--quiet"], env) as served:
-            client = anthropic.Anthropic(base_url=served.base, api_key="k", max_retries=0)
-            message = client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "x"}])
-            code, log = served.stop()
-    assert message.content[0].text == "pong"
-    assert code == 0 and "Traceback" not in log, log
-    assert log.count(str(path)) == 1 and "served but not recorded" in log
+    result = run_lynkr(["serve", "--port", "0", "--token", TOKEN], base_env(home, ANTHROPIC_API_KEY=FAKE_ANTHROPIC_KEY))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"lynkr: {path} is not a readable lynkr database ({_cause(path)}); move it aside or delete it, "
+        "and lynkr starts a new one"]
 
 
 def test_the_agent_keeps_its_exit_code_when_lynkr_home_is_unusable(tmp_path: Path) -> None:
