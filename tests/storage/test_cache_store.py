@@ -70,3 +70,41 @@ def test_lynkr_cache_stats_and_clear_on_the_team_database(pg_url: str, tmp_path:
     cleared = run_lynkr(["cache", "clear"], env)
     assert cleared.returncode == 0 and "removed 1 answer" in cleared.stdout
     assert not (tmp_path / "home" / "cache.sqlite3").exists()
+
+
+def test_a_semantic_answer_stored_by_one_replica_answers_a_rewording_on_another(pg_url: str, tmp_path: Path):
+    """The scoping rules hold on the shared table: the same context hits, another context misses."""
+    import asyncio
+
+    from lynkr_cli.cache.key import Target
+    from lynkr_cli.cache.service import ResponseCache
+    from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.ledger import RequestRecord
+
+    target = Target(provider="anthropic", upstream="https://api.anthropic.com", model="claude-sonnet-4-6")
+
+    def request(question: str, system: str = "You are a coding assistant.") -> ModelRequest:
+        return ModelRequest(body={"model": "claude-sonnet-4-6", "max_tokens": 500, "system": system,
+                                  "messages": [{"role": "user", "content": question}]})
+
+    first, second = Storage(pg_url, home=tmp_path / "a"), Storage(pg_url, home=tmp_path / "b")
+    a = ResponseCache("semantic", database=first.database(CACHE))
+    b = ResponseCache("semantic", database=second.database(CACHE))
+    try:
+        a.store(request("How do I reverse a list in Python?"), target, {
+            "type": "message", "model": "claude-sonnet-4-6", "content": [{"type": "text", "text": "use reversed()"}],
+            "stop_reason": "end_turn", "usage": {"input_tokens": 50, "output_tokens": 80}})
+        a.flush()
+
+        def decision(asked: ModelRequest) -> str:
+            record = RequestRecord(session_id="s", started_at=0.0, route="/v1/messages")
+            asyncio.run(b.lookup(asked, target, record))
+            return str(record.details["cache"]["decision"])
+
+        assert decision(request("how can I reverse a list in python")) == "hit-semantic"
+        assert decision(request("how can I reverse a list in python", system="You are a pirate.")) == "miss"
+    finally:
+        a.close()
+        b.close()
+        first.close()
+        second.close()
