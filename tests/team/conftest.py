@@ -95,12 +95,15 @@ class Replica:
     def base(self, key: str) -> str:
         return f"{self.url}/s/{key}"
 
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
     def signal(self, signum: int) -> None:
         self.proc.send_signal(signum)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        self.terminate()
         code = self.proc.wait(30)
         self._reader.join(5)
         return code
@@ -122,6 +125,15 @@ def messages(url: str, text: str, headers: dict[str, str] | None = None, stream:
             "messages": [*(extra_messages or []), {"role": "user", "content": text}]}
     return httpx.post(f"{url}/v1/messages", json=body, headers={"anthropic-version": "2023-06-01", **(headers or {})},
                       timeout=60)
+
+
+def known_everywhere(replicas: list[Replica], token: str, timeout: float = 5.0) -> None:
+    """Wait until every replica has read a new key: a malformed body is then a 400 (after
+    admission, before any limit counts it), not the 401 of an unknown key."""
+    for replica in replicas:
+        wait_for(lambda r=replica: httpx.post(f"{r.base(token)}/v1/messages", content=b"{", timeout=10,
+                                              headers={"content-type": "application/json"}).status_code == 400,
+                 timeout=timeout, step=0.05)
 
 
 def wait_for(condition, timeout: float = 20.0, step: float = 0.1):  # type: ignore[no-untyped-def]
@@ -155,6 +167,8 @@ def replicas(team_db: str, upstream: FakeUpstream, tmp_path_factory: pytest.Temp
             started.append(Replica(name, root, team_db, upstream.url))
         yield started
     finally:
+        for replica in started:  # all at once: each drains its connections in parallel
+            replica.terminate()
         for replica in started:
             replica.stop()
 
@@ -166,4 +180,4 @@ def db_query(pg_url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[
         return conn.execute(sql, params).fetchall()
 
 
-__all__ = ["Replica", "TOKEN", "db_query", "lynkr_keys", "messages", "os", "wait_for"]
+__all__ = ["Replica", "TOKEN", "db_query", "known_everywhere", "lynkr_keys", "messages", "os", "wait_for"]

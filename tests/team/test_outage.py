@@ -21,6 +21,8 @@ def pair(postgres_server, upstream, tmp_path):  # type: ignore[no-untyped-def]
         yield url, started
     finally:
         for replica in started:
+            replica.terminate()
+        for replica in started:
             replica.stop()
 
 
