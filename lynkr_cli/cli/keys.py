@@ -9,6 +9,7 @@ within a few seconds.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -82,11 +83,17 @@ def list_keys(
     if not rows:
         typer.echo("no keys yet (lynkr keys create NAME)")
         return
+    from lynkr_cli.cli.layout import join, width_of
+
+    width = width_of(sys.stdout)
     for row in rows:
         status = "active" if row["status"] == "active" else "REVOKED"
         created = time.strftime("%Y-%m-%d", time.localtime(row["created_at"]))
         typer.echo(f"{printable(row['name'])}  {status}  {row['hint']}  created {created}")
-        typer.echo(f"    today ${row['spent_today_usd']:.4f} · month ${row['spent_month_usd']:.4f} · {_limits_of(row)}")
+        parts = [f"today ${row['spent_today_usd']:.4f}", f"month ${row['spent_month_usd']:.4f}",
+                 *_limits_of(row).split(" · ")]
+        for line in join([printable(p) for p in parts], width, first="    ", indent="    "):
+            typer.echo(line)
 
 
 @keys_app.command("revoke", short_help="Refuse a key from now on.")
