@@ -1,6 +1,7 @@
 """Added latency of lynkr against calling the upstream directly, side by side with LiteLLM's proxy.
 
-    python bench/overhead.py [--quick] [--requests N] [--seconds S] [--no-litellm] [--no-floor] [--record]
+    python bench/overhead.py [--quick] [--requests N] [--seconds S] [--no-litellm] [--no-floor]
+                             [--transport wire|httpx|aiohttp ...] [--record]
 
 Everything runs in one invocation against the same instant fake upstream (``instant_upstream.py``,
 its own process) with the same real ~85 KB Claude Code body (``data/claude_code_request.json``,
@@ -11,6 +12,8 @@ captured by ``capture_claude_body.py``):
   (token path, ledger writes on a real SQLite file in a temporary LYNKR_HOME), pass-through;
 - ``litellm``: LiteLLM's proxy from ``bench/.venv-litellm`` (``pip install 'litellm[proxy]'``),
   its ``/anthropic`` pass-through route pointed at the same fake upstream;
+- ``--transport``: lynkr's pass-through app served alone (``stack_floor.py --serve-lynkr``) on each
+  upstream transport named, to compare transports in one run;
 - two floors (``--no-floor`` leaves them out), bare relays from ``stack_floor.py`` with no
   accounting and no error handling: Hypercorn configured as lynkr configures it around a raw asyncio
   relay (the least any proxy on lynkr's server stack can add), and an asyncio byte relay with no HTTP
@@ -199,6 +202,25 @@ def start_lynkr(upstream: str, name: str, run_flags: tuple[str, ...] = ()):
         shutil.rmtree(home, ignore_errors=True)
 
 
+TRANSPORTS = {"wire": "lynkr app, wire transport", "httpx": "lynkr app, httpx transport",
+              "aiohttp": "lynkr app, httpx-aiohttp transport"}
+
+
+@contextlib.contextmanager
+def start_lynkr_app(upstream: str, transport: str):
+    """lynkr's pass-through app served by ``stack_floor.py --serve-lynkr`` (``ProxyServer``, as ``lynkr
+    run`` serves it) with ``transport`` carrying its upstream calls: the transports compared alone."""
+    proc = subprocess.Popen([sys.executable, str(BENCH / "stack_floor.py"), "--serve-lynkr", upstream,
+                             "--transport", transport], stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        url = _wait_line(proc, f"lynkr app ({transport})")
+        _wait_http(url + "/")
+        yield Target(TRANSPORTS[transport], url, [proc.pid])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 FLOORS = {
     "hypercorn": "floor: hypercorn + raw relay",  # the floor of any proxy on lynkr's server stack
     "asyncio": "floor: asyncio byte relay",  # the floor of any Python proxy: no HTTP server or client
@@ -305,6 +327,7 @@ def run(args: argparse.Namespace) -> str:
         direct = stack.enter_context(start_upstream())
         targets = [direct, stack.enter_context(start_lynkr(direct.url, "lynkr pass-through", ("--no-optimize",))),
                    stack.enter_context(start_lynkr(direct.url, "lynkr full pipeline"))]
+        targets += [stack.enter_context(start_lynkr_app(direct.url, kind)) for kind in args.transports]
         if args.floor:
             targets += [stack.enter_context(start_floor(direct.url, server)) for server in FLOORS]
         if args.litellm:
@@ -353,6 +376,9 @@ def main() -> None:
     parser.add_argument("--no-floor", dest="floor", action="store_false",
                         help="leave out the two floor targets (bare relays, with and without Hypercorn)")
     parser.add_argument("--record", action="store_true", help="append the table to bench/RESULTS.md")
+    parser.add_argument("--transport", dest="transports", action="append", default=[], choices=list(TRANSPORTS),
+                        help="also serve lynkr's pass-through app on this upstream transport (repeatable; "
+                             "aiohttp needs pip install httpx-aiohttp==0.2.0)")
     args = parser.parse_args()
     global LOAD_AT_START
     LOAD_AT_START = os.getloadavg()[0]

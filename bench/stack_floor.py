@@ -9,7 +9,7 @@ against the same instant fake upstream:
   (in three ASGI messages, as the relays below send an instant upstream's answer);
 - ``hypercorn + httpx relay``: an app that forwards the body with one shared ``httpx.AsyncClient``
   and relays the streamed answer chunk by chunk (the minimum any proxy on this stack does), once on
-  httpx's default client and once on lynkr's own (``UpstreamClient`` in ``lynkr_cli/proxy/wire.py``);
+  httpx's default client and once on lynkr's own (``UpstreamClient`` in ``lynkr_cli/proxy/upstream.py``);
 - ``hypercorn + raw asyncio relay``: the body written on a raw asyncio connection and the chunked
   answer decoded and relayed, with no HTTP client at all: the floor of any Python proxy on Hypercorn;
 - ``lynkr pass-through``: lynkr's real app (``--no-optimize``), ledger on a temporary SQLite file;
@@ -25,6 +25,11 @@ client), also against the same client calling the upstream directly.
 ``--serve-floor UPSTREAM [--server hypercorn|asyncio]`` only serves one floor relay (the raw relay
 on Hypercorn, or ``byte_relay`` with no HTTP server at all) and prints its port: ``bench/overhead.py``
 runs both as targets, so the floors are measured in the same run and harness as lynkr.
+
+``--serve-lynkr UPSTREAM --transport wire|httpx|aiohttp`` serves lynkr's pass-through app on its own
+server (``ProxyServer``) with the given upstream transport for direct connections: lynkr's own
+(``proxy/wire.py``), httpx's default, or ``httpx-aiohttp`` (``pip install httpx-aiohttp==0.2.0``),
+so ``bench/overhead.py --transport`` compares them in one run.
 """
 
 from __future__ import annotations
@@ -38,11 +43,12 @@ import sys
 import tempfile
 import time
 import ssl
+import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from lynkr_cli.proxy.wire import UpstreamClient  # noqa: E402
+from lynkr_cli.proxy.upstream import UpstreamClient, upstream_client  # noqa: E402
 
 BODY = (REPO / "bench" / "data" / "claude_code_request.json").read_bytes()
 TOKEN = "bench"
@@ -76,6 +82,12 @@ print(statistics.median(times) * 1000)
 """
 
 
+def _lynkr_client() -> UpstreamClient:
+    import httpx
+
+    return upstream_client(ssl.create_default_context(), httpx.Limits(), httpx.Timeout(600.0, connect=10.0))
+
+
 def drain_app(handler, wire: bool = False):  # type: ignore[no-untyped-def]
     """A bare ASGI app around ``handler(body, send)`` with a lifespan that opens an httpx client
     (lynkr's own, ``UpstreamClient`` on its wire transport, if ``wire``; httpx's default otherwise)."""
@@ -88,8 +100,7 @@ def drain_app(handler, wire: bool = False):  # type: ignore[no-untyped-def]
             while True:
                 message = await receive()
                 if message["type"] == "lifespan.startup":
-                    state["client"] = (UpstreamClient(ssl_context=ssl.create_default_context(), limits=httpx.Limits())
-                                       if wire else httpx.AsyncClient())
+                    state["client"] = (_lynkr_client() if wire else httpx.AsyncClient())
                     await send({"type": "lifespan.startup.complete"})
                 else:
                     await state["client"].aclose()
@@ -272,7 +283,7 @@ async def client_half(upstream: str, requests: int) -> tuple[float, float, float
     API on the wire transport) and a raw asyncio HTTP/1.1 exchange."""
     import httpx
 
-    async def with_httpx(client: httpx.AsyncClient) -> float:
+    async def with_httpx(client: httpx.AsyncClient | UpstreamClient) -> float:
         async with client:
             async def one() -> None:
                 request = client.build_request("POST", f"{upstream}/v1/messages", content=BODY,
@@ -285,7 +296,7 @@ async def client_half(upstream: str, requests: int) -> tuple[float, float, float
             return await cpu_ms_per_call(one, requests)
 
     httpx_ms = await with_httpx(httpx.AsyncClient())
-    wire_ms = await with_httpx(UpstreamClient(ssl_context=ssl.create_default_context(), limits=httpx.Limits()))
+    wire_ms = await with_httpx(_lynkr_client())
 
     host, port = upstream.rsplit("/", 1)[-1].split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
@@ -306,6 +317,40 @@ async def client_half(upstream: str, requests: int) -> tuple[float, float, float
     raw_ms = await cpu_ms_per_call(one_raw, requests)
     writer.close()
     return httpx_ms, wire_ms, raw_ms
+
+
+def aiohttp_transport(ssl_context: ssl.SSLContext, limits):  # type: ignore[no-untyped-def]
+    """``httpx-aiohttp``'s transport as a maintained client would configure it for a shared proxy: its
+    pool sized like lynkr's, no cookie jar (one session's cookies must not reach another's requests)."""
+    import aiohttp
+    from httpx_aiohttp import AiohttpTransport
+
+    def session() -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(ssl=ssl_context, limit=limits.max_connections or 0,
+                                         keepalive_timeout=limits.keepalive_expiry)
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+
+    return AiohttpTransport(client=session)
+
+
+def serve_lynkr(upstream: str, transport: str) -> None:
+    """lynkr's pass-through app on ``ProxyServer`` (as ``lynkr run`` serves it), direct upstream
+    connections on ``transport``; prints the base URL (token included) and serves until killed."""
+    from lynkr_cli.proxy.server import ProxyServer, bind_socket
+    from lynkr_cli.proxy.upstream import httpx_transport, wire_transport
+
+    factory = {"wire": wire_transport, "httpx": httpx_transport, "aiohttp": aiohttp_transport}[transport]
+
+    def build():  # type: ignore[no-untyped-def]
+        app = lynkr_app(upstream, optimize=False)
+        app.app.state.ctx.transport = factory
+        return app
+
+    server = ProxyServer(bind_socket(), build)
+    server.start()
+    server.wait_serving(60)
+    print(f"{server.url}/s/{TOKEN}", flush=True)
+    threading.Event().wait()
 
 
 async def serve_floor(upstream: str, server: str) -> None:
@@ -340,7 +385,14 @@ def main() -> None:
                              "settings), print its port and wait: bench/overhead.py's floor target")
     parser.add_argument("--server", choices=("hypercorn", "asyncio"), default="hypercorn",
                         help="with --serve-floor: Hypercorn and the raw relay, or a bare asyncio byte relay")
+    parser.add_argument("--serve-lynkr", metavar="UPSTREAM",
+                        help="only serve lynkr's pass-through app to UPSTREAM, print its URL and wait")
+    parser.add_argument("--transport", choices=("wire", "httpx", "aiohttp"), default="wire",
+                        help="with --serve-lynkr: the transport of direct upstream connections")
     args = parser.parse_args()
+    if args.serve_lynkr:
+        serve_lynkr(args.serve_lynkr, args.transport)
+        return
     if args.serve_floor:
         asyncio.run(serve_floor(args.serve_floor, args.server))
         return

@@ -24,7 +24,7 @@ from lynkr_cli.proxy.guard import OriginGuard
 from lynkr_cli.proxy.models import list_models
 from lynkr_cli.proxy.passthrough import passthrough
 from lynkr_cli.proxy.relay import RelayResponse
-from lynkr_cli.proxy.wire import UpstreamClient
+from lynkr_cli.proxy.upstream import upstream_client, wire_transport
 
 
 async def health(request: Request) -> Response:
@@ -58,12 +58,9 @@ def create_app(ctx: ProxyContext) -> ProxyFront:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=60)
-        ctx.client = UpstreamClient(  # HTTP/1.1 on asyncio streams unless a proxy is set (proxy/wire.py)
-            ssl_context=httpx.create_ssl_context(trust_env=True),
-            limits=limits,
-            timeout=httpx.Timeout(ctx.read_timeout, connect=ctx.connect_timeout),
-            follow_redirects=False,
-        )
+        ctx.client = upstream_client(httpx.create_ssl_context(trust_env=True), limits,
+                                     httpx.Timeout(ctx.read_timeout, connect=ctx.connect_timeout),
+                                     ctx.transport or wire_transport)
         if ctx.pipeline is not None:
             ctx.pipeline.warm()
         try:

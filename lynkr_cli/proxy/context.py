@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from lynkr_cli import background
 from lynkr_cli.callers import current_caller
@@ -14,13 +14,12 @@ from lynkr_cli.proxy.loop_guard import LoopGuard
 from lynkr_cli.routing.static import StaticRouter
 
 if TYPE_CHECKING:
-    import httpx
-
     from lynkr_cli.ledger import Ledger, RequestRecord
     from lynkr_cli.pipeline import Pipeline
     from lynkr_cli.providers.base import ProviderSet
     from lynkr_cli.proxy.auth import Authenticator
     from lynkr_cli.proxy.components import Limits, ResponseCache, Router
+    from lynkr_cli.proxy.upstream import Transport, UpstreamClient
 
 DEFAULT_ANTHROPIC_UPSTREAM = "https://api.anthropic.com"
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # the Anthropic Messages API's own request limit
@@ -28,7 +27,7 @@ DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # the Anthropic Messages API's own re
 
 @dataclass
 class ProxyContext:
-    """Per-proxy state. ``client`` is the one shared ``httpx.AsyncClient``, opened at server start."""
+    """Per-proxy state. ``client`` is the one shared upstream client, opened at server start."""
 
     session_id: str
     anthropic_upstream: str = DEFAULT_ANTHROPIC_UPSTREAM
@@ -43,7 +42,9 @@ class ProxyContext:
     bodies: BodyBudget = field(default_factory=BodyBudget)
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
-    client: httpx.AsyncClient | None = None
+    client: UpstreamClient | None = None
+    # Direct connections' transport (proxy/upstream.py); None: lynkr's own (proxy/wire.py).
+    transport: Transport | None = None
     listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
     pipeline: Pipeline | None = None  # issue 5: optimization stages; None forwards requests unchanged
     # The request path's parts (proxy/components.py); the defaults change nothing.
@@ -63,9 +64,6 @@ class ProxyContext:
 
             self.providers = ProviderSet(os.environ, {"anthropic": {"base_url": self.anthropic_upstream}})
         return self.providers
-
-    def details_of(self, value: Any) -> Any:
-        return value.as_dict() if hasattr(value, "as_dict") else value
 
     def record(self, record: RequestRecord) -> None:
         """Send a finished request to the ledger and to any live listener (status line, tests)."""

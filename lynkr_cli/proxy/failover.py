@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from lynkr_cli.ledger import RequestRecord
     from lynkr_cli.providers.base import HttpProvider, UpstreamCall
     from lynkr_cli.proxy.context import ProxyContext
+    from lynkr_cli.proxy.upstream import UpstreamClient
     from lynkr_cli.routing.decision import RouteDecision
 
 log = logging.getLogger("lynkr.proxy")
@@ -86,7 +87,7 @@ def _describe(exc: BaseException) -> str:
 
 
 async def send_with_fallback(
-    client: httpx.AsyncClient,
+    client: UpstreamClient,
     candidates: list[Candidate],
     policy: RetryPolicy,
     breakers: CircuitBreakers,
@@ -179,7 +180,7 @@ class Failover:
             record.details.setdefault("route", {})["fallback_skipped"] = skipped
         return cls(ctx, candidates, plan, request, record)
 
-    async def open(self, client: httpx.AsyncClient) -> tuple[Outcome, Switch | None]:
+    async def open(self, client: UpstreamClient) -> tuple[Outcome, Switch | None]:
         """The outcome of sending, and the switch to make when another candidate answered."""
         outcome = await send_with_fallback(client, self.candidates, self.plan.policy, self.plan.breakers)
         self.record.details.setdefault("route", {}).update(outcome.details(self.candidates[0]))
@@ -200,11 +201,11 @@ class Failover:
                                       "original_bytes": call.body is self.request.raw}
 
 
-def _copy(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Request:
+def _copy(client: UpstreamClient, request: httpx.Request) -> httpx.Request:
     return client.build_request(request.method, request.url, headers=request.headers, content=request.content)
 
 
-def _builder(client: httpx.AsyncClient, call: UpstreamCall) -> Callable[[], httpx.Request]:
+def _builder(client: UpstreamClient, call: UpstreamCall) -> Callable[[], httpx.Request]:
     def build() -> httpx.Request:
         return client.build_request(call.method, call.url, headers=call.headers, content=call.body)
 

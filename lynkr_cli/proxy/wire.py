@@ -7,10 +7,16 @@ of an 85 KB Claude Code request, where the same exchange written on asyncio stre
 line and headers, and a body framed by ``Content-Length``, chunked encoding or the end of the
 connection. This module speaks exactly that and nothing else.
 
-It plugs in below ``httpx.AsyncClient`` as its transport, so everything above keeps httpx's API and
+It is an httpx transport (``httpx.AsyncBaseTransport``), so everything above keeps httpx's API and
 error types (``ConnectError``, ``ReadTimeout``, ``RemoteProtocolError`` ...), which the relay, the
-router's failover and the fault suite depend on. What it leaves to httpx: proxies (``UpstreamClient``
-below is a plain httpx client when a proxy variable is set) and HTTP/2 (never enabled here).
+router's failover and the fault suite depend on. What it leaves to httpx: proxies (``upstream.py``
+sends a proxied origin's requests on httpx's own transport) and HTTP/2 (never enabled here).
+Measured against the maintained alternative (``httpx-aiohttp``) in bench/RESULTS.md, "Upstream
+transport": it is kept because that one adds ~0.5 ms more per request.
+
+The bytes of a connection are kept by its own ``asyncio.Protocol`` (``_Stream``), readable until
+consumed even after the connection broke: a gateway refusing a large body answers 413 and resets
+the connection while the body is still being written, and that answer must still be read.
 
 Each body read returns everything the socket has at that moment (chunked framing removed), so a
 burst of SSE events that arrived together becomes one chunk, one write to the client, and nothing
@@ -20,7 +26,6 @@ that has arrived is ever held back.
 from __future__ import annotations
 
 import asyncio
-import os
 import ssl
 import time
 from typing import AsyncIterator
@@ -34,27 +39,151 @@ _NO_BODY_STATUS = frozenset({204, 304})
 Origin = tuple[str, str, int]  # scheme, host, port
 
 
+class _Stream(asyncio.Protocol):
+    """One connection's incoming bytes and its write flow control.
+
+    Unlike ``asyncio.StreamReader``, bytes that arrived stay readable after the connection failed:
+    the failure is raised only once they are consumed."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.eof = False
+        self.lost = False
+        self.error: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+        self._paused = False
+        self._drained: asyncio.Future[None] | None = None
+
+    # -- asyncio.Protocol ---------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        self._wake()
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        self._wake()
+        return False  # close our side too: HTTP/1.1 sends nothing after the server is done
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.eof = self.lost = True
+        self.error = exc
+        self._wake()
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    # -- reading ------------------------------------------------------------------------------------
+    async def read_until(self, separator: bytes, limit: int) -> bytes:
+        """Everything up to and including ``separator``; ``IncompleteRead`` if the bytes end first,
+        ``HeadTooLarge`` past ``limit``."""
+        start = 0
+        while True:
+            found = self.buffer.find(separator, start)
+            if found >= 0:
+                end = found + len(separator)
+                data = bytes(self.buffer[:end])
+                del self.buffer[:end]
+                return data
+            if len(self.buffer) > limit:
+                raise _HeadTooLarge()
+            if self.eof:
+                if self.error is not None and not self.buffer:
+                    raise self.error
+                raise _IncompleteRead(bytes(self.buffer))
+            start = max(0, len(self.buffer) - len(separator) + 1)
+            await self._wait()
+
+    async def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes, as soon as any are there; b"" at the end, the connection's error
+        once what arrived before it was read."""
+        while not self.buffer:
+            if self.eof:
+                if self.error is not None:
+                    raise self.error
+                return b""
+            await self._wait()
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+    @property
+    def at_eof(self) -> bool:
+        return self.eof and not self.buffer
+
+    async def _wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # -- writing ------------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(data)
+
+    async def drain(self) -> None:
+        """Wait while the transport's write buffer is over its high-water mark."""
+        while self._paused and not self.lost:
+            self._drained = asyncio.get_running_loop().create_future()
+            try:
+                await self._drained
+            finally:
+                self._drained = None
+        if self.lost:
+            raise self.error or ConnectionResetError("Connection lost")
+
+
+class _HeadTooLarge(Exception):
+    pass
+
+
+class _IncompleteRead(Exception):
+    def __init__(self, partial: bytes) -> None:
+        super().__init__(f"{len(partial)} bytes before the end")
+        self.partial = partial
+
+
 class _Connection:
     """One keep-alive connection to an origin."""
 
-    __slots__ = ("reader", "writer", "origin", "idle_since")
+    __slots__ = ("stream", "origin", "idle_since")
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, origin: Origin) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self, stream: _Stream, origin: Origin) -> None:
+        self.stream = stream
         self.origin = origin
         self.idle_since = 0.0
 
     def reusable(self, now: float, expiry: float) -> bool:
         """Still open, nothing unread on it, and not idle for longer than ``expiry``."""
+        transport = self.stream.transport
         return (
-            not self.reader.at_eof()
-            and not self.writer.transport.is_closing()
+            not self.stream.eof
+            and not self.stream.buffer
+            and transport is not None
+            and not transport.is_closing()
             and now - self.idle_since < expiry
         )
 
     def close(self) -> None:
-        self.writer.close()
+        if self.stream.transport is not None:
+            self.stream.transport.close()
 
 
 class WireTransport(httpx.AsyncBaseTransport):
@@ -90,13 +219,10 @@ class WireTransport(httpx.AsyncBaseTransport):
                 await _send_request(connection, request, timeouts.get("write"))
             except httpx.WriteError as refused:
                 # A gateway may answer before taking the whole body (a 413 past its size limit) and
-                # close; the reset that breaks our write also makes the stream reader raise before
-                # handing over the answer it already holds. That answer says more than the broken
-                # pipe: read it from the bytes received so far.
-                received = _received_so_far(connection)
-                if received is None:
+                # close or reset the connection: that answer, received before the write broke, says
+                # more than the broken pipe.
+                if b"\r\n\r\n" not in connection.stream.buffer:
                     raise
-                connection.reader = received
                 try:
                     status, reason, headers, _ = await _read_head(connection, request, 1.0)
                 except httpx.HTTPError:
@@ -130,8 +256,8 @@ class WireTransport(httpx.AsyncBaseTransport):
         tls = self._ssl if scheme == "https" else None
         try:
             async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, ssl=tls, server_hostname=host if tls else None, limit=_HEAD_LIMIT,
+                _, stream = await asyncio.get_running_loop().create_connection(
+                    _Stream, host, port, ssl=tls, server_hostname=host if tls else None,
                     # RFC 8305: try the next address after 250 ms instead of waiting out a dead one
                     # (a broken IPv6 route must not cost the whole connect timeout), as httpcore does.
                     happy_eyeballs_delay=0.25,
@@ -140,7 +266,7 @@ class WireTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectTimeout(f"no connection to {host}:{port} within {timeout} s", request=request) from None
         except (OSError, ssl.SSLError) as exc:
             raise httpx.ConnectError(_os_error(exc), request=request) from exc
-        return _Connection(reader, writer, origin)
+        return _Connection(stream, origin)
 
     def _release(self, connection: _Connection, reuse: bool) -> None:
         """A response ended: keep its connection for the next request, or close it."""
@@ -206,13 +332,13 @@ class _Body(httpx.AsyncByteStream):
         connection = self._connection
         if connection is None or self._complete:
             return
-        reader, request = connection.reader, self._request
+        stream, request = connection.stream, self._request
         remaining = self._length
         while True:
             size = _READ_SIZE if remaining is None else min(remaining, _READ_SIZE)
             try:
                 async with asyncio.timeout(self._timeout):
-                    data = await reader.read(size)
+                    data = await stream.read(size)
             except TimeoutError:
                 raise httpx.ReadTimeout(f"no data from the upstream for {self._timeout} s", request=request) from None
             except OSError as exc:
@@ -327,20 +453,25 @@ async def _send_request(connection: _Connection, request: httpx.Request, timeout
             raise httpx.LocalProtocolError(f"invalid header {name[:40]!r}", request=request)
         lines.append(b"%s: %s\r\n" % (name, value))
     lines.append(b"\r\n")
-    writer = connection.writer
+    stream = connection.stream
+    try:
+        body: bytes | None = request.content  # a body given as bytes (always, from lynkr)
+    except httpx.RequestNotRead:
+        body = None
     try:
         async with asyncio.timeout(timeout):
-            if hasattr(request, "_content"):  # a body given as bytes (always, from lynkr)
-                writer.write(b"".join(lines) + request.content)
+            if body is not None:
+                stream.write(b"".join(lines) + body)
             else:
                 chunked = "content-length" not in request.headers
-                writer.write(b"".join(lines))
-                async for part in request.stream:  # type: ignore[union-attr]
+                stream.write(b"".join(lines))
+                assert isinstance(request.stream, httpx.AsyncByteStream)
+                async for part in request.stream:
                     if part:
-                        writer.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+                        stream.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
                 if chunked:
-                    writer.write(b"0\r\n\r\n")
-            await writer.drain()
+                    stream.write(b"0\r\n\r\n")
+            await stream.drain()
     except TimeoutError:
         raise httpx.WriteTimeout(f"the upstream did not take the request within {timeout} s", request=request) from None
     except OSError as exc:
@@ -351,18 +482,18 @@ async def _read_head(
     connection: _Connection, request: httpx.Request, timeout: float | None
 ) -> tuple[int, bytes, list[tuple[bytes, bytes]], bool]:
     """Status, reason, headers and whether the connection may be reused; 1xx answers are skipped."""
-    reader = connection.reader
+    stream = connection.stream
     while True:
         try:
             async with asyncio.timeout(timeout):
-                head = await reader.readuntil(b"\r\n\r\n")
+                head = await stream.read_until(b"\r\n\r\n", _HEAD_LIMIT)
         except TimeoutError:
             raise httpx.ReadTimeout(f"no answer from the upstream within {timeout} s", request=request) from None
-        except asyncio.IncompleteReadError as exc:
+        except _IncompleteRead as exc:
             detail = "Server disconnected without sending a response." if not exc.partial else \
                 "Server disconnected in the middle of the response head."
             raise httpx.RemoteProtocolError(detail, request=request) from None
-        except asyncio.LimitOverrunError:
+        except _HeadTooLarge:
             raise _protocol_error(request, f"response head larger than {_HEAD_LIMIT} bytes", connection) from None
         except OSError as exc:
             raise httpx.ReadError(_os_error(exc), request=request) from exc
@@ -395,17 +526,6 @@ async def _read_head(
         return status, reason, headers, keep_alive
 
 
-def _received_so_far(connection: _Connection) -> asyncio.StreamReader | None:
-    """A reader holding what the connection received before it broke, if that includes a head."""
-    data = bytes(connection.reader._buffer)  # type: ignore[attr-defined]  # StreamReader keeps it there (CPython 3.4+)
-    if b"\r\n\r\n" not in data:
-        return None
-    reader = asyncio.StreamReader(limit=_HEAD_LIMIT)
-    reader.feed_data(data)
-    reader.feed_eof()
-    return reader
-
-
 def _protocol_error(request: httpx.Request, detail: str, connection: _Connection) -> httpx.RemoteProtocolError:
     connection.close()
     return httpx.RemoteProtocolError(detail, request=request)
@@ -413,89 +533,3 @@ def _protocol_error(request: httpx.Request, detail: str, connection: _Connection
 
 def _os_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
-
-
-def _header_items(headers: object) -> list[tuple[bytes, bytes]] | None:
-    """``headers`` as raw ``(name, value)`` pairs, names in their given case (as httpx keeps them),
-    or None for anything httpx itself should handle (non-ASCII text, which it refuses its own way)."""
-    if headers is None:
-        return []
-    if isinstance(headers, httpx.Headers):
-        return list(headers.raw)
-    items = list(headers.items()) if isinstance(headers, dict) else list(headers)  # type: ignore[call-overload]
-    try:
-        return [(name.encode("ascii"), value.encode("ascii")) for name, value in items]
-    except (AttributeError, UnicodeEncodeError):
-        return None
-
-
-_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-
-
-class UpstreamClient(httpx.AsyncClient):
-    """The proxy's one ``httpx.AsyncClient``: on ``WireTransport``, and sending straight to it.
-
-    ``AsyncClient.send`` wraps every request in auth, redirect, cookie and event-hook handling; lynkr
-    uses none of them (credentials are the agent's own headers, redirects are not followed), and the
-    wrapping cost ~0.2 ms per request. Skipping it also keeps the client from storing an upstream's
-    ``Set-Cookie`` and sending it back on other sessions' requests, which a shared proxy client must
-    not do.
-
-    httpx ignores the proxy variables for a client given its own transport, so with ``HTTP_PROXY``,
-    ``HTTPS_PROXY`` or ``ALL_PROXY`` in the environment this client is a plain httpx client instead:
-    proxies and ``NO_PROXY`` then work exactly as httpx implements them.
-    """
-
-    def __init__(self, *, ssl_context: ssl.SSLContext, limits: httpx.Limits, **options: object) -> None:
-        direct = not any(os.environ.get(name) for name in _PROXY_VARIABLES)
-        self._wire = WireTransport(ssl_context, limits) if direct else None
-        self._urls: dict[str, httpx.URL] = {}
-        super().__init__(transport=self._wire, verify=ssl_context, limits=limits, **options)  # type: ignore[arg-type]
-
-    def build_request(self, method: str, url: object, *, content: object = None, headers: object = None,
-                      **options: object) -> httpx.Request:
-        """``AsyncClient.build_request``, with the parsed upstream URL remembered: lynkr sends to a
-        handful of URLs, and parsing one costs more than the rest of building the request."""
-        given = None
-        if self._wire is not None and not options and isinstance(content, bytes) and isinstance(url, str):
-            given = _header_items(headers)
-        if given is None or not isinstance(url, str):  # anything else is built by httpx itself
-            return super().build_request(method, url, content=content, headers=headers, **options)  # type: ignore[arg-type]
-        parsed = self._urls.get(url)
-        if parsed is None:
-            if len(self._urls) >= 512:
-                self._urls.clear()
-            parsed = self._urls[url] = httpx.URL(url)
-        # httpx's merge, without its Headers objects (four of them per request, each rescanning its
-        # list on every lookup): the client's defaults not given by the caller, then the caller's.
-        names = {name.lower() for name, _ in given}
-        merged = [item for item in self.headers.raw if item[0].lower() not in names] + given
-        return httpx.Request(method, parsed, content=content, headers=merged,  # type: ignore[arg-type]
-                             extensions={"timeout": self.timeout.as_dict()})
-
-    @property
-    def direct(self) -> bool:
-        """Whether upstream calls go out on ``WireTransport`` (no proxy configured)."""
-        return self._wire is not None
-
-    async def send(
-        self,
-        request: httpx.Request,
-        *,
-        stream: bool = False,
-        auth: object = httpx.USE_CLIENT_DEFAULT,
-        follow_redirects: object = httpx.USE_CLIENT_DEFAULT,
-    ) -> httpx.Response:
-        plain = auth in (httpx.USE_CLIENT_DEFAULT, None) and (
-            follow_redirects is httpx.USE_CLIENT_DEFAULT and not self.follow_redirects or follow_redirects is False
-        )
-        if self._wire is None or not plain or self.is_closed:
-            return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)  # type: ignore[arg-type]
-        response = await self._wire.handle_async_request(request)
-        response.request = request
-        if not stream:
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        return response

@@ -3,6 +3,9 @@
 ``proxy_for(upstream_url, **context)`` starts the same proxy ``lynkr run`` starts (Hypercorn thread,
 real SQLite ledger) and hands back a ``Proxy`` that can also count the server loop's asyncio tasks, so
 each fault test can prove that nothing is left running after the fault.
+
+Every test that uses it runs twice, once on each upstream transport (``upstream_transport``):
+lynkr's own for direct connections (``proxy/wire.py``) and httpx's, which carries proxied origins.
 """
 
 from __future__ import annotations
@@ -65,8 +68,16 @@ class Proxy:
             reader.close()
 
 
+TRANSPORTS = ["wire", "httpx"]
+
+
+@pytest.fixture(scope="module", params=TRANSPORTS)
+def upstream_transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @contextlib.contextmanager
-def start_proxy(directory: Path, upstream_url: str, **context: object) -> Iterator[Proxy]:
+def start_proxy(directory: Path, upstream_url: str, transport: str = "wire", **context: object) -> Iterator[Proxy]:
     """The proxy ``lynkr run`` starts, with its ledger in ``directory``."""
     from lynkr_cli.ledger import Ledger, SessionRecord
     from lynkr_cli.proxy.app import create_app
@@ -77,8 +88,11 @@ def start_proxy(directory: Path, upstream_url: str, **context: object) -> Iterat
     ledger = Ledger(ledger_path)
     ledger.start_session(SessionRecord(id="test-session", agent="test", argv=[], cwd=".", started_at=0.0,
                                        pid=os.getpid(), lynkr_version="test"))
+    from lynkr_cli.proxy.upstream import httpx_transport
+
     ctx = ProxyContext(session_id="test-session", anthropic_upstream=upstream_url, ledger=ledger,
-                       token="fault-token", **context)  # type: ignore[arg-type]
+                       token="fault-token", transport=httpx_transport if transport == "httpx" else None,
+                       **context)  # type: ignore[arg-type]
     server = ProxyServer(bind_socket(), lambda: create_app(ctx))
     server.start()
     assert server.wait_serving(30), server.error
@@ -92,6 +106,6 @@ def start_proxy(directory: Path, upstream_url: str, **context: object) -> Iterat
 
 
 @pytest.fixture
-def proxy_for(tmp_path: Path):
+def proxy_for(tmp_path: Path, upstream_transport: str):
     """Factory: ``with proxy_for(url, read_timeout=1.0) as proxy: ...``."""
-    return functools.partial(start_proxy, tmp_path)
+    return functools.partial(start_proxy, tmp_path, transport=upstream_transport)

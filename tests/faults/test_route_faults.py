@@ -170,17 +170,18 @@ class Script:
 
 
 @contextlib.contextmanager
-def scripted_proxy(directory, read_timeout: float) -> Iterator[tuple[Any, FakeUpstream, Script]]:
+def scripted_proxy(directory, read_timeout: float, transport: str) -> Iterator[tuple[Any, FakeUpstream, Script]]:
     """A proxy in front of a fake upstream whose behaviour each test scripts."""
     script = Script()
     with FakeUpstream(script) as upstream, \
-            start_proxy(directory, upstream.url, providers=providers(upstream.url), read_timeout=read_timeout) as proxy:
+            start_proxy(directory, upstream.url, transport, providers=providers(upstream.url),
+                        read_timeout=read_timeout) as proxy:
         yield proxy, upstream, script
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory):
-    with scripted_proxy(tmp_path_factory.mktemp("route-faults"), read_timeout=30.0) as parts:
+def shared(tmp_path_factory, upstream_transport):
+    with scripted_proxy(tmp_path_factory.mktemp("route-faults"), 30.0, upstream_transport) as parts:
         yield parts
 
 
@@ -372,10 +373,10 @@ def test_connection_refused_is_a_502_naming_the_cause(check, stream):
 
 
 @pytest.fixture(scope="module")
-def impatient_shared(tmp_path_factory):
+def impatient_shared(tmp_path_factory, upstream_transport):
     """A second shared proxy, with a 1 s read timeout, for the upstreams that go quiet (short, yet long
     enough that a loaded machine does not time out the healthy first bytes of a stall test)."""
-    with scripted_proxy(tmp_path_factory.mktemp("impatient"), read_timeout=1.0) as parts:
+    with scripted_proxy(tmp_path_factory.mktemp("impatient"), 1.0, upstream_transport) as parts:
         yield parts
 
 
