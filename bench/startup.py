@@ -5,11 +5,12 @@ hits both sides) with min/median/max of the added wall time:
 
 1. ``lynkr run --report none -- true`` (and the default short report) against plain ``true``.
    Target: median under 300 ms added.
-2. The first request: ``lynkr run claude -p "say hi"`` (default pipeline) against ``claude -p "say hi"``
-   direct, both against the same instant local fake upstream (``instant_upstream.py``), so what is
-   left is lynkr's start-up plus any wait of the agent's first request on lynkr (imports, app build).
-   Target: median under 150 ms added. Needs the pinned Claude Code (``scripts/install-agents``);
-   skipped with a note when it is missing.
+2. The first request: ``lynkr run claude -p "say hi"`` (default pipeline, and ``--no-optimize``)
+   against ``claude -p "say hi"`` direct, all against the same instant local fake upstream
+   (``instant_upstream.py``), so what is left is lynkr's start-up and exit plus any wait of the
+   agent's first request on lynkr (imports, app build). The three run interleaved in rounds, each
+   round paired with its own direct run. Target: median under 150 ms added. Needs the pinned Claude
+   Code (``scripts/install-agents``); skipped with a note when it is missing.
 
     python bench/startup.py [--runs 30] [--agent-runs 15] [--lynkr PATH] [--claude PATH] [--quick]
 """
@@ -27,7 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
 
 HERE = Path(__file__).resolve().parent
 AGENTS_BIN = Path(os.environ.get("LYNKR_AGENTS_DIR", Path.home() / ".cache" / "lynkr" / "agents")) / "node_modules" / ".bin"
@@ -72,7 +72,8 @@ def agent_home(root: str) -> dict[str, str]:
     return {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
 
 
-def first_request_cases(lynkr: str, claude: str, upstream: str, root: str) -> Iterator[tuple[str, list[str], list[str], dict[str, str]]]:
+def first_request_cases(lynkr: str, claude: str, upstream: str, root: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """``claude -p "say hi"`` direct and through lynkr (default pipeline, and ``--no-optimize``)."""
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TERM", "TMPDIR")}
     env["PATH"] = f"{os.path.dirname(claude)}{os.pathsep}{env.get('PATH', '')}"
     env.update(agent_home(root))
@@ -81,10 +82,26 @@ def first_request_cases(lynkr: str, claude: str, upstream: str, root: str) -> It
                 "CLAUDE_CODE_MAX_RETRIES": "0", "DISABLE_AUTOUPDATER": "1", "DISABLE_TELEMETRY": "1",
                 "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"})
     prompt = ["-p", "say hi"]
-    yield ("lynkr run claude -p (default pipeline)", [lynkr, "run", "--report", "none", "claude", *prompt],
-           [claude, *prompt], env)
-    yield ("lynkr run --no-optimize claude -p", [lynkr, "run", "--report", "none", "--no-optimize", "claude", *prompt],
-           [claude, *prompt], env)
+    commands = {
+        "claude -p direct": [claude, *prompt],
+        "lynkr run claude -p (default pipeline)": [lynkr, "run", "--report", "none", "claude", *prompt],
+        "lynkr run --no-optimize claude -p": [lynkr, "run", "--report", "none", "--no-optimize", "claude", *prompt],
+    }
+    return commands, env
+
+
+def interleaved(commands: dict[str, list[str]], runs: int, env: dict[str, str], cwd: str) -> dict[str, list[float]]:
+    """Each round runs every command once (rotating which goes first), so the machine's drift hits all
+    of them alike; returns each command's wall times in ms, the first round (warm-up) left out."""
+    names = list(commands)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_ in range(runs + 1):
+        order = names[round_ % len(names):] + names[:round_ % len(names)]
+        for name in order:
+            elapsed = wall(commands[name], env, cwd) * 1000
+            if round_:
+                times[name].append(elapsed)
+    return times
 
 
 def main() -> None:
@@ -116,9 +133,12 @@ def main() -> None:
         print(f"(first request: {args.claude} not found; run scripts/install-agents)")
         return
     with tempfile.TemporaryDirectory() as root, InstantUpstream() as upstream:
-        for label, a, b, env in first_request_cases(args.lynkr, args.claude, upstream, root):
-            print(row(label, paired(a, b, args.agent_runs, env, cwd=root)), flush=True)
-
+        commands, env = first_request_cases(args.lynkr, args.claude, upstream, root)
+        times = interleaved(commands, args.agent_runs, env, root)
+    direct = times.pop("claude -p direct")
+    print(f"{'claude -p direct (wall ms)':44} {min(direct):10.1f} {statistics.median(direct):8.1f} {max(direct):8.1f}")
+    for label, measured in times.items():
+        print(row(label, [m - d for m, d in zip(measured, direct)]), flush=True)
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""lynkr's configuration, read once into typed models (pydantic-settings).
+"""lynkr's configuration, read once into typed models (pydantic).
 
 Precedence, lowest first (``lynkr config show`` prints which layer set each value)::
 
@@ -10,7 +10,12 @@ Adding a section: define a pydantic model in your own package and add ONE field 
 ``LYNKR_CACHE__MODE`` in the environment, and shown by ``lynkr config show``; a short alias such as
 ``LYNKR_CACHE`` is one line in ``lynkr_cli/config/env.py:ALIASES``.
 
-Imported only off the start-up path (pydantic-settings takes ~0.25 s to import).
+``Settings`` is a plain pydantic model: lynkr's own layers (``config/layers.py``) read the files and
+the environment, once. It used to be a pydantic-settings ``BaseSettings`` with every source but its
+arguments switched off; importing pydantic-settings cost ~25-50 ms of CPU on the proxy's start,
+while the agent's first request waited, for nothing it did.
+
+Imported off the start-up path of ``lynkr run`` (pydantic and the models take ~0.1 s to import).
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lynkr_cli.pipeline.config import PipelineConfig
 from lynkr_cli.cache.config import CacheConfig, CacheSetting
@@ -104,10 +108,10 @@ class ServeSettings(BaseModel):
         default=None, gt=0, description="Client connections open at once (default: from the open-files limit)")
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """Every setting lynkr reads. ``load_settings()`` is the way to build one (it applies the layers)."""
 
-    model_config = SettingsConfigDict(env_prefix="LYNKR_", env_nested_delimiter="__", extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     profile: str | None = Field(default=None, description="Shipped or user profile applied under the config files")
     agents: list[str] = Field(default_factory=list, description="Agents you use (chosen by lynkr init)")
@@ -126,14 +130,6 @@ class Settings(BaseSettings):
     storage: StorageConfig = Field(default_factory=StorageConfig,
                                    description="Team storage: a postgresql:// URL shared by every lynkr serve")
     retention_days: int = Field(default=30, ge=0, description="Days unused pipeline decisions and elided texts are kept (0: forever)")
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,  # type: ignore[no-untyped-def]
-                                   file_secret_settings):
-        """Only what ``load_settings`` merged: it reads the environment itself (aliases, Lynkr's names,
-        ``LYNKR_AGENTS=claude,codex``, or the ``env`` mapping a caller passes). A second reading of
-        ``os.environ`` by pydantic-settings failed on such values and leaked into a caller's ``env``."""
-        return (init_settings,)
 
 
 def load_settings(

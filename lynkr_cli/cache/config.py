@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_settings import NoDecode
 
 CacheMode = Literal["off", "exact", "semantic"]
 
@@ -31,8 +30,8 @@ class CacheConfig(BaseModel):
 
 
 def _coerce(value: Any) -> Any:
-    """``LYNKR_CACHE=exact`` names the mode (pydantic-settings would otherwise expect JSON here)."""
+    """``LYNKR_CACHE=exact`` names the mode (a table would be expected here otherwise)."""
     return {"mode": value.strip().lower()} if isinstance(value, str) else value
 
 
-CacheSetting = Annotated[CacheConfig, NoDecode, BeforeValidator(_coerce)]
+CacheSetting = Annotated[CacheConfig, BeforeValidator(_coerce)]
