@@ -34,7 +34,7 @@ def cpu_seconds() -> float:
 def run_once(paths: list[Path], no_optimize: bool, jobs: int = 1) -> tuple[float, float, int, int]:
     """(wall seconds, CPU seconds, requests, input tokens) of one replay."""
     from lynkr_cli.replay.run import ReplayOptions, replay_all
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     settings = load_settings(env={})
     options = ReplayOptions(paths, no_optimize=no_optimize, jobs=jobs)

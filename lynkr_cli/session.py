@@ -262,7 +262,7 @@ def _build_app(session_id, token, ledger, upstream, options, team=None):  # type
     from lynkr_cli.paths import data_home
     from lynkr_cli.pipeline.build import build_pipeline
     from lynkr_cli.pipeline.config import with_switches
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     # ``lynkr run`` checked its config before the agent started: build exactly that one.
     settings = options.config.settings() if options is not None and options.config is not None else load_settings()

@@ -21,8 +21,6 @@ Imported off the start-up path of ``lynkr run`` (pydantic and the models take ~0
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -109,7 +107,7 @@ class ServeSettings(BaseModel):
 
 
 class Settings(BaseModel):
-    """Every setting lynkr reads. ``load_settings()`` is the way to build one (it applies the layers)."""
+    """Every setting lynkr reads. ``config.load_settings()`` is the way to build one (it applies the layers)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -131,14 +129,3 @@ class Settings(BaseModel):
                                    description="Team storage: a postgresql:// URL shared by every lynkr serve")
     retention_days: int = Field(default=30, ge=0, description="Days unused pipeline decisions and elided texts are kept (0: forever)")
 
-
-def load_settings(
-    profile: str | None = None,
-    flags: Mapping[str, Any] | None = None,
-    cwd: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Settings:
-    """The effective settings; a bad value raises ``ConfigError`` naming the key and the file."""
-    from lynkr_cli.config.layers import resolve
-
-    return resolve(profile=profile, flags=flags, cwd=cwd, env=env).settings

@@ -247,7 +247,7 @@ def test_lynkr_run_reads_retention_days_from_the_environment(lynkr_home):
 
 
 def test_retention_days_is_a_setting_with_a_month_default(lynkr_home):
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     env = base_env(lynkr_home)
     assert load_settings(env=env, cwd=lynkr_home).retention_days == 30

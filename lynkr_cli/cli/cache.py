@@ -145,7 +145,7 @@ def _shared_store(storage: str | None, ttl: float) -> tuple[CacheStore, Storage]
 def _configured() -> tuple[str, float]:
     """The configured mode and TTL; a broken config must not stop the cache commands."""
     try:
-        from lynkr_cli.settings import load_settings
+        from lynkr_cli.config import load_settings
 
         config = load_settings().cache
         return config.mode, float(config.ttl_seconds)

@@ -42,7 +42,7 @@ def explain(
 
     from lynkr_cli.cli.explain_render import render
     from lynkr_cli.routing.setup import build_router
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     router = build_router(load_settings(profile=profile))
     from lynkr_cli.canonical import ModelRequest

@@ -117,7 +117,7 @@ def _test_providers(answers) -> None:  # type: ignore[no-untyped-def]
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from lynkr_cli.config.provider_check import one_token_request
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     settings = load_settings(profile=answers.profile)
     refs = sorted(set(settings.tiers.configured().values()))

@@ -129,7 +129,7 @@ def run_optimize(raw: bytes, fmt: str | None, *, no_optimize: bool = False, swit
     codec = _codec(fmt)
     request = codec.decode_request(payload, raw)
     if settings_pipeline is None:
-        from lynkr_cli.settings import load_settings
+        from lynkr_cli.config import load_settings
 
         settings_pipeline = load_settings().pipeline
     config = with_switches(settings_pipeline, no_optimize, list(switches))

@@ -52,7 +52,7 @@ def replay(
     from lynkr_cli.replay.report import render, to_json
     from lynkr_cli.replay.run import ReplayOptions, replay_all
     from lynkr_cli.replay.transcripts import default_roots
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     start = None
     if since is not None:

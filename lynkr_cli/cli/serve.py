@@ -61,7 +61,7 @@ def serve(
     from lynkr_cli.errors import UsageError
     from lynkr_cli.proxy.server import ProxyServer, bind_socket
     from lynkr_cli.serve import ServeLedger, is_loopback, name_client
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     if profile:
         os.environ["LYNKR_PROFILE"] = profile  # the proxy's own settings read it too

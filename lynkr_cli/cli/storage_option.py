@@ -17,7 +17,7 @@ STORAGE_OPTION: Optional[str] = typer.Option(
 
 def open_storage(url: str | None) -> Storage:
     """The storage the flag or the config names (the URL is checked like the config's)."""
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     warn_password_in_argv(url)
     return Storage.from_settings(load_settings(flags={"storage.url": url}))

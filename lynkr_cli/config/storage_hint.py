@@ -51,7 +51,7 @@ def configured_storage(config: CheckedConfig | None = None) -> Storage | None:
         else:
             if not may_name_storage():
                 return None
-            from lynkr_cli.settings import load_settings
+            from lynkr_cli.config import load_settings
 
             settings = load_settings()
         storage = Storage.from_settings(settings)

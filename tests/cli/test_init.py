@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lynkr_cli.settings import load_settings
+from lynkr_cli.config import load_settings
 from tests.conftest import base_env, lynkr_command, run_lynkr
 from tests.fakes.server import FakeUpstream, Received, Reply
 from tests.terminal import DOWN, ENTER, KILL_LINE, Terminal

@@ -108,7 +108,7 @@ def test_ci_runs_exactly_the_quick_start_test_command() -> None:
 
 
 def test_every_toml_example_is_a_valid_config(tmp_path: Path) -> None:
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     examples = re.findall(r"^```toml\n(.*?)^```", README, flags=re.S | re.M)
     assert len(examples) >= 4

@@ -14,7 +14,8 @@ import pytest
 from lynkr_cli.config.check import CHECKED_FILE, ConfiguredRoutes, RouteRef, check_config
 from lynkr_cli.config.layers import SETTING_NAMES
 from lynkr_cli.errors import ConfigError
-from lynkr_cli.settings import Settings, load_settings
+from lynkr_cli.config import load_settings
+from lynkr_cli.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lynkr_cli.proxy.context import DEFAULT_MAX_BODY_BYTES
-from lynkr_cli.settings import load_settings
+from lynkr_cli.config import load_settings
 from tests.conftest import base_env, run_lynkr
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from lynkr_cli.config.detect import server_targets
 from lynkr_cli.providers.base import resolve_provider
-from lynkr_cli.settings import load_settings
+from lynkr_cli.config import load_settings
 
 
 @pytest.mark.parametrize(

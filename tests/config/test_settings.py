@@ -11,7 +11,7 @@ import pytest
 from lynkr_cli.config.layers import resolve
 from lynkr_cli.config.profiles import SHIPPED_DIR, list_profiles
 from lynkr_cli.errors import ConfigError
-from lynkr_cli.settings import load_settings
+from lynkr_cli.config import load_settings
 from tests.conftest import REPO_ROOT, base_env, run_lynkr
 
 REQUIRED_PROFILES = {

@@ -188,7 +188,7 @@ def test_lynkr_variables_route_every_request_to_the_cloud_model(tmp_path, env, p
     """A Lynkr user's .env (MODEL_PROVIDER + the provider's model variable) works unchanged."""
     from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM
     from lynkr_cli.session import _providers_and_router
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     settings = load_settings(cwd=tmp_path, env={"LYNKR_CONFIG_HOME": str(tmp_path), **env})
     _, router = _providers_and_router(settings, DEFAULT_ANTHROPIC_UPSTREAM, None)
@@ -229,7 +229,7 @@ def test_doctor_one_token_check_reaches_a_signed_bedrock(tmp_path) -> None:
     """`lynkr doctor` / `lynkr init --test` send one real request through the same adapter: a pass
     means the signature verified; wrong keys give the cloud's own reason."""
     from lynkr_cli.config.provider_check import one_token_request
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     def respond(request: Received, body: dict):
         if "Credential=AKIDEXAMPLE/" not in request.headers.get("authorization", ""):

@@ -123,7 +123,7 @@ def test_the_daily_budget_counts_what_other_sessions_spent_today(tmp_path) -> No
     from lynkr_cli.ledger import Ledger, SessionRecord
     from lynkr_cli.routing.budget import day_start
     from lynkr_cli.routing.setup import build_router
-    from lynkr_cli.settings import load_settings
+    from lynkr_cli.config import load_settings
 
     path = tmp_path / "ledger.sqlite3"
     ledger = Ledger(path)
