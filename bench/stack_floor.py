@@ -216,16 +216,16 @@ def byte_relay(upstream: str):  # type: ignore[no-untyped-def]
 
 
 def lynkr_app(upstream: str, optimize: bool):  # type: ignore[no-untyped-def]
+    from lynkr_cli.assemble import ProxyOptions, ProxySetup, build_app
+    from lynkr_cli.config import load_settings
     from lynkr_cli.ledger import Ledger, SessionRecord
-    from lynkr_cli.session import RunOptions, _build_app
 
     home = tempfile.mkdtemp()
     os.environ["LYNKR_HOME"] = home
     ledger = Ledger(Path(home) / "ledger.sqlite3")
     ledger.start_session(SessionRecord(id="bench", agent="bench", argv=[], cwd="/", started_at=time.time(),
                                        pid=os.getpid(), lynkr_version="bench", upstream=upstream))
-    options = RunOptions(command=["true"], generic=True, extra={} if optimize else {"no_optimize": True})
-    return _build_app("bench", TOKEN, ledger, upstream, options)
+    return build_app(load_settings(), ProxyOptions(no_optimize=not optimize), ProxySetup("bench", TOKEN, ledger, upstream))
 
 
 async def run_client(port: int, n: int, path: str) -> float:

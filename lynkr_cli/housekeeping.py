@@ -152,7 +152,7 @@ RECHECK_SECONDS = 3600  # a long-lived ``lynkr serve`` looks again this often (o
 def start(home: Path, retention_days: float, repeat: bool = False) -> threading.Thread | None:
     """Sweep ``home`` on a daemon thread if retention is on and a sweep is due; returns the thread.
 
-    Called by the proxy once its settings are read (``session._build_app``), i.e. after the agent was
+    Called by the proxy once its settings are read (``assemble.build_context``), i.e. after the agent was
     launched; the check itself is one ``stat``. ``repeat`` (``lynkr serve``, up for weeks) keeps the
     thread checking hourly, so a server that never restarts still sweeps once a day.
     """

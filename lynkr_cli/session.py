@@ -8,15 +8,14 @@ boots. Nothing lynkr does prints to the terminal while the agent runs.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from lynkr_cli import __version__
 from lynkr_cli.agents import agent_for
@@ -24,6 +23,8 @@ from lynkr_cli.agents.base import Launch, ProxyEndpoint, with_no_proxy
 from lynkr_cli.errors import AgentNotFound, AgentNotRunnable, LynkrError, UsageError
 
 if TYPE_CHECKING:
+    from lynkr_cli.assemble import ProxyOptions, ProxySetup
+    from lynkr_cli.proxy.front import ProxyFront
     from lynkr_cli.config.check import CheckedConfig
     from lynkr_cli.ledger import Ledger
 
@@ -32,26 +33,42 @@ REPORT_MODES = ("none", "short", "full")
 
 @dataclass
 class RunOptions:
-    """What ``lynkr run`` was asked to do (from the command line; config is read by the proxy)."""
+    """What ``lynkr run`` was asked to do: one field per option of ``cli/run_options.py`` (its ``dest``);
+    the configuration itself is checked by ``preflight`` and handed to the proxy as ``config``."""
 
     command: list[str]
     generic: bool = False
     agent_bin: str | None = None
     report: str = "short"
     report_json: Path | None = None
-    extra: dict[str, object] = field(default_factory=dict)
-    config: "CheckedConfig | None" = None  # set by run(): the config checked before the agent started
+    model: str | None = None
+    no_optimize: bool = False
+    tool_search: bool = False
+    profile: str | None = None
+    stage: tuple[str, ...] = ()
+    cache: str | None = None
+    config: CheckedConfig | None = None  # set by run(): the config checked before the agent started
 
     @classmethod
-    def from_values(cls, values: dict[str, object], command: list[str], generic: bool) -> "RunOptions":
-        """Build from parsed ``lynkr run`` options (``cli/run_options.py``): each option's ``dest`` is a
-        field here, or lands in ``extra``."""
-        names = {f.name for f in fields(cls)}
-        known: dict[str, Any] = {k: v for k, v in values.items() if k in names}
-        extra = {k: v for k, v in values.items() if k not in names}
+    def from_values(cls, values: Mapping[str, Any], command: list[str], generic: bool) -> RunOptions:
+        """Build from parsed ``lynkr run`` options (``cli/run_options.py``); an option without a field
+        here is a ``TypeError``, found by the tests, not a value silently dropped."""
+        known = dict(values)
         if known.get("report_json") is not None:
             known["report_json"] = Path(str(known["report_json"]))
-        return cls(command=command, generic=generic, **known, extra=extra)
+        known["stage"] = tuple(str(s) for s in known.get("stage") or ())
+        return cls(command=command, generic=generic, **known)
+
+    def proxy_options(self) -> ProxyOptions:
+        """What this run asks of its proxy (``assemble.py``)."""
+        from lynkr_cli.assemble import ProxyOptions
+
+        return ProxyOptions(model=self.model, no_optimize=self.no_optimize, stages=self.stage, cache=self.cache)
+
+
+# How the command prints the session's report once the agent exited: (session id, options, ledger,
+# the proxy's or the ledger's failure). The command layer passes its own (``cli/exit_report.py``).
+Reporter = Callable[[str, RunOptions, "Ledger", "BaseException | None"], None]
 
 
 def new_session_id() -> str:
@@ -88,7 +105,7 @@ def resolve_binary(name: str, explicit: str | None, install_hint: str, generic: 
                         f"(lynkr run claude), and runs any other command after -- (lynkr run -- {name} ...)")
 
 
-def run(options: RunOptions) -> int:
+def run(options: RunOptions, report: Reporter) -> int:
     """Run one agent session through the proxy; returns the exit code lynkr should exit with."""
     from lynkr_cli import supervise
     from lynkr_cli.agents.private import PrivateFiles
@@ -101,11 +118,11 @@ def run(options: RunOptions) -> int:
         raise UsageError(f"--report must be one of {', '.join(REPORT_MODES)}, not {options.report!r}")
     if not options.command:
         raise UsageError("nothing to run: give an agent (lynkr run claude) or a command (lynkr run -- CMD)")
-    if options.extra.get("stage"):
+    if options.stage:
         from lynkr_cli.pipeline.switches import parse_stage_switch
 
-        for switch in options.extra["stage"]:  # type: ignore[attr-defined]
-            parse_stage_switch(str(switch))  # a typo fails here, before the agent starts
+        for switch in options.stage:
+            parse_stage_switch(switch)  # a typo fails here, before the agent starts
     if options.report_json is not None and not Path(options.report_json).parent.is_dir():
         # A mistyped directory must not cost the report of a whole session: say so before it starts.
         raise UsageError(f"--report-json {options.report_json}: directory {Path(options.report_json).parent} "
@@ -113,8 +130,7 @@ def run(options: RunOptions) -> int:
     agent = agent_for(options.command[0], generic=options.generic)
     binary = resolve_binary(options.command[0], options.agent_bin, agent.install_hint, options.generic)
     # Config, routes, credentials: a run that cannot work fails here, before the agent starts.
-    model = options.extra.get("model")
-    checked = preflight(agent, options.command[1:], str(model) if model else None, data_home())
+    checked = preflight(agent, options.command[1:], options.model, data_home())
     options.config, model_ref = checked.config, checked.model_ref
     if checked.login.warning:
         print(f"lynkr: {checked.login.warning}", file=sys.stderr)
@@ -136,20 +152,21 @@ def run(options: RunOptions) -> int:
                              model=model_ref.model if model_ref else None,
                              token=token, token_as_key=checked.login.token_as_key, session_id=session_id)
     agent_env = dict(os.environ)
-    if options.extra.get("tool_search") and agent.name == "claude":
+    if options.tool_search and agent.name == "claude":
         agent_env["ENABLE_TOOL_SEARCH"] = "true"  # Claude Code's own deferred tool loading (issue 5)
     files = PrivateFiles.for_run(data_home())
     try:
         launch = agent.launch(binary, options.command[1:], endpoint, agent_env, files)
-        return _supervise(options, agent.name, binary, launch, sock, session_id, token, upstream, model_ref)
+        return _supervise(options, report, agent.name, binary, launch, sock, session_id, token, upstream, model_ref)
     finally:
         files.close()  # the settings file holding the token: gone when the run ends, however it ends
 
 
-def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch, sock: socket.socket,
-               session_id: str, token: str, upstream: str | None, model_ref: object) -> int:
+def _supervise(options: RunOptions, report: Reporter, agent_name: str, binary: str, launch: Launch,
+               sock: socket.socket, session_id: str, token: str, upstream: str | None, model_ref: object) -> int:
     """Spawn the agent, serve it, wait for it, record the session and print the report."""
     from lynkr_cli import supervise
+    from lynkr_cli.assemble import ProxySetup
     from lynkr_cli.proxy.server import ProxyServer
 
     started_at = time.time()
@@ -184,7 +201,7 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     skip_unused_imports()
     server = ProxyServer(
         sock,
-        lambda: _build_app(session_id, token, ledger, upstream, options),
+        lambda: _build_app(options, ProxySetup(session_id, token, ledger, upstream)),
         on_failure=lambda _exc: child.terminate(),  # an agent without its proxy can only fail
         log_path=_log_path(ledger.path.parent),  # the agent owns the terminal (proxy/logs.py)
     )
@@ -202,7 +219,7 @@ def _supervise(options: RunOptions, agent_name: str, binary: str, launch: Launch
     ledger.flush()
     ledger.close()
     try:
-        _report(session_id, options, ledger, server.error or ledger.error)
+        report(session_id, options, ledger, server.error or ledger.error)
     except (BrokenPipeError, SystemExit):
         # stderr's reader has gone (``2>&1 | head``; rich turns that into SystemExit(1)): the session
         # is recorded anyway, and lynkr still exits with the agent's code.
@@ -242,168 +259,11 @@ def skip_unused_imports() -> None:
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
-def provider_overrides(providers) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
-    """``[providers.<id>]`` settings as the provider registry reads them (secrets unwrapped)."""
-    out: dict[str, dict[str, object]] = {}
-    for provider_id, entry in providers.items():
-        values = {k: v for k, v in entry.model_dump().items() if v is not None and k != "model"}
-        if entry.api_key is not None:
-            values["api_key"] = entry.api_key.get_secret_value()
-        out[provider_id] = values
-    return out
-
-
-def _build_app(session_id, token, ledger, upstream, options, team=None):  # type: ignore[no-untyped-def]
-    """The proxy app; ``team`` (``lynkr_cli/team.py``, ``lynkr serve``): user keys, their limits, and
-    the cache and routing turns shared with other replicas."""
-    from lynkr_cli.proxy.app import create_app
-    from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM, ProxyContext
-    from lynkr_cli.proxy.limits import BodyBudget
-    from lynkr_cli.paths import data_home
-    from lynkr_cli.pipeline.build import build_pipeline
-    from lynkr_cli.pipeline.config import with_switches
+def _build_app(options: RunOptions, setup: ProxySetup) -> ProxyFront:
+    """The run's proxy, on the proxy's thread: from exactly the config checked before the agent
+    started (its typed settings are built here, not on the agent's start path)."""
+    from lynkr_cli.assemble import build_app
     from lynkr_cli.config import load_settings
 
-    # ``lynkr run`` checked its config before the agent started: build exactly that one.
-    settings = options.config.settings() if options is not None and options.config is not None else load_settings()
-    extra = options.extra if options is not None else {}  # ``lynkr serve`` passes no run options
-    pipeline_config = with_switches(settings.pipeline, bool(extra.get("no_optimize")),
-                                    list(extra.get("stage", ())))  # type: ignore[call-overload]
-    ctx = ProxyContext(
-        session_id=session_id,
-        anthropic_upstream=upstream or settings.anthropic_base_url or DEFAULT_ANTHROPIC_UPSTREAM,
-        ledger=ledger,
-        token=token,
-        max_body_bytes=settings.max_body_bytes,
-        allowed_hosts=tuple(settings.serve.allowed_hosts) + tuple(extra.get("allowed_hosts", ())),  # type: ignore[arg-type]
-        allowed_origins=tuple(settings.serve.allowed_origins),
-        body_timeout=settings.serve.body_timeout_s,
-        bodies=BodyBudget(settings.serve.body_budget_mb * 1024 * 1024),
-        pipeline=build_pipeline(pipeline_config, decisions_dir=data_home() / "pipeline"),
-    )
-    ctx.providers, ctx.router = _providers_and_router(settings, ctx.anthropic_upstream, extra.get("model"))
-    if (extra.get("cache") or settings.cache.mode) != "off":  # off: the context's NoCache, and no import
-        # of the cache's modules (~70 ms of CPU compiling the guard's patterns while the agent boots)
-        from lynkr_cli.cache.service import cache_from_settings
-
-        ctx.cache = cache_from_settings(settings.cache, extra.get("cache"),  # type: ignore[arg-type]
-                                        _cache_database(settings, team, extra.get("cache")))
-    from lynkr_cli import housekeeping
-
-    # Off the start-up path (a daemon thread, the agent already runs); ``lynkr serve`` (no command to
-    # run, up for weeks) keeps re-checking.
-    if options is None or not options.command:
-        from lynkr_cli import background
-
-        background.open_now()  # no agent boots next to ``lynkr serve``: warm up at once
-    if team is None or not team.built:  # once per process, not again at each config reload
-        housekeeping.start(data_home(), settings.retention_days, repeat=options is None or not options.command)
-    if not extra.get("model"):  # --model: one model for everything, no tiers
-        _use_tier_router(ctx, settings, ledger, team.turns() if team is not None else None)
-    _watch(ctx, settings, session_id)
-    if team is not None:
-        team.equip(ctx)
-    return create_app(ctx)
-
-
-def _watch(ctx, settings, session_id: str) -> None:  # type: ignore[no-untyped-def]
-    """Prices from the config, the loop guard, and the status line's live state (issue 18)."""
-    from lynkr_cli.ledger.pricing import PriceBook
-    from lynkr_cli.paths import data_home
-    from lynkr_cli.proxy.loop_guard import LoopGuard
-    from lynkr_cli.statusline.board import StatusBoard
-
-    ctx.prices = PriceBook.from_config(settings.prices)
-    # The catalogue (~150 ms of CPU) loads beside the proxy, not before it serves: the agent's first
-    # request must not wait for it, and its loading never holds the interpreter lock for more than a
-    # few ms (measured), so a request served meanwhile is slowed, not stopped.
-    import threading
-
-    threading.Thread(target=ctx.prices.warm, name="lynkr-prices", daemon=True).start()
-    ctx.loop_guard = LoopGuard(settings.routing.loop_guard, settings.routing.loop_guard_repeats)
-    board = StatusBoard(str(data_home()), settings.statusline.mode)
-    if session_id != "serve":  # lynkr serve: one state per client session, started by its first request
-        board.begin(session_id)
-    ctx.listeners.append(board.observe)
-
-
-def _cache_database(settings, team, mode: object):  # type: ignore[no-untyped-def]
-    """Where the response cache lives: the team database (``lynkr serve``'s team, or ``[storage] url``
-    for ``lynkr run``), else None for the SQLite file. A database that cannot be reached when a run
-    starts leaves that run on the file (the cache fails open; the reason goes to lynkr.log)."""
-    if team is not None:
-        return team.cache_database()
-    if settings.storage.url is None or (mode or settings.cache.mode) == "off":
-        return None
-    from lynkr_cli.storage import CACHE, DatabaseUnavailable, Storage
-
-    try:
-        return Storage.from_settings(settings).database(CACHE)
-    except DatabaseUnavailable as exc:
-        import logging
-
-        logging.getLogger("lynkr.cache").warning("response cache on the local file: %s", exc)
-        return None
-
-
-def _providers_and_router(settings, anthropic_upstream: str, model: object):  # type: ignore[no-untyped-def]
-    """The providers (environment + ``[providers.*]``; ``anthropic`` defaults to the session's upstream)
-    and the router: ``--model`` for everything, else Lynkr's ``MODEL_PROVIDER``, else the client's own."""
-    from lynkr_cli.providers.base import ProviderSet, parse_model_ref
-    from lynkr_cli.routing.static import StaticRouter
-
-    overrides = provider_overrides(settings.providers)
-    from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM
-
-    anthropic = overrides.setdefault("anthropic", {})
-    if anthropic_upstream != DEFAULT_ANTHROPIC_UPSTREAM or not anthropic.get("base_url"):
-        anthropic["base_url"] = anthropic_upstream  # ANTHROPIC_BASE_URL / --upstream win over the file
-    providers = ProviderSet(os.environ, overrides)
-    if model:
-        ref = parse_model_ref(str(model))
-        return providers, StaticRouter(ref.provider, ref.model)
-    default = settings.model_provider
-    default_model = settings.providers[default].model if default and default in settings.providers else None
-    return providers, StaticRouter(default_provider=default, default_model=default_model)
-
-
-def _use_tier_router(ctx, settings, ledger, turns=None) -> None:  # type: ignore[no-untyped-def]
-    """Tiers or a fallback chain configured: the tier router wraps the default route (issue 7)."""
-    from lynkr_cli.routing.proxy import build_tier_router
-
-    router = build_tier_router(settings, getattr(ledger, "path", None), default=ctx.router, turns=turns)
-    if router.router.enabled or router.router.config.fallback:
-        ctx.router = router
-        ctx.listeners.append(router.observe)
-
-
-def _report(session_id: str, options: RunOptions, ledger: "Ledger", failure: BaseException | None) -> None:
-    if failure is not None:
-        from lynkr_cli.printable import printable
-
-        print(f"lynkr: error: {printable(failure, newlines=True)}", file=sys.stderr)
-    if options.report == "none" and options.report_json is None:
-        return
-    from lynkr_cli.ledger.report import summarize
-
-    reader = ledger.reader()
-    try:
-        session = reader.session(session_id)
-        if session is None:
-            return
-        summary = summarize(session, reader.requests(session_id))
-    finally:
-        reader.close()
-    if options.report_json is not None:
-        try:
-            options.report_json.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
-        except OSError as exc:  # the session is recorded (lynkr report --json has it) and the exit code kept
-            print(f"lynkr: cannot write --report-json {options.report_json}: {exc.strerror or exc}", file=sys.stderr)
-    if options.report == "short":
-        from lynkr_cli.cli.render import short_report
-
-        print(short_report(summary), file=sys.stderr)
-    elif options.report == "full":
-        from lynkr_cli.cli.render import print_full_report
-
-        print_full_report(summary)
+    settings = options.config.settings() if options.config is not None else load_settings()
+    return build_app(settings, options.proxy_options(), setup)

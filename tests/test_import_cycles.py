@@ -25,14 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent / "lynkr_cli"
 # ``providers/presets.py`` on first use, which imports the families that subclass ``base``.
 REGISTRY_EDGES = {("lynkr_cli.providers.base", "lynkr_cli.providers.presets")}
 
-# Known back edges, each to be removed (issue 19); an entry that no longer exists fails the test,
-# so the list only shrinks. No new entry: a new cycle is fixed, not listed.
-KNOWN_BACK_EDGES: dict[tuple[str, str], str] = {
-    ("lynkr_cli.cache", "lynkr_cli.proxy"): "cache/service.py returns the proxy's NoCache when off",
-    ("lynkr_cli.session", "lynkr_cli.cli"): "session.py prints the exit report with cli/render.py",
-}
-KNOWN_MODULE_CYCLES: list[set[str]] = []
-
 
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
@@ -153,10 +145,6 @@ def _short(names: Iterable[str]) -> list[str]:
 
 def test_no_cycle_between_packages() -> None:
     _, packages = graphs()
-    stale = [edge for edge in KNOWN_BACK_EDGES if edge[1] not in packages.get(edge[0], set())]
-    assert not stale, f"these back edges are gone: remove them from KNOWN_BACK_EDGES: {stale}"
-    for source, dest in KNOWN_BACK_EDGES:
-        packages[source].discard(dest)
     found = [_short(c) for c in cycles(packages)]
     assert not found, f"packages import each other (directly or around a loop): {found}"
 
@@ -166,11 +154,8 @@ def test_no_cycle_inside_a_package_but_the_provider_registry() -> None:
     for source, dest in REGISTRY_EDGES:
         assert dest in runtime[source], f"the documented registry import {source} -> {dest} is gone: update the test"
         runtime[source].discard(dest)
-    found = cycles(runtime)
-    stale = [c for c in KNOWN_MODULE_CYCLES if c not in found]
-    assert not stale, f"these cycles are gone: remove them from KNOWN_MODULE_CYCLES: {stale}"
-    new = [_short(c) for c in found if c not in KNOWN_MODULE_CYCLES]
-    assert not new, f"modules import each other (directly or around a loop): {new}"
+    found = [_short(c) for c in cycles(runtime)]
+    assert not found, f"modules import each other (directly or around a loop): {found}"
 
 
 def test_the_cycle_finder_finds_loops_not_chains() -> None:

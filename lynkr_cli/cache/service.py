@@ -233,17 +233,16 @@ def _cost(model: str | None, provider: str, usage: dict[str, Any]) -> float | No
 
 
 def build_cache(mode: str, path: Path | None = None, ttl_seconds: float = 7 * 24 * 3600, max_mb: float = 256.0,
-                threshold: float = DEFAULT_THRESHOLD, database: Database | None = None) -> Any:
-    """The cache for a proxy: the flow's do-nothing ``NoCache`` when off. ``database``: team storage
-    (shared by every replica); None keeps the SQLite file."""
-    if mode == "off":
-        from lynkr_cli.proxy.components import NoCache
-
-        return NoCache()
+                threshold: float = DEFAULT_THRESHOLD, database: Database | None = None) -> ResponseCache:
+    """The cache for a proxy (``exact`` or ``semantic``; with the cache off the proxy keeps its
+    ``NoCache``). ``database``: team storage (shared by every replica); None keeps the SQLite file."""
+    if mode not in ("exact", "semantic"):
+        raise ValueError(f"no response cache in mode {mode!r}")
     return ResponseCache(mode, path, ttl_seconds, int(max_mb * 1024 * 1024), threshold, database)
 
 
-def cache_from_settings(config: Any, mode_override: str | None = None, database: Database | None = None) -> Any:
+def cache_from_settings(config: Any, mode_override: str | None = None,
+                        database: Database | None = None) -> ResponseCache:
     """The cache a ``CacheConfig`` describes; ``mode_override`` is the ``--cache`` flag."""
     return build_cache(mode_override or config.mode, None, config.ttl_seconds, config.max_mb, config.semantic_threshold,
                        database)

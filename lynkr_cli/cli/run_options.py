@@ -5,7 +5,8 @@ console entry point parses ``run`` with :func:`parse_run_args`, a small parser d
 :data:`RUN_OPTIONS`; ``lynkr run --help``, shell completion and anything this parser cannot decide go
 to the Typer command, whose parameters are generated from the same table
 (``lynkr_cli.cli.run.typer_parameters``). To add an option to ``lynkr run``, add a ``RunOption`` here
-and a field of the same ``dest`` to ``lynkr_cli.session.RunOptions`` (or read it from ``extra``).
+and a field of the same ``dest`` to ``lynkr_cli.session.RunOptions`` (``RunOptions.from_values`` refuses
+an option without one).
 
 Only the standard library and light lynkr modules (no Typer, pydantic, asyncio…) may be imported here.
 """
@@ -129,6 +130,7 @@ def parse_run_args(args: list[str]) -> ParsedRun:
 
 def start(parsed: ParsedRun) -> int:
     """Run the session described by parsed ``lynkr run`` arguments; returns the exit code."""
+    from lynkr_cli.cli.exit_report import print_exit_report
     from lynkr_cli.session import RunOptions, run
 
     profile = parsed.values.get("profile")
@@ -139,4 +141,4 @@ def start(parsed: ParsedRun) -> int:
 
         find_profile(str(profile))  # an unknown name is exit 2 here, before the agent starts
         os.environ["LYNKR_PROFILE"] = str(profile)  # read by the proxy's settings
-    return run(RunOptions.from_values(parsed.values, parsed.command, parsed.generic))
+    return run(RunOptions.from_values(parsed.values, parsed.command, parsed.generic), print_exit_report)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, List, Optional
 import typer
 
 if TYPE_CHECKING:
+    from lynkr_cli.proxy.front import ProxyFront
     from lynkr_cli.serve import ServeStats
 
 
@@ -98,6 +99,7 @@ def serve(
         hint = "try --port 0 or another port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "check --host"
         raise UsageError(f"cannot bind {host}:{port}: {exc.strerror} ({hint})") from None
 
+    from lynkr_cli.assemble import ProxyOptions, ProxySetup
     from lynkr_cli.ops.gateway import Gateway
 
     if log_format == "json":
@@ -114,11 +116,14 @@ def serve(
     status.stats = ledger.stats
     gateway.watch(ledger)
 
-    def build():  # type: ignore[no-untyped-def]
-        from lynkr_cli.session import RunOptions, _build_app
+    options = ProxyOptions(model=model, allowed_hosts=tuple(hosts), serving=True)
+    setup = ProxySetup("serve", secret, ledger, upstream_url, gateway.team)
 
-        options = RunOptions(command=[], extra={"model": model, "allowed_hosts": hosts})
-        front = _build_app("serve", secret, ledger, upstream_url, options, team=gateway.team)
+    def build() -> ProxyFront:
+        """The proxy from the config as it is now (SIGHUP builds a new one the same way)."""
+        from lynkr_cli.assemble import build_app
+
+        front = build_app(load_settings(), options, setup)
         front.observe = name_client  # each request's client names its ledger session
         return front
 

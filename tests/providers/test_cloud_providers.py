@@ -186,12 +186,11 @@ def test_databricks_serving_endpoint_url_and_token() -> None:
 ])
 def test_lynkr_variables_route_every_request_to_the_cloud_model(tmp_path, env, provider, model) -> None:
     """A Lynkr user's .env (MODEL_PROVIDER + the provider's model variable) works unchanged."""
-    from lynkr_cli.proxy.context import DEFAULT_ANTHROPIC_UPSTREAM
-    from lynkr_cli.session import _providers_and_router
+    from lynkr_cli.assemble import static_router
     from lynkr_cli.config import load_settings
 
     settings = load_settings(cwd=tmp_path, env={"LYNKR_CONFIG_HOME": str(tmp_path), **env})
-    _, router = _providers_and_router(settings, DEFAULT_ANTHROPIC_UPSTREAM, None)
+    router = static_router(settings, None)
     decision = router.route(ModelRequest({"model": "claude-sonnet-4-5", "max_tokens": 5, "messages": []}), "s")
     assert (decision.provider, decision.model) == (provider, model)
 
