@@ -8,12 +8,15 @@ question sent elsewhere is another question.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from lynkr_cli.cache.key import Target
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.types import Message, Scope
+
+    from lynkr_cli.providers.base import HttpProvider
 
     from lynkr_cli.ledger import RequestRecord
 
@@ -29,14 +32,14 @@ class _Mark:
         self.value = "skip"
 
 
-def attach_mark(scope) -> _Mark:  # type: ignore[no-untyped-def]
+def attach_mark(scope: Scope) -> _Mark:
     """A ``skip`` mark on ``scope``, shared by the copies of it that later layers make; the request
     flow changes it (``mark_decision``) before the response starts."""
     mark = scope[_SCOPE_KEY] = _Mark()
     return mark
 
 
-def with_cache_header(message, mark: _Mark):  # type: ignore[no-untyped-def]
+def with_cache_header(message: Message, mark: _Mark) -> Message:
     """``message`` with ``x-lynkr-cache`` set when it starts a response (``proxy/front.py`` sends every
     response through this)."""
     if message["type"] == "http.response.start":
@@ -54,8 +57,7 @@ def mark_decision(request: Request, record: RequestRecord) -> None:
         holder.value = decision
 
 
-def cache_target(provider: Any, model: str, headers: Mapping[str, str]) -> Target:
+def cache_target(provider: HttpProvider, model: str, headers: Mapping[str, str]) -> Target:
     """The exact upstream, model and feature-flag headers a request is sent with."""
     variant = "|".join(f"{name}={headers.get(name, '')}" for name in _VARIANT_HEADERS)
-    return Target(provider=str(getattr(provider, "id", provider)), upstream=str(getattr(provider, "base_url", "")),
-                  model=model, variant=variant)
+    return Target(provider=provider.id, upstream=provider.base_url, model=model, variant=variant)

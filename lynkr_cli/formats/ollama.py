@@ -13,7 +13,16 @@ from typing import Any, Mapping
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.errors import LynkrError, UsageError
 from lynkr_cli.formats.jsonio import dumps
-from lynkr_cli.formats.base import BlockTracker, Event, JsonEvents, LineBuffer, block_delta, new_id, parse_arguments
+from lynkr_cli.formats.base import (
+    BlockTracker,
+    Event,
+    JsonEvents,
+    LineBuffer,
+    StreamEncoder,
+    block_delta,
+    new_id,
+    parse_arguments,
+)
 from lynkr_cli.formats.openai_chat import known_counts, result_text, system_text, thinking_budget, token_count
 
 
@@ -122,7 +131,7 @@ class OllamaCodec:
     def stream_decoder(self) -> "OllamaStreamDecoder":
         return OllamaStreamDecoder()
 
-    def stream_encoder(self, request: ModelRequest):  # type: ignore[no-untyped-def]
+    def stream_encoder(self, request: ModelRequest) -> StreamEncoder:
         raise UsageError("lynkr does not answer in Ollama's format")
 
     def error_body(self, message: str, error_type: str) -> bytes:

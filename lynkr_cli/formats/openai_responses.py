@@ -453,9 +453,23 @@ class ResponsesStreamEncoder:
         return sse_event(name, data)
 
     def encode(self, event: Event) -> bytes:
+        """The Responses events for one canonical event (``ping`` and unknown types: none)."""
         kind = event.get("type")
-        handler = getattr(self, "_on_" + str(kind), None)
-        return handler(event) if handler is not None else b""
+        if kind == "message_start":
+            return self._on_message_start(event)
+        if kind == "content_block_start":
+            return self._on_content_block_start(event)
+        if kind == "content_block_delta":
+            return self._on_content_block_delta(event)
+        if kind == "content_block_stop":
+            return self._on_content_block_stop(event)
+        if kind == "message_delta":
+            return self._on_message_delta(event)
+        if kind == "message_stop":
+            return self._on_message_stop(event)
+        if kind == "error":
+            return self._on_error(event)
+        return b""
 
     def _on_message_start(self, event: Event) -> bytes:
         message = event.get("message") or {}

@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lynkr_cli.cache.proxy import attach_mark, with_cache_header
 from lynkr_cli.callers import set_current_caller
@@ -63,7 +64,7 @@ class ProxyFront:
     """ASGI: cache header, guards and authentication around ``app``; ``hot`` POST paths dispatched
     directly to their handlers."""
 
-    def __init__(self, app, auth: Authenticator, hot: dict[str, Handler],  # type: ignore[no-untyped-def]
+    def __init__(self, app: ASGIApp, auth: Authenticator, hot: dict[str, Handler],
                  guard: OriginGuard | None = None, refused: Refused | None = None,
                  bodies: BodyBudget | None = None) -> None:
         self.app = app
@@ -75,7 +76,7 @@ class ProxyFront:
         # Told of each admitted request before it is handled (``lynkr serve`` names its client there).
         self.observe: Callable[[Any], None] | None = None
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -83,7 +84,7 @@ class ProxyFront:
         started = False
         cors = self._guard.allowed_origin(scope["headers"])
 
-        async def send_marked(message) -> None:  # type: ignore[no-untyped-def]
+        async def send_marked(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -125,7 +126,7 @@ class ProxyFront:
             hold.release()
             progress(busy=False)
 
-    async def _dispatch(self, scope, receive, send, started: Callable[[], bool]) -> None:  # type: ignore[no-untyped-def]
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send, started: Callable[[], bool]) -> None:
         handler = self._hot.get(scope["path"]) if scope["method"] == "POST" else None
         if handler is None:
             await self.app(scope, receive, send)
@@ -144,7 +145,7 @@ class ProxyFront:
                 await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
             raise
 
-    async def _refuse(self, scope, send, status: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    async def _refuse(self, scope: Scope, send: Send, status: int, message: str) -> None:
         """A refusal in the path's API format (OpenAI's for its routes, Anthropic's otherwise), recorded."""
         if self._refused is not None:
             self._refused(scope, status, message.removeprefix("lynkr: "))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from starlette.types import Scope, Send
+
 from lynkr_cli.errors import anthropic_error_body
 
 # ``..`` or ``.`` as a whole segment, in any mix of raw and percent-encoded dots, separators that
@@ -20,13 +22,13 @@ from lynkr_cli.errors import anthropic_error_body
 _SUSPICIOUS = re.compile(rb"(^|/)(\.|%2e){1,2}(/|$)|\\|%5c|%2f|%[01][0-9a-f]|%7f|[\x00-\x1f\x7f]", re.IGNORECASE)
 
 
-def is_api_path(scope) -> bool:  # type: ignore[no-untyped-def]
+def is_api_path(scope: Scope) -> bool:
     """False for a path that is not a plain API path (checked on the raw bytes too)."""
     raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
     return not (_SUSPICIOUS.search(raw.split(b"?", 1)[0]) or _SUSPICIOUS.search(scope["path"].encode("utf-8", "replace")))
 
 
-async def refuse(send) -> None:  # type: ignore[no-untyped-def]
+async def refuse(send: Send) -> None:
     """The 404, in the Anthropic error format."""
     body = anthropic_error_body("lynkr: this path is not an API path (dot segments, backslashes or control characters)",
                                "not_found_error")

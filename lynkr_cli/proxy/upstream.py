@@ -16,14 +16,15 @@ Every request takes the same path; what differs is the transport, chosen once fr
 from __future__ import annotations
 
 import ssl
-from typing import Callable, Iterable, Mapping, Union
+from typing import Callable, Iterable, Mapping, Sequence, Union
 
 import httpx
 
 from lynkr_cli.proxy.wire import WireTransport
 
 Transport = Callable[[ssl.SSLContext, httpx.Limits], httpx.AsyncBaseTransport]
-HeaderItems = Union[httpx.Headers, Mapping[str, str], Iterable[tuple[str, str]], Iterable[tuple[bytes, bytes]]]
+# The header shapes httpx accepts (``httpx.Request(headers=...)``).
+HeaderItems = Union[httpx.Headers, Mapping[str, str], Sequence[tuple[str, str]], Sequence[tuple[bytes, bytes]]]
 
 # What httpx's own clients send when the caller does not say (the proxy test checks they still match).
 DEFAULT_HEADERS = [(b"Accept", b"*/*"), (b"Accept-Encoding", b"gzip, deflate"), (b"Connection", b"keep-alive"),
@@ -49,8 +50,7 @@ class UpstreamClient:
             parsed = self._urls[str(url)] = httpx.URL(url)
         given = _raw(headers)
         if given is None:  # a value httpx must encode (or refuse) its own way
-            return httpx.Request(method, parsed, content=content, headers=headers,  # type: ignore[arg-type]
-                                 extensions={"timeout": self._timeout})
+            return httpx.Request(method, parsed, content=content, headers=headers, extensions={"timeout": self._timeout})
         names = {name.lower() for name, _ in given}
         merged = [item for item in DEFAULT_HEADERS if item[0].lower() not in names] + given
         return httpx.Request(method, parsed, content=content, headers=merged, extensions={"timeout": self._timeout})

@@ -19,6 +19,8 @@ from lynkr_cli.errors import LynkrError
 from lynkr_cli.routing.tiers import Tier
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lynkr_cli.ledger import RequestRecord
     from lynkr_cli.routing.router import TierDecision
     from lynkr_cli.routing.tiers import TierMap
@@ -93,7 +95,7 @@ class Budget:
         return replace(decision, rule="budget", reason=why, stop=BudgetExceeded(f"{why}; {hint}"))
 
 
-def spent_since(ledger_path, since: float) -> float:  # type: ignore[no-untyped-def]
+def spent_since(ledger_path: Path | str, since: float) -> float:
     """Dollars recorded in the ledger since ``since`` (all sessions); 0 when there is no ledger yet."""
     import sqlite3
 

@@ -62,9 +62,10 @@ class ForceRuleConfig(BaseModel):
     @field_validator("tier")
     @classmethod
     def _tier(cls, value: str) -> str:
-        if ":" in value:
+        tier = _tier_or_target(value)
+        if tier is None or ":" in tier:
             raise ValueError("a force rule names a tier (simple, medium, complex, reasoning)")
-        return _tier_or_target(value).lower()  # type: ignore[union-attr]
+        return tier.lower()
 
     @field_validator("pattern")
     @classmethod

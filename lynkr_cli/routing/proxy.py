@@ -18,9 +18,13 @@ from lynkr_cli.routing.static import StaticRouter
 from lynkr_cli.routing.tiers import Target, Tier
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from lynkr_cli.canonical import ModelRequest
     from lynkr_cli.ledger import RequestRecord
     from lynkr_cli.routing.router import Router, TierDecision
+    from lynkr_cli.routing.setup import RoutingSettings
+    from lynkr_cli.routing.turns import TurnStore
 
 
 class TierRouter:
@@ -99,7 +103,8 @@ class TierRouter:
         return RouteDecision(provider, model, tier=tier, score=decision.score, reason=decision.reason, details=details)
 
 
-def build_tier_router(settings: Any, ledger_path: Any, default: StaticRouter, turns: Any = None) -> TierRouter:
+def build_tier_router(settings: RoutingSettings, ledger_path: Path | None, default: StaticRouter,
+                      turns: TurnStore | None = None) -> TierRouter:
     from lynkr_cli.routing.setup import build_router
 
     return TierRouter(build_router(settings, ledger_path=ledger_path, turns=turns), default)

@@ -132,9 +132,10 @@ class Router:
         if target is None:
             # A title or summary of a hard conversation is still a title: words cannot raise it, size can.
             floors = slots if side and exact is not None and exact.rule == "slot:background" else [*hits, *slots]
-            for floor in (h for h in floors if h.floor and h.tier is not None and h.tier > tier):
-                tier, rule = floor.tier, floor.rule  # type: ignore[assignment]
-                reason = f"{reason}; {floor.reason}"
+            for floor in floors:
+                if floor.floor and floor.tier is not None and floor.tier > tier:
+                    tier, rule = floor.tier, floor.rule
+                    reason = f"{reason}; {floor.reason}"
         return Classification(features, tier, target, result.total, result.parts, rule, reason, side, matched=matched)
 
     # -- routing (stateful) ---------------------------------------------------------------------
@@ -181,8 +182,11 @@ class Router:
         if self.config.fallback_up and tier is not None:
             out += [self.tiers.targets[t] for t in sorted(self.tiers.targets) if t > tier]
         out += [Target.parse(ref) for ref in self.config.fallback]
-        seen = {first}
-        return [t for t in out if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
+        chain: list[Target] = []
+        for target in out:
+            if target != first and target not in chain:
+                chain.append(target)
+        return chain
 
     def _with_budget(self, decision: TierDecision) -> TierDecision:
         if self.budget is None:
@@ -201,7 +205,9 @@ def _in_tool_loop(messages: list[Any]) -> bool:
 
 
 def _is_down(tiers: TierMap, previous: TurnChoice, tier: Tier) -> bool:
-    before = previous.tier if previous.tier is not None else tiers.tier_of(previous.target)  # type: ignore[arg-type]
+    before = previous.tier
+    if before is None and previous.target is not None:
+        before = tiers.tier_of(previous.target)
     return before is not None and tier < before
 
 

@@ -136,7 +136,7 @@ def test_the_daily_budget_counts_what_other_sessions_spent_today(tmp_path) -> No
     ledger.close()
     env = {"LYNKR_TIERS__SIMPLE": LOCAL, "LYNKR_TIERS__REASONING": SONNET, "LYNKR_BUDGET__DAILY_USD": "2.5",
            "LYNKR_CONFIG_HOME": str(tmp_path / "cfg"), "HOME": str(tmp_path)}
-    router = build_router(load_settings(env=env, cwd=tmp_path), env, ledger_path=path)
+    router = build_router(load_settings(env=env, cwd=tmp_path), ledger_path=path)
     assert router.budget is not None and round(router.budget.spent_today, 2) == 2.0
     assert router.route(req(u(HARD)), "s").target == Target.parse(SONNET)  # $2.00 of $2.50
     router.budget.add(0.6)
