@@ -23,9 +23,14 @@ _SUSPICIOUS = re.compile(rb"(^|/)(\.|%2e){1,2}(/|$)|\\|%5c|%2f|%[01][0-9a-f]|%7f
 
 
 def is_api_path(scope: Scope) -> bool:
-    """False for a path that is not a plain API path (checked on the raw bytes too)."""
-    raw = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
-    return not (_SUSPICIOUS.search(raw.split(b"?", 1)[0]) or _SUSPICIOUS.search(scope["path"].encode("utf-8", "replace")))
+    """False for a path that is not a plain API path. The raw bytes as the client sent them are what
+    is checked (every decoded form of a dangerous character has an encoded form the pattern knows);
+    without them, the decoded path."""
+    raw: bytes | None = scope.get("raw_path")
+    if raw is None:
+        return not _SUSPICIOUS.search(scope["path"].encode("utf-8", "replace"))
+    query = raw.find(b"?")
+    return not _SUSPICIOUS.search(raw if query < 0 else raw[:query])
 
 
 async def refuse(send: Send) -> None:
