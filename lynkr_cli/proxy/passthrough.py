@@ -32,6 +32,11 @@ async def passthrough(request: Request) -> Response | RelayResponse:
     client = codec("anthropic")
     if ".." in path.split("/") or "\\" in path:
         return reject(ctx, record, NotFound(f"no route for {path!r}"), client)
+    if "anthropic-version" not in request.headers:
+        # Every Anthropic API call names its version; a request without one is another API's (an
+        # OpenAI SDK's /v1/embeddings): its key must not be sent to the Anthropic upstream.
+        return reject(ctx, record, NotFound(f"no route for {path!r}: lynkr passes only Anthropic API calls "
+                                            "(with anthropic-version) on to the Anthropic upstream"), client)
     try:
         body = await read_body(request, ctx.max_body_bytes)
         record.request_bytes = len(body)

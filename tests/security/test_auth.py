@@ -157,3 +157,18 @@ def test_a_subscription_bearer_never_reaches_another_providers_upstream(tmp_path
     if route != "ollama":
         assert all(r.headers.get("authorization") == f"Bearer {FAKE_OPENAI_KEY}" for r in fake.received)
     assert os.environ.get("LYNKR_HOME") != str(home)  # the test's home, not the developer's
+
+
+def test_another_apis_key_is_not_passed_through_to_anthropic(upstream, tmp_path: Path) -> None:
+    """An OpenAI client calling an endpoint lynkr does not model (``/v1/embeddings``): lynkr passes
+    unknown paths to the Anthropic upstream, but not a request that is no Anthropic API call, so its
+    OpenAI key never reaches Anthropic."""
+    import openai
+
+    home = tmp_path / "lh"
+    with Served(["--port", "0", "--token", TOKEN, "--upstream", upstream.url], base_env(home)) as served:
+        client = openai.OpenAI(base_url=f"{served.url}/s/{TOKEN}/v1", api_key=FAKE_OPENAI_KEY, max_retries=0)
+        with pytest.raises(openai.NotFoundError):
+            client.embeddings.create(model="text-embedding-3-small", input="hi")
+        served.stop()
+    assert upstream.received == []
