@@ -130,25 +130,45 @@ class Pipeline:
 
         An exception in a stage leaves the request as that stage received it and is recorded in its
         report; later stages still run. When nothing changed, the input object itself is returned.
+        The stages see the conversation the request continues (``conversation.py``), so each handles
+        only the messages new since the previous request of that conversation.
         """
         original = request
+        stages = self.active
+        conversation = None
+        messages = request.body.get("messages")
+        if stages and type(messages) is list and messages:
+            conversation, given = self.sessions.conversations.follow(state.key, messages)
+            if not conversation.lock.acquire(blocking=False):
+                conversation = None  # another thread is optimizing it: this request computes on its own
+            elif given is not messages:
+                request = request.with_body({**request.body, "messages": given})
+        state.conversation = conversation
         reports: list[StageReport] = []
-        for stage in self.active:
-            t0 = time.perf_counter()
-            try:
-                result, report = stage.apply(request, state)
-            except Exception as exc:  # the fail-open boundary: a stage bug must never block a request
-                log.warning("pipeline stage %s failed; request forwarded without it", stage.name, exc_info=True)
-                result = request
-                report = StageReport(stage=stage.name, decision="failed: forwarded unchanged by this stage",
-                                     error=f"{type(exc).__name__}: {exc}")
-            report.elapsed_ms = (time.perf_counter() - t0) * 1000
-            reports.append(report)
-            request = result
-        state.located = None  # the stages' shared index of this request (pipeline/results.py) is done
+        try:
+            for stage in stages:
+                request, report = self._apply(stage, request, state)
+                reports.append(report)
+        finally:
+            state.conversation = None
+            if conversation is not None:
+                conversation.lock.release()
         if not any(report.changed for report in reports):
             return original, reports
         return request, reports
+
+    @staticmethod
+    def _apply(stage: Stage, request: "ModelRequest", state: "SessionState") -> "tuple[ModelRequest, StageReport]":
+        t0 = time.perf_counter()
+        try:
+            result, report = stage.apply(request, state)
+        except Exception as exc:  # the fail-open boundary: a stage bug must never block a request
+            log.warning("pipeline stage %s failed; request forwarded without it", stage.name, exc_info=True)
+            result = request
+            report = StageReport(stage=stage.name, decision="failed: forwarded unchanged by this stage",
+                                 error=f"{type(exc).__name__}: {exc}")
+        report.elapsed_ms = (time.perf_counter() - t0) * 1000
+        return result, report
 
 
 def summarize_reports(reports: Sequence[StageReport]) -> dict[str, Any]:

@@ -27,7 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.pipeline.base import StageReport
 from lynkr_cli.pipeline.config import CompressConfig
-from lynkr_cli.pipeline.results import TextCache, locate, replace_texts
+from lynkr_cli.pipeline.progress import (
+    AFTER,
+    BEFORE,
+    REWRITTEN,
+    Done,
+    Edit,
+    Progress,
+    follow,
+    progress_for,
+    result_texts,
+)
+from lynkr_cli.pipeline.results import TextCache
 from lynkr_cli.pipeline.textclean import clean_text
 
 if TYPE_CHECKING:
@@ -53,6 +64,9 @@ class Outcome:
 
 
 AS_IS = Outcome("as-is")
+REPRESENTATIONS = ("as-is", "json-min", "text-clean", "text-elided", "toon")
+COUNTS = 4  # a message's counts (progress.py): before, after, rewritten, failures, then one per representation
+WIDTH = COUNTS + len(REPRESENTATIONS)
 
 
 class _NotPlainJson(ValueError):
@@ -216,31 +230,41 @@ class CompressToolResults:
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
-        located = locate(request, state)
-        last = len(request.body.get("messages") or []) - 1
-        replacements: dict[int, str] = {}
-        counts: dict[str, int] = {}
-        history_saved = 0
-        for i, entry in enumerate(located):
-            outcome = self._outcome(entry.text, entry.tool_use_id)
-            counts[outcome.representation] = counts.get(outcome.representation, 0) + 1
-            if entry.message == last:
-                report.items.append(_item(entry.tool_use_id, outcome))
-            if outcome.text is None:
-                continue
-            replacements[i] = outcome.text
-            report.tokens_before += outcome.tokens_before
-            report.tokens_after += outcome.tokens_after
-            if outcome.elided_ref and outcome.elided_text is not None:
-                report.artifacts[outcome.elided_ref] = outcome.elided_text
-            if entry.message != last:
-                history_saved += outcome.tokens_before - outcome.tokens_after
+        progress: Progress[list[tuple[str, str]]] = progress_for(state, self.name, list, WIDTH)
+        out = follow(request, progress, self._blocks)
+        total = progress.total
+        report.items = list(progress.newest_items)
+        counts = {name: total[COUNTS + i] for i, name in enumerate(REPRESENTATIONS) if total[COUNTS + i]}
         report.decision = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "no tool results"
-        if not replacements:
+        if out is request:
             return request, report
         report.changed = True
-        report.metrics["history_tokens_saved"] = history_saved
-        return replace_texts(request, located, replacements, state), report
+        report.tokens_before, report.tokens_after = total[BEFORE], total[AFTER]
+        newest = progress.newest
+        report.metrics["history_tokens_saved"] = (total[BEFORE] - total[AFTER]) - (newest[BEFORE] - newest[AFTER])
+        for ref, text in progress.context:  # every elision of the request: saving one again keeps it
+            report.artifacts[ref] = text
+        return out, report
+
+    def _blocks(self, content: list[Any], start: int, elisions: list[tuple[str, str]]) -> Done:
+        """What the stage makes of the tool results in ``content[start:]`` (``elisions``: the
+        conversation's so far)."""
+        edits: list[Edit] = []
+        counts = [0] * WIDTH
+        items = []
+        for found in result_texts(content, start):
+            outcome = self._outcome(found.text, found.tool_use_id)
+            counts[COUNTS + REPRESENTATIONS.index(outcome.representation)] += 1
+            items.append(_item(found.tool_use_id, outcome))
+            if outcome.text is None:
+                continue
+            edits.append((found.block, found.part, outcome.text))
+            counts[BEFORE] += outcome.tokens_before
+            counts[AFTER] += outcome.tokens_after
+            counts[REWRITTEN] += 1
+            if outcome.elided_ref and outcome.elided_text is not None:
+                elisions.append((outcome.elided_ref, outcome.elided_text))
+        return Done(tuple(edits), tuple(counts) if any(counts) else None, tuple(items))
 
 
 def _outcome_size(outcome: Outcome) -> int:

@@ -13,22 +13,32 @@ bytes on every later turn, in a restarted proxy too (``claude --resume``). Lossl
 expanded back (``refs.expand_text``, against the same earlier content) and kept only if that gives the
 exact original; otherwise the result stays as it was and the failure is counted.
 
-Every turn resends the whole conversation, so the scan is incremental: a session keeps the index of
-what it has seen with the events it came from (compared by value with the next request's: exact, and
-one comparison per text), and a request that extends the last one is only scanned from where it differs.
-This cache is only for speed: without it the same request gives the same bytes.
+Every turn resends the whole conversation, so the scan is incremental: the index of what the
+conversation has shown so far is the stage's progress through it (``progress.py``), and a request
+that continues it is only scanned from its new messages. This is only for speed: without it the same
+request gives the same bytes.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.pipeline import refs
 from lynkr_cli.pipeline.base import StageReport
-from lynkr_cli.pipeline.results import Index, index, replace_texts
+from lynkr_cli.pipeline.progress import (
+    AFTER,
+    BEFORE,
+    FAILURES,
+    REWRITTEN,
+    Done,
+    Edit,
+    Progress,
+    follow,
+    progress_for,
+    texts_of,
+)
+from lynkr_cli.pipeline.results import fill_report
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -37,9 +47,6 @@ if TYPE_CHECKING:
 MIN_LINES = 3
 MIN_RUN_CHARS = 240  # a reference costs ~25-40 tokens: shorter runs are kept as they are
 CANDIDATES = 8  # earlier places tried per line pair (the most recent first)
-SCANS_PER_SESSION = 4  # a session's main conversation and its sub-agents' each keep their own
-SCAN_BUDGET_CHARS = 8 << 20  # text held by all sessions' scans (each char costs ~5 bytes with its index: ~40 MB)
-SCAN_SESSIONS = 256  # sessions whose scans are kept (as many as the proxy keeps session states)
 
 
 @dataclass
@@ -69,8 +76,6 @@ class Scan:
     by_key: dict[refs.Key, list[int]] = field(default_factory=dict)
     pairs: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
     labels: dict[str, refs.Key] = field(default_factory=dict)  # tool_use id -> key of its output
-    events: list[Event] = field(default_factory=list)  # what was scanned (texts and inputs kept to compare)
-    outcomes: list[Outcome | None] = field(default_factory=list)
     chars: int = 0
 
     def rank(self, sid: int) -> int:
@@ -190,86 +195,38 @@ def rewrite_result(text: str, key: refs.Key | None, scan: Scan) -> Outcome:
     return outcome
 
 
-# --- walking a request ---------------------------------------------------------------------------
+# --- walking a conversation ----------------------------------------------------------------------
 
-Event = tuple[str, str, Any, Any]  # ("use", id, name, input) | ("result", tool_use_id, text, None)
-
-
-def _events(found: Index) -> tuple[list[Event], list[int]]:
-    """The request's tool calls and tool-result texts in conversation order, and for each event the
-    position of its result in ``found.results`` (-1 for a call)."""
-    events: list[Event] = []
-    where: list[int] = []
-    uses = found.uses
-    u = 0
-    for r, entry in enumerate(found.results):
-        while u < len(uses) and (uses[u].message, uses[u].block) < (entry.message, entry.block):
-            use = uses[u]
-            events.append(("use", use.ident, use.name, use.arguments))
-            where.append(-1)
-            u += 1
-        events.append(("result", entry.tool_use_id, entry.text, None))
-        where.append(r)
-    for use in uses[u:]:
-        events.append(("use", use.ident, use.name, use.arguments))
-        where.append(-1)
-    return events, where
+REFERENCES = 4  # a message's counts (progress.py): before, after, rewritten, failures, references
+WIDTH = REFERENCES + 1
 
 
-def _advance(scan: Scan, event: Event) -> Outcome | None:
-    kind, ident, payload, arguments = event
-    if kind == "use":
-        scan.labels[ident] = refs.output_key(payload, arguments)
-        for key, text in refs.written_sources(payload, arguments):
-            scan.add_source(key, text)
-        return None
-    return rewrite_result(payload, scan.labels.get(ident), scan)
-
-
-class Scans:
-    """Each session's recent scans, within one character budget for all sessions (LRU)."""
-
-    def __init__(self, budget: int = SCAN_BUDGET_CHARS) -> None:
-        self.budget = budget
-        self._by_session: OrderedDict[str, list[Scan]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._by_session)
-
-    @property
-    def chars(self) -> int:
-        return sum(scan.chars for scans in self._by_session.values() for scan in scans)
-
-    def pick(self, session: str, events: list[Event]) -> Scan:
-        """The session's scan whose events are the longest prefix of ``events`` (or a new one).
-
-        Events are compared exactly (texts and inputs by value: one comparison each, no hashing), so
-        reusing a scan is the same as scanning again."""
-        scans = self._by_session.setdefault(session, [])
-        self._by_session.move_to_end(session)
-        best: Scan | None = None
-        for scan in scans:
-            n = len(scan.events)
-            if n <= len(events) and scan.events == events[:n] and (best is None or n > len(best.events)):
-                best = scan
-        if best is None:
-            best = Scan()
-            scans.append(best)
-            if len(scans) > SCANS_PER_SESSION:
-                scans.pop(0)
-        else:
-            scans.remove(best)
-            scans.append(best)
-        return best
-
-    def trim(self) -> None:
-        while len(self._by_session) > SCAN_SESSIONS:
-            self._by_session.popitem(last=False)
-        total = self.chars
-        while total > self.budget and self._by_session:
-            _, scans = self._by_session.popitem(last=False)
-            total -= sum(scan.chars for scan in scans)
+def _blocks(content: list[Any], start: int, scan: Scan) -> Done:
+    """What dedup makes of ``content[start:]``: its calls (and what Write/Edit put in files) and its
+    tool results, in order, go into the conversation's index; each result is rewritten against
+    everything before it."""
+    edits: list[Edit] = []
+    counts = [0] * WIDTH
+    for position in range(start, len(content)):
+        block = content[position]
+        kind = block.get("type") if type(block) is dict else None
+        if kind == "tool_use":
+            name, arguments = str(block.get("name") or ""), block.get("input")
+            scan.labels[str(block.get("id"))] = refs.output_key(name, arguments)
+            for key, text in refs.written_sources(name, arguments):
+                scan.add_source(key, text)
+        elif kind == "tool_result":
+            for found in texts_of(block, position):
+                outcome = rewrite_result(found.text, scan.labels.get(found.tool_use_id), scan)
+                counts[FAILURES] += outcome.lossless_failure
+                if outcome.text is None:
+                    continue
+                edits.append((found.block, found.part, outcome.text))
+                counts[BEFORE] += outcome.tokens_before
+                counts[AFTER] += outcome.tokens_after
+                counts[REWRITTEN] += 1
+                counts[REFERENCES] += outcome.references
+    return Done(tuple(edits), tuple(counts) if any(counts) else None)
 
 
 class Deduplicate:
@@ -277,45 +234,15 @@ class Deduplicate:
 
     name = "dedup"
 
-    def __init__(self, budget_chars: int = SCAN_BUDGET_CHARS) -> None:
-        self.scans = Scans(budget_chars)
-
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
-        found = index(request, state)
-        events, where = _events(found)
-        with self.scans.lock:
-            scan = self.scans.pick(state.key, events)
-            for n in range(len(scan.events), len(events)):
-                scan.outcomes.append(_advance(scan, events[n]))
-                scan.events.append(events[n])
-                if events[n][0] == "result":
-                    scan.chars += len(events[n][2])
-            outcomes = scan.outcomes[:len(events)]
-            self.scans.trim()
-        last = len(request.body.get("messages") or []) - 1
-        replacements: dict[int, str] = {}
-        history = references = failures = 0
-        for position, outcome in zip(where, outcomes):
-            if outcome is None or position < 0:
-                continue
-            entry = found.results[position]
-            failures += int(outcome.lossless_failure and entry.message == last)  # once, when the result is new
-            if outcome.text is None:
-                continue
-            replacements[position] = outcome.text
-            report.tokens_before += outcome.tokens_before
-            report.tokens_after += outcome.tokens_after
-            references += outcome.references
-            if entry.message != last:
-                history += outcome.tokens_before - outcome.tokens_after
-        if failures:
-            report.metrics["lossless_failures"] = failures
-        if not replacements:
+        progress: Progress[Scan] = progress_for(state, self.name, Scan, WIDTH)
+        out = follow(request, progress, _blocks)
+        fill_report(report, progress)
+        if out is request:
             report.decision = "no repeated content"
             return request, report
-        report.changed = True
-        report.decision = f"{references} reference(s) in {len(replacements)} tool result(s)"
-        report.metrics["history_tokens_saved"] = history
-        report.metrics["references"] = references
-        return replace_texts(request, found.results, replacements, state), report
+        total = progress.total
+        report.decision = f"{total[REFERENCES]} reference(s) in {total[REWRITTEN]} tool result(s)"
+        report.metrics["references"] = total[REFERENCES]
+        return out, report

@@ -15,7 +15,8 @@ its key, which names the stage and its config (``bench/soak.py`` measures the bo
 
 The tool-result stages keep their own bounded speed caches the same way, shared by all sessions:
 each text stage and ``compress`` a ``results.TextCache`` by tool_use id and exact text (2-6 M
-characters), ``dedup`` its per-session scans (8 M characters with their index, ~40 MB).
+characters); and each session's recent conversations with what every stage made of them so far
+(``conversation.py``, ``progress.py``: one budget of 12 M characters, dedup's index included).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
 from lynkr_cli.pipeline.calibrate import Calibration
+from lynkr_cli.pipeline.conversation import Conversation, Conversations
 
 MEMO_ENTRIES = 1024  # a standalone session's memo; a context window holds far fewer tool results
 MEMO_BYTES = 16 << 20  # shared by a proxy's sessions (approximate size of its values): a busy day's live
@@ -96,10 +98,9 @@ class SessionState:
     calibration: Calibration = field(default_factory=Calibration, repr=False)
     _memo: Memo = field(default_factory=Memo, repr=False)  # SessionStates gives all its states one
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # Where the tool-result texts of the request being optimized are (pipeline/results.py): found once
-    # per request and handed from stage to stage with the messages list it describes; cleared when the
-    # run ends, so a session never holds on to a request.
-    located: tuple[Any, Any] | None = field(default=None, repr=False)
+    # The conversation the request being optimized continues (pipeline/conversation.py), where each
+    # stage finds its progress (pipeline/progress.py); set by Pipeline.run for the run only.
+    conversation: Conversation | None = field(default=None, repr=False)
 
     def decide_once(self, key: str, decide: Callable[[], Any]) -> tuple[Any, bool]:
         """The decision stored under ``key``, made by ``decide()`` the first time; (decision, is_new)."""
@@ -139,9 +140,11 @@ class SessionState:
 class SessionStates:
     """Session states of one proxy, by session key; the least recently used are forgotten first."""
 
-    def __init__(self, max_sessions: int = MAX_SESSIONS, memo: Memo | None = None) -> None:
+    def __init__(self, max_sessions: int = MAX_SESSIONS, memo: Memo | None = None,
+                 conversations: Conversations | None = None) -> None:
         self.max_sessions = max_sessions
         self.memo = memo if memo is not None else Memo(MEMO_SHARED_ENTRIES, MEMO_BYTES)
+        self.conversations = conversations if conversations is not None else Conversations()
         self._states: OrderedDict[str, SessionState] = OrderedDict()
         self._lock = threading.Lock()
 

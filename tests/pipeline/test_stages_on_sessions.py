@@ -166,4 +166,4 @@ def test_running_the_stages_on_their_own_output_changes_nothing(all_sessions: li
         again = build_pipeline()
         state = again.session("b")
         assert again.run(out, state)[0].body == out.body
-        assert state.located is None  # the per-request index is not kept after the run
+        assert state.conversation is None  # the run does not leave its conversation on the state
