@@ -128,7 +128,7 @@ def toon_is_exact(text: str, value: Any, min_run: int) -> bool:
 
 
 def compress_json(text: str, value: Any, config: CompressConfig, tokens_before: int | None = None) -> Outcome:
-    from lynkr_cli.tokens import count_text
+    from lynkr_cli.pipeline.counting import count_text
 
     before = count_text(text) if tokens_before is None else tokens_before
     best_name, best = "json-min", minified(value)
@@ -145,7 +145,7 @@ def compress_json(text: str, value: Any, config: CompressConfig, tokens_before: 
 
 def elide(text: str, config: CompressConfig) -> Outcome | None:
     """Head and tail of a huge text with a marker in between, or None if it is not huge."""
-    from lynkr_cli.tokens import count_text
+    from lynkr_cli.pipeline.counting import count_text
 
     tokens = count_text(text)
     lines = text.split("\n")
@@ -185,7 +185,7 @@ def _json_after_header(text: str, config: CompressConfig) -> tuple[str, str, Any
 
 def compress_text(text: str, config: CompressConfig) -> Outcome:
     """The rewrite of one tool-result text (pure; idempotent)."""
-    from lynkr_cli.tokens import count_text
+    from lynkr_cli.pipeline.counting import count_text
 
     value = parse_json(text) if len(text) >= config.json_floor_chars else None
     if value is not None:

@@ -76,7 +76,6 @@ class Scan:
     by_key: dict[refs.Key, list[int]] = field(default_factory=dict)
     pairs: dict[tuple[str, str], list[tuple[int, int]]] = field(default_factory=dict)
     labels: dict[str, refs.Key] = field(default_factory=dict)  # tool_use id -> key of its output
-    chars: int = 0
 
     def rank(self, sid: int) -> int:
         """1 for the latest content of its key, 2 for the one before, ... (as of now)."""
@@ -91,13 +90,16 @@ class Scan:
         sids = self.by_key.get(key, [])
         return self.sources[sids[-rank]].view if rank <= len(sids) else None
 
-    def add_source(self, key: refs.Key, text: str, literal: list[tuple[int, int]] | None = None) -> None:
-        """Index ``text`` as the latest content called ``key``.
+    def add_source(self, key: refs.Key, text: str, literal: list[tuple[int, int]] | None = None,
+                   source_view: refs.View | None = None) -> None:
+        """Index ``text`` (whose view is ``source_view``, when already made) as the latest content
+        called ``key``.
 
         ``literal``: the ranges of view lines the model sees as they are (a result's lines that were not
         themselves replaced by a reference); None: all of them. Only those are ever referenced."""
         sid = len(self.sources)
-        source_view = refs.view(text)
+        if source_view is None:
+            source_view = refs.view(text)
         contents = source_view.contents
         ranges = literal if literal is not None else [(0, len(contents))]
         literal_end = [0] * len(contents)
@@ -106,13 +108,12 @@ class Scan:
         sids = self.by_key.setdefault(key, [])
         self.sources.append(_Source(key, source_view, len(sids), literal_end))
         sids.append(sid)
-        self.chars += len(text)
+        pairs = self.pairs
         for lo, hi in ranges:
-            for k in range(lo, hi - 1):
-                pair = (contents[k], contents[k + 1])
-                found = self.pairs.get(pair)
+            for k, pair in enumerate(zip(contents[lo:hi - 1], contents[lo + 1:hi]), lo):
+                found = pairs.get(pair)
                 if found is None:
-                    self.pairs[pair] = [(sid, k)]
+                    pairs[pair] = [(sid, k)]
                 else:
                     found.append((sid, k))
 
@@ -136,9 +137,8 @@ class Scan:
         return best
 
 
-def _references(text: str, scan: Scan) -> tuple[str, list[tuple[int, int]], int] | None:
-    """(rewritten text, literal view ranges, references) of a new tool result, or None."""
-    target = refs.view(text)
+def _references(target: refs.View, scan: Scan) -> tuple[str, list[tuple[int, int]], int] | None:
+    """(rewritten text, literal view ranges, references) of a new tool result (its view), or None."""
     contents = target.contents
     start = 1 if target.numbered else 0  # a listing's first line shows its number format
     end = len(contents)
@@ -173,9 +173,10 @@ def _references(text: str, scan: Scan) -> tuple[str, list[tuple[int, int]], int]
 def rewrite_result(text: str, key: refs.Key | None, scan: Scan) -> Outcome:
     """Rewrite one new tool result against everything before it, then index it (pure in ``scan``'s
     content: the same earlier conversation gives the same rewrite)."""
-    found = None
-    if key is not None and not refs.has_mark(text):
-        found = _references(text, scan)
+    if key is None:
+        return Outcome()
+    target = refs.view(text)
+    found = None if refs.has_mark(text) else _references(target, scan)
     outcome = Outcome()
     literal = None
     if found is not None:
@@ -183,15 +184,14 @@ def rewrite_result(text: str, key: refs.Key | None, scan: Scan) -> Outcome:
         if refs.expand_text(candidate, scan.resolve) != text:
             outcome, literal = Outcome(lossless_failure=True), None
         else:
-            from lynkr_cli.tokens import count_text
+            from lynkr_cli.pipeline.counting import count_text
 
             before, after = count_text(text), count_text(candidate)
             if after < before:
                 outcome = Outcome(candidate, before, after, count)
             else:
                 literal = None
-    if key is not None:
-        scan.add_source(key, text, literal)
+    scan.add_source(key, text, literal, target)
     return outcome
 
 

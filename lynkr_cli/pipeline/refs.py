@@ -32,6 +32,7 @@ WHICH = ("previous", "second-to-last", "third-to-last")
 OUTPUT, WRITTEN, NEW_TEXT = "output of", "content written with", "new text of"
 _DESC = re.compile(rf"the ({'|'.join(WHICH)}) ({OUTPUT}|{WRITTEN}|{NEW_TEXT}) (.+)")
 _NUMBERED = re.compile(r"( *)(\d+)([\t\u2192])")
+_NUMBERED_LINE = re.compile(r"(?m)^ *\d+[\t\u2192]")
 MIN_NUMBERED_BLOCK = 3
 DESC_MAX = 120
 HEADER_LINES = 8
@@ -84,7 +85,8 @@ def view(text: str) -> View:
     """The text's view: its first numbered block of at least three lines, else all its lines (after a
     Codex header)."""
     lines = text.split("\n")
-    i = 0
+    first_numbered = _NUMBERED_LINE.search(text)  # where to start looking (one scan in C)
+    i = len(lines) if first_numbered is None else text.count("\n", 0, first_numbered.start())
     while i < len(lines):
         first = _parse_numbered(lines[i])
         if first is None:

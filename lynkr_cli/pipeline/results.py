@@ -167,7 +167,7 @@ def checked(text: str, candidate: str | None, expand: Callable[[str], str | None
     Shared last step of the text stages: no candidate, or one no shorter in o200k tokens, leaves the
     text as it was; a candidate whose expansion is not ``text`` is a lossless failure (kept out).
     """
-    from lynkr_cli.tokens import count_text
+    from lynkr_cli.pipeline.counting import count_text
 
     if candidate is None or candidate == text:
         return UNCHANGED

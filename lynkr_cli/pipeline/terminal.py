@@ -165,7 +165,7 @@ def rewrite_text(text: str) -> Rewrite:
 
 
 def _saving(text: str, candidate: str) -> Rewrite:
-    from lynkr_cli.tokens import count_text
+    from lynkr_cli.pipeline.counting import count_text
 
     before, after = count_text(text), count_text(candidate)
     return Rewrite(candidate, before, after) if after < before else Rewrite()

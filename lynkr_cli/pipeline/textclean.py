@@ -7,11 +7,13 @@ line once plus the count of further copies, so the text says exactly what was th
 
 from __future__ import annotations
 
+import operator
 import re
 
 # CSI sequences (colours, cursor moves), OSC sequences (titles, hyperlinks), and two-byte escapes.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_TRAILING = re.compile(r"^(.*?)([ \t]+)(\r?)$", re.MULTILINE)
+_TRAILING = re.compile(r"[ \t]+(?=\r?$)", re.MULTILINE)  # a line's run of trailing spaces and tabs
+_BLANK_ENDS = (" \n", "\t\n", " \r\n", "\t\r\n")
 REPEAT_MARK = "[previous line repeated {n} more times]"
 
 
@@ -25,19 +27,24 @@ def strip_trailing_blanks(text: str) -> str:
     The tab after a bare line number (an empty line in ``cat -n`` or Claude Code's Read output) is
     kept: without it the number would read as the line's content.
     """
+    if not text.endswith((" ", "\t", " \r", "\t\r")) and not any(end in text for end in _BLANK_ENDS):
+        return text  # the common case, decided by a few scans in C
     return _TRAILING.sub(_strip_blanks, text)
 
 
 def _strip_blanks(match: re.Match[str]) -> str:
-    body, blanks, cr = match.groups()
-    if blanks[0] == "\t" and body.strip().isdigit():
-        return f"{body}\t{cr}"
-    return body + cr
+    if match.group(0)[0] == "\t":
+        text, start = match.string, match.start()
+        if text[text.rfind("\n", 0, start) + 1:start].strip().isdigit():
+            return "\t"
+    return ""
 
 
 def collapse_repeats(text: str, min_run: int = 3) -> str:
     """Runs of ``min_run`` or more identical non-blank lines become the line plus a count."""
     lines = text.split("\n")
+    if b"\x01" * (min_run - 1) not in bytes(map(operator.eq, lines[:-1], lines[1:])):
+        return text  # no run of min_run equal lines at all (a scan in C)
     out: list[str] = []
     i = 0
     while i < len(lines):

@@ -21,6 +21,11 @@ import orjson
 from lynkr_cli.replay import kinds
 
 SYSTEM, CALLS, ASSISTANT, USER = "system prompt and tools", "tool calls", "assistant text and thinking", "user text"
+# The agent's own tools and system prompt are the same bytes in every session of a version: their
+# counts are kept for the process (by content key), not per session.
+SHARED_TAGS = frozenset({"tool", "system", "instructions"})
+SHARED_MAX = 4096
+_shared: dict[bytes, int] = {}
 
 @dataclass(frozen=True)
 class Segment:
@@ -170,7 +175,7 @@ class SegmentCounter:
         key = hashlib.blake2b(f"{tag}\x00{text}".encode(), digest_size=16).digest()
         tokens = self._by_key.get(key)
         if tokens is None:
-            tokens = self._by_key[key] = count_text(text)
+            tokens = self._by_key[key] = _shared_count(tag, key, lambda: count_text(text))
         return Segment(key, tokens, kind)
 
     def _segment(self, tag: str, value: Any, count: Callable[[Any], int], kind: str | Callable[[], str]) -> Segment:
@@ -190,12 +195,23 @@ class SegmentCounter:
                               digest_size=16).digest()
         tokens = self._by_key.get(key)
         if tokens is None:
-            tokens = self._by_key[key] = count(plain)
+            tokens = self._by_key[key] = _shared_count(tag, key, lambda: count(plain))
         segment = Segment(key, tokens, kind if isinstance(kind, str) else kind())
         self._by_id[id(value)] = (value, segment)  # keeps ``value`` alive, so its id stays its own
         if parts is not None:
             self._by_parts[parts] = (list(value.values()), segment)  # keeps the values (and their ids) alive
         return segment
+
+
+def _shared_count(tag: str, key: bytes, count: Callable[[], int]) -> int:
+    if tag not in SHARED_TAGS:
+        return count()
+    found = _shared.get(key)
+    if found is None:
+        if len(_shared) >= SHARED_MAX:
+            _shared.clear()
+        found = _shared[key] = count()
+    return found
 
 
 def _text_of(content: Any) -> str:
@@ -229,15 +245,24 @@ IMAGE_TOKENS = 1600  # Anthropic bills an image by its pixels: about 1,600 token
 
 
 def _count_block(block: Any) -> int:
-    """Tokens of one content block; an image counts as ``IMAGE_TOKENS`` (not its base64 text)."""
+    """Tokens of one content block (what ``tokens.count_content`` counts); an image counts as
+    ``IMAGE_TOKENS`` (not its base64 text). Texts go through ``pipeline.counting``: the stages have
+    usually counted them already (their tokens before and after)."""
+    from lynkr_cli.pipeline.counting import count_text
     from lynkr_cli.tokens import count_content
 
     if isinstance(block, dict):
-        if block.get("type") == "image":
+        kind = block.get("type")
+        if kind == "image":
             return IMAGE_TOKENS
         content = block.get("content")
-        if block.get("type") == "tool_result" and isinstance(content, list):
-            return sum(_count_block(part) for part in content)
+        if kind == "tool_result":
+            if isinstance(content, list):
+                return sum(_count_block(part) for part in content)
+            if isinstance(content, str):
+                return count_text(content)
+        if kind == "text" and isinstance(block.get("text"), str):
+            return count_text(block["text"])
     return count_content([block])
 
 
@@ -258,9 +283,11 @@ def _count_item(item: Any) -> int:
         args = item.get("arguments", item.get("input", ""))
         return count_text(str(item.get("name", ""))) + count_text(args if isinstance(args, str) else json.dumps(args))
     if kind in ("function_call_output", "custom_tool_call_output"):
+        from lynkr_cli.pipeline.counting import count_text as counted
+
         output = item.get("output")
         if isinstance(output, str):
-            return count_text(output)
+            return counted(output)
         return sum(_count_part(p) for p in output) if isinstance(output, list) else count_json(output)
     if kind == "reasoning":
         return sum(count_text(str(s.get("text", ""))) for s in item.get("summary") or [] if isinstance(s, dict))
@@ -282,7 +309,8 @@ def _count_chat(message: Any) -> int:
 
 
 def _count_part(part: Any) -> int:
-    from lynkr_cli.tokens import count_json, count_text
+    from lynkr_cli.pipeline.counting import count_text
+    from lynkr_cli.tokens import count_json
 
     if isinstance(part, dict) and "text" in part:
         return count_text(str(part["text"]))

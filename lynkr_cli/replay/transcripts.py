@@ -81,7 +81,7 @@ def read_lines(path: Path, warn: Callable[[str], None] | None = None) -> Lines:
             if not raw.strip():
                 continue
             try:
-                value = json.loads(raw)
+                value = _loads(raw)
             except ValueError as exc:
                 bad(number, f"not valid JSON (at column {getattr(exc, 'colno', '?')})")
                 continue
@@ -90,6 +90,18 @@ def read_lines(path: Path, warn: Callable[[str], None] | None = None) -> Lines:
                 continue
             out.records.append((number, value))
     return out
+
+
+def _loads(raw: bytes) -> Any:
+    """The line's JSON value: orjson (a tenth of the time on transcripts of megabytes), the standard
+    library for what orjson refuses (NaN, integers beyond 64 bits, lone surrogates) and for the
+    column a broken line is reported at."""
+    import orjson
+
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def detect_agent(records: list[tuple[int, dict[str, Any]]]) -> Agent:

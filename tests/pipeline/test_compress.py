@@ -279,3 +279,14 @@ def test_json_wrapped_in_colour_codes_is_cleaned_then_compressed() -> None:
     assert outcome.representation == "toon" and toon_format.decode(outcome.text) == grep_result()
     assert outcome.tokens_before == tokens.count_text(text)
     assert compress_text(outcome.text, CompressConfig()).text is None
+
+
+def test_trailing_blanks_go_but_line_endings_and_the_tab_after_a_bare_line_number_stay() -> None:
+    from lynkr_cli.pipeline.textclean import collapse_repeats, strip_trailing_blanks
+
+    text = "a  \r\nb\t \n7\t  \n  \n8\t\nc \t"
+    assert strip_trailing_blanks(text) == "a\r\nb\n7\t\n\n8\t\nc"
+    assert strip_trailing_blanks("no blanks\r\nat the ends\n") == "no blanks\r\nat the ends\n"
+    assert collapse_repeats("x\nx\nx\ny\n\n\n\nz") == "x\n[previous line repeated 2 more times]\ny\n\n\n\nz"
+    assert collapse_repeats("x\nx\ny\ny") == "x\nx\ny\ny"
+    assert collapse_repeats("x\nx\ny", min_run=2) == "x\n[previous line repeated 1 more times]\ny"

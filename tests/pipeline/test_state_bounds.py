@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.pipeline.build import build_pipeline
 from lynkr_cli.pipeline.state import Memo, SessionState, SessionStates
@@ -121,3 +123,22 @@ def test_the_text_stages_caches_stay_under_their_budgets() -> None:
         assert cache.chars <= 50_000
     assert 10 <= len(cache) <= 17
     assert cache.get("x" * 3000, lambda: "new", "toolu_499") == "new"  # same id and length, another text
+
+
+def test_remembered_token_counts_stay_under_their_budget_and_are_the_tokenizers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every tool-result text is counted (pipeline/counting.py remembers counts by text, shared by the
+    stages and lynkr replay): the texts it keeps stay within its character budget."""
+    from lynkr_cli import tokens
+    from lynkr_cli.pipeline import counting
+
+    monkeypatch.setattr(counting, "BUDGET_CHARS", 100_000)
+    monkeypatch.setattr(counting, "_counts", {})
+    monkeypatch.setattr(counting, "_chars", 0)
+    for n in range(200):
+        text = f"output {n}\n" + "a line of a long tool output\n" * (40 + n % 7)
+        assert counting.count_text(text) == tokens.count_text(text)
+        texts, chars = counting.remembered()
+        assert chars <= 100_000 and texts >= 1
+    assert counting.remembered()[1] > 90_000  # it does keep what fits
+    huge = "x " * 80_000
+    assert counting.count_text(huge) == tokens.count_text(huge) and huge not in counting._counts
