@@ -143,14 +143,16 @@ class Pipeline:
                 conversation = None  # another thread is optimizing it: this request computes on its own
             elif given is not messages:
                 request = request.with_body({**request.body, "messages": given})
-        state.conversation = conversation
+        from lynkr_cli.pipeline.conversation import RUNNING
+
+        running = RUNNING.set(conversation)
         reports: list[StageReport] = []
         try:
             for stage in stages:
                 request, report = self._apply(stage, request, state)
                 reports.append(report)
         finally:
-            state.conversation = None
+            RUNNING.reset(running)
             if conversation is not None:
                 conversation.lock.release()
         if not any(report.changed for report in reports):

@@ -230,7 +230,7 @@ class CompressToolResults:
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
-        progress: Progress[list[tuple[str, str]]] = progress_for(state, self.name, list, WIDTH)
+        progress: Progress[list[tuple[str, str]]] = progress_for(self.name, list, WIDTH)
         out = follow(request, progress, self._blocks)
         total = progress.total
         report.items = list(progress.newest_items)

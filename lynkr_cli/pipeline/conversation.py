@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from contextvars import ContextVar
 from typing import Any
 
 PER_SESSION = 4  # a main conversation, a couple of sub-agents, a side request
@@ -46,6 +47,18 @@ class Conversation:
     @property
     def chars(self) -> int:
         return self.sizes[-1] if self.sizes else 0
+
+
+# The conversation the stages of the running ``Pipeline.run`` work on (None outside a run, or when
+# another thread holds it). A context variable, not a field of the session's state: two requests of
+# one session (a sub-agent beside its parent) may be optimized at the same time in two threads, each
+# on its own conversation.
+RUNNING: ContextVar[Conversation | None] = ContextVar("lynkr_pipeline_conversation", default=None)
+
+
+def running() -> Conversation | None:
+    """The conversation the current pipeline run works on, if any."""
+    return RUNNING.get()
 
 
 def _plain_block(block: Any) -> Any:

@@ -236,7 +236,7 @@ class Deduplicate:
 
     def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
         report = StageReport(stage=self.name)
-        progress: Progress[Scan] = progress_for(state, self.name, Scan, WIDTH)
+        progress: Progress[Scan] = progress_for(self.name, Scan, WIDTH)
         out = follow(request, progress, _blocks)
         fill_report(report, progress)
         if out is request:

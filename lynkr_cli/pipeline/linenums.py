@@ -119,4 +119,4 @@ class CompactLineNumbers:
         def rewrite(text: str, tool_use_id: str, tool_of: ToolOf) -> Rewrite:
             return self._cache.get(text, lambda: rewrite_text(text), tool_use_id)
 
-        return rewrite_results(request, rewrite, report, state), report
+        return rewrite_results(request, rewrite, report), report

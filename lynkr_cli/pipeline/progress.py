@@ -19,11 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-from lynkr_cli.pipeline.conversation import blocks, extends, same_content
+from lynkr_cli.pipeline.conversation import blocks, extends, running, same_content
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
-    from lynkr_cli.pipeline.state import SessionState
 
 C = TypeVar("C")
 Edit = tuple[int, "int | None", str]  # (block, part; None: the block's content is the string itself, new text)
@@ -143,10 +142,10 @@ def _sum(a: Counts | None, b: Counts | None) -> Counts | None:
     return tuple(x + y for x, y in zip(a, b))
 
 
-def progress_for(state: SessionState | None, name: str, start: Callable[[], C], width: int = 4) -> Progress[C]:
-    """The stage's progress through the conversation ``state`` is working on (a new, unkept one when
-    there is none: a stage called on its own)."""
-    conversation = state.conversation if state is not None else None
+def progress_for(name: str, start: Callable[[], C], width: int = 4) -> Progress[C]:
+    """The stage's progress through the conversation the running pipeline works on (a new, unkept one
+    when there is none: a stage called on its own, or a conversation busy in another thread)."""
+    conversation = running()
     if conversation is None:
         return Progress(start, width)
     found: Progress[C] | None = conversation.progress.get(name)

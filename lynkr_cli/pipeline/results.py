@@ -34,7 +34,6 @@ from lynkr_cli.pipeline.progress import (
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
-    from lynkr_cli.pipeline.state import SessionState
 
 
 @dataclass(frozen=True)
@@ -104,13 +103,12 @@ def rewrite_size(rewrite: Rewrite) -> int:
     return len(rewrite.text or "")
 
 
-def rewrite_results(request: ModelRequest, rewrite: RewriteFn, report: StageReport,
-                    state: SessionState | None = None) -> ModelRequest:
+def rewrite_results(request: ModelRequest, rewrite: RewriteFn, report: StageReport) -> ModelRequest:
     """``request`` with each tool-result text replaced by ``rewrite`` (the same object if none was).
 
     Only the messages new since the previous request of the conversation are looked at
     (``progress.py``); the report counts every rewritten text of the request."""
-    progress: Progress[dict[str, str]] = progress_for(state, report.stage, dict)
+    progress: Progress[dict[str, str]] = progress_for(report.stage, dict)
     out = follow(request, progress, lambda content, start, names: _rewrite_blocks(content, start, names, rewrite))
     fill_report(report, progress)
     return out

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
 from lynkr_cli.pipeline.calibrate import Calibration
-from lynkr_cli.pipeline.conversation import Conversation, Conversations
+from lynkr_cli.pipeline.conversation import Conversations
 
 MEMO_ENTRIES = 1024  # a standalone session's memo; a context window holds far fewer tool results
 MEMO_BYTES = 16 << 20  # shared by a proxy's sessions (approximate size of its values): a busy day's live
@@ -98,9 +98,6 @@ class SessionState:
     calibration: Calibration = field(default_factory=Calibration, repr=False)
     _memo: Memo = field(default_factory=Memo, repr=False)  # SessionStates gives all its states one
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    # The conversation the request being optimized continues (pipeline/conversation.py), where each
-    # stage finds its progress (pipeline/progress.py); set by Pipeline.run for the run only.
-    conversation: Conversation | None = field(default=None, repr=False)
 
     def decide_once(self, key: str, decide: Callable[[], Any]) -> tuple[Any, bool]:
         """The decision stored under ``key``, made by ``decide()`` the first time; (decision, is_new)."""

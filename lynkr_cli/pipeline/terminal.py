@@ -189,4 +189,4 @@ class RenderTerminal:
                 return UNCHANGED
             return self._cache.get(text, lambda: rewrite_text(text), tool_use_id)
 
-        return rewrite_results(request, rewrite, report, state), report
+        return rewrite_results(request, rewrite, report), report

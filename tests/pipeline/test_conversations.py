@@ -81,7 +81,7 @@ class CountingStage:
             self.calls[tool_use_id] += 1
             return Rewrite()
 
-        return rewrite_results(request, rewrite, report, state), report
+        return rewrite_results(request, rewrite, report), report
 
 
 def result_ids(request: ModelRequest) -> set[str]:
@@ -257,6 +257,44 @@ def test_a_conversation_busy_in_another_thread_is_computed_on_its_own() -> None:
         worker.join(30)
     assert results == [fresh_bytes(requests[6])]
     run_all(pipeline, "s", requests[7:])
+
+
+class SubAgentMeanwhile:
+    """A stage that, when armed, has another thread optimize a sub-agent's request of the same session
+    to the end before it returns: two conversations of one session in flight at once."""
+
+    name = "terminal"
+
+    def __init__(self, pipeline: Pipeline, state: SessionState, requests: list[ModelRequest]) -> None:
+        self.pipeline, self.state, self.requests = pipeline, state, iter(requests)
+        self.armed = False
+
+    def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
+        sub = next(self.requests, None) if self.armed else None
+        self.armed = False
+        if sub is not None:
+            worker = threading.Thread(target=self.pipeline.run, args=(sub, self.state))
+            worker.start()
+            worker.join(30)
+        return request, StageReport(self.name)
+
+
+def test_two_conversations_of_one_session_optimized_at_once_keep_their_own_progress() -> None:
+    """A sub-agent's request optimized in another thread while its parent's is between two stages:
+    each run works on its own conversation (the later stages of the parent's run still find theirs)."""
+    main = claude_bodies()
+    sub = [ModelRequest(json.loads(json.dumps(r.body).replace('"toolu_', '"toolu_sub_')))  # ids of its own
+           for r in decoded("claude-humanize")]
+    counting = CountingStage()
+    pipeline = Pipeline([])
+    state = pipeline.session("shared")
+    meanwhile = SubAgentMeanwhile(pipeline, state, sub)
+    pipeline.stages = [meanwhile, counting]
+    for body in main:
+        meanwhile.armed = True
+        pipeline.run(body, state)
+    assert result_ids(main[-1]) <= set(counting.calls) and len(result_ids(sub[len(main) - 1])) >= 2
+    assert set(counting.calls.values()) == {1}  # every result of either conversation looked at once
 
 
 @pytest.mark.parametrize("make", [lambda r: r, lambda r: ModelRequest(json.loads(json.dumps(r.body)))],

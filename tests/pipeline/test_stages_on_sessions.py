@@ -22,6 +22,7 @@ from lynkr_cli.canonical import ModelRequest
 from lynkr_cli.formats import codec
 from lynkr_cli.pipeline.build import build_pipeline
 from lynkr_cli.pipeline.config import PipelineConfig
+from lynkr_cli.pipeline.conversation import running
 from lynkr_cli.pipeline.expand import expand_messages
 from lynkr_cli.replay.engine import Replayer
 from lynkr_cli.replay.load import load_session
@@ -166,4 +167,4 @@ def test_running_the_stages_on_their_own_output_changes_nothing(all_sessions: li
         again = build_pipeline()
         state = again.session("b")
         assert again.run(out, state)[0].body == out.body
-        assert state.conversation is None  # the run does not leave its conversation on the state
+        assert running() is None  # the run does not leave its conversation behind
