@@ -4,7 +4,8 @@
 
 Times the whole replay (reading the transcripts, rebuilding the requests, the pipeline, counting and
 billing both sides) after the tokenizer is built (once per process, 0.3-0.5 s, as the proxy does at
-start), best of 3 runs; then the same with every stage off, to show the pipeline's share, and with two
+start), best of 3 runs, each in a fresh process (the process-wide caches of token counts and of the
+agents' tool definitions must not carry over from one run to the next); then the same with every stage off, to show the pipeline's share, and with two
 worker processes. CPU time is given too: on a machine shared with other jobs the wall time says more
 about the neighbours than about replay, while requests per CPU-second is what one idle core does. Target
 (issue 17): at least 1,000 requests per second. ``--record`` appends the result to bench/RESULTS.md.
@@ -13,6 +14,7 @@ about the neighbours than about replay, while requests per CPU-second is what on
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -44,23 +46,38 @@ def run_once(paths: list[Path], no_optimize: bool, jobs: int = 1) -> tuple[float
     return elapsed, cpu, sum(r.requests for r in results), sum(r.input_tokens_direct for r in results)
 
 
+def fresh_run(paths: list[Path], no_optimize: bool, jobs: int) -> tuple[float, float, int, int]:
+    """``run_once`` in a new Python process (tokenizer built there first, outside the timing)."""
+    flags = ["--one", f"{int(no_optimize)},{jobs}"]
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), *flags, *map(str, paths)],
+                          capture_output=True, text=True, check=True, cwd=ROOT)
+    elapsed, cpu, requests, input_tokens = json.loads(done.stdout.splitlines()[-1])
+    return elapsed, cpu, requests, input_tokens
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path)
     parser.add_argument("--quick", action="store_true", help="one run instead of three")
     parser.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
+    parser.add_argument("--one", metavar="NO_OPTIMIZE,JOBS", help=argparse.SUPPRESS)  # one run, in this process
     args = parser.parse_args()
-    from lynkr_cli import tokens
+    if args.one:
+        from lynkr_cli import tokens
 
-    tokens.encoding()
-    import toon_format  # noqa: F401
+        tokens.encoding()
+        import toon_format  # noqa: F401
+
+        off, jobs = (int(x) for x in args.one.split(","))
+        print(json.dumps(run_once(args.paths, bool(off), jobs)))
+        return
 
     runs = 1 if args.quick else 3
     rows = []
     variants = (("replay (default stages), 1 process", False, 1), ("replay, every stage off, 1 process", True, 1),
                 ("replay (default stages), 2 processes", False, 2))
     for label, off, jobs in variants:
-        best = min((run_once(args.paths, off, jobs) for _ in range(runs)), key=lambda r: r[0])
+        best = min((fresh_run(args.paths, off, jobs) for _ in range(runs)), key=lambda r: r[0])
         elapsed, cpu, requests, input_tokens = best
         rows.append((label, requests, input_tokens, elapsed, requests / elapsed, cpu, requests / cpu))
     lines = [f"| {label} | {requests:,} | {tokens_:,} | {elapsed:.2f} s | {rate:,.0f} | {cpu:.2f} s | {per_cpu:,.0f} |"
