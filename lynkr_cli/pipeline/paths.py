@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 # path:LINE:text (a match) or path-LINE-text (a context line). The path has no colon and no leading blank.
 _MATCH = re.compile(r"([^\s:][^:\n]*?):(\d+):")
-_HINT = re.compile(r"(?m)^[^\s:][^:\n]*?[/.][^:\n]*:\d+:")
+# A line that starts with a path (a "/" or "." after its first character, before its first colon)
+# followed by ":<line>:". Written without a lazy run so a line is scanned once, not once per "/" or ".".
+_HINT = re.compile(r"(?m)^[^\s:][^:\n/.]*[/.][^:\n]*:\d+:")
 _NUMBERED = re.compile(r"(\d+)([:-])")
 MIN_GROUP = 2
 

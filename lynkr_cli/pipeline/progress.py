@@ -17,6 +17,8 @@ This is only for speed: a stage with no progress computes the same bytes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import compress, count
+from operator import is_not
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from lynkr_cli.pipeline.conversation import blocks, extends, running, same_content
@@ -71,9 +73,9 @@ class Progress(Generic[C]):
     def _follow(self, messages: list[Any], process: Process[C]) -> None:
         given = self.given
         limit = min(len(given), len(messages))
-        same = 0
-        while same < limit and given[same] is messages[same]:
-            same += 1
+        # The first message that is not the very object given before (one pass in C: the previous
+        # stage hands on the objects it was given, or what it made of them, the same each turn).
+        same = next(compress(count(), map(is_not, given, messages)), limit)
         moved = same
         while moved < limit and same_content(given[moved], messages[moved]):
             moved += 1

@@ -179,7 +179,8 @@ EDIT_TOOLS = frozenset({"Edit", "edit", "str_replace_based_edit_tool"})
 
 def _one_line(text: str) -> str:
     line = " ".join(text.split())
-    line = "".join(ch for ch in line if ch.isprintable())
+    if not line.isprintable():  # rare: one test in C for the whole line first
+        line = "".join(ch for ch in line if ch.isprintable())
     return line if len(line) <= DESC_MAX else line[:DESC_MAX - 1] + "\u2026"
 
 
