@@ -3,8 +3,8 @@
     flock /tmp/lynkr-bench.lock python bench/replay.py /work/data/sessions/public [--quick] [--record]
 
 Times the whole replay (reading the transcripts, rebuilding the requests, the pipeline, counting and
-billing both sides) after the tokenizer is built (once per process, 0.3-0.5 s, as the proxy does at
-start), best of 3 runs, each in a fresh process (the process-wide caches of token counts and of the
+billing both sides) after the tokenizer is built and the price catalogue loaded (once per process,
+0.4-0.6 s together, as the proxy does at start), best of 3 runs, each in a fresh process (the process-wide caches of token counts and of the
 agents' tool definitions must not carry over from one run to the next); then the same with every stage off, to show the pipeline's share, and with two
 worker processes. CPU time is given too: on a machine shared with other jobs the wall time says more
 about the neighbours than about replay, while requests per CPU-second is what one idle core does. Target
@@ -64,8 +64,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.one:
         from lynkr_cli import tokens
+        from lynkr_cli.ledger.pricing import DEFAULT_BOOK
 
         tokens.encoding()
+        DEFAULT_BOOK.warm()
         import toon_format  # noqa: F401
 
         off, jobs = (int(x) for x in args.one.split(","))

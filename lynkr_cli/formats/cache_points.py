@@ -16,7 +16,8 @@ is left as its client made it.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 BREAKPOINT = {"type": "ephemeral"}
 

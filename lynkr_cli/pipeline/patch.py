@@ -13,7 +13,8 @@ falls back to the codec.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest, Tool

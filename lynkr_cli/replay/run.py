@@ -190,8 +190,10 @@ def _in_workers(options: ReplayOptions, settings: Any, files: list[Path],
     from concurrent.futures import ProcessPoolExecutor
 
     from lynkr_cli import tokens
+    from lynkr_cli.ledger.pricing import DEFAULT_BOOK
 
     tokens.encoding()
+    DEFAULT_BOOK.warm()  # the price catalogue (~0.1 s of CPU) loaded once, not once per worker
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(options, settings)) as pool:
