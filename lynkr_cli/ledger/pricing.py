@@ -199,6 +199,7 @@ class CatalogueRates:
     output: Any
     cache_read: Any
     cache_write: Any
+    _tables: "tuple[Table, ...]" = field(init=False, repr=False, compare=False)
 
     @classmethod
     def of(cls, info: ModelInfo, source: str) -> tuple[Price, "CatalogueRates"]:
@@ -213,10 +214,17 @@ class CatalogueRates:
                       _base(values["cache_write"]), source=source, model_id=info.id, tiered=tiered)
         return price, rates
 
+    def __post_init__(self) -> None:
+        # Each rate as floats once (base, tiers from the highest start down): ``cost`` runs for every
+        # request the proxy answers and twice per request ``lynkr replay`` bills.
+        object.__setattr__(self, "_tables", tuple(_table(v) for v in (self.input, self.output, self.cache_read,
+                                                                     self.cache_write)))
+
     def cost(self, uncached: int, out: int, reads: int, writes: int) -> float:
         prompt = uncached + reads + writes
-        return (uncached * _at(self.input, prompt) + out * _at(self.output, prompt)
-                + reads * _at(self.cache_read, prompt) + writes * _at(self.cache_write, prompt)) / 1_000_000
+        rate_in, rate_out, rate_read, rate_write = self._tables
+        return (uncached * _rate_at(rate_in, prompt) + out * _rate_at(rate_out, prompt)
+                + reads * _rate_at(rate_read, prompt) + writes * _rate_at(rate_write, prompt)) / 1_000_000
 
 
 def _names(model: str) -> list[str]:
@@ -282,16 +290,24 @@ def _base(value: Any) -> float:
     return float(value.base) if _is_tiered(value) else float(value)
 
 
-def _at(value: Any, prompt_tokens: int) -> float:
-    """The rate for a prompt of ``prompt_tokens``: the highest tier whose start it passes."""
+Table = tuple[float, tuple[tuple[int, float], ...]]  # base rate, (tier start, rate) from the highest start
+
+
+def _table(value: Any) -> Table:
     if value is None:
-        return 0.0
+        return 0.0, ()
     if not _is_tiered(value):
-        return float(value)
-    for tier in reversed(value.tiers):
-        if prompt_tokens > tier.start:
-            return float(tier.price)
-    return float(value.base)
+        return float(value), ()
+    return float(value.base), tuple((tier.start, float(tier.price)) for tier in reversed(value.tiers))
+
+
+def _rate_at(table: Table, prompt_tokens: int) -> float:
+    """The rate for a prompt of ``prompt_tokens``: the highest tier whose start it passes."""
+    base, tiers = table
+    for start, price in tiers:
+        if prompt_tokens > start:
+            return price
+    return base
 
 
 def _today() -> str:
