@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from lynkr_cli.formats.cache_points import has_breakpoint
 from lynkr_cli.replay.bill import Ledger, is_prefix
-from lynkr_cli.replay.segments import SegmentCounter
+from lynkr_cli.replay.segments import Segment, SegmentCounter
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
@@ -99,6 +99,7 @@ class Replayer:
         state = self.pipeline.session(session.session_id)
         reference_state = self.verifier.session(session.session_id) if self.verifier is not None else None
         counter = SegmentCounter()
+        kinds = KindTotals()
         direct, lynkr, routed_ledger = Ledger(self.book), Ledger(self.book), Ledger(self.book)
         previous: tuple[list[Any], list[Any]] | None = None
         routed = Routed() if self.router is not None else None
@@ -114,8 +115,7 @@ class Replayer:
             cached_direct = wire != "anthropic" or has_breakpoint(direct_wire)
             cached_lynkr = wire != "anthropic" or has_breakpoint(lynkr_wire)
             direct.add(direct_segments, model, provider, cached_direct, rebuilt.timestamp)
-            for segment in direct_segments:
-                result.input_by_kind[segment.kind] = result.input_by_kind.get(segment.kind, 0) + segment.tokens
+            kinds.add(direct_segments, result.input_by_kind)
             bill = lynkr.add(lynkr_segments, model, provider, cached_lynkr, rebuilt.timestamp)
             if previous is not None and is_prefix(previous[0], direct_segments) \
                     and not is_prefix(previous[1], lynkr_segments):
@@ -173,6 +173,30 @@ class Replayer:
         target_model = decision.target.model if decision.target is not None else model
         provider = decision.target.provider if decision.target is not None else None
         ledger.add(segments, target_model, provider, True, rebuilt.timestamp)
+
+
+class KindTotals:
+    """Tokens by kind of every request's segments, summed over the requests (``input_by_kind``).
+
+    A request's segments are mostly the previous request's plus a few: the previous sums are kept and
+    only the new segments added (summing every segment of every request again grew with the square of
+    a session's length)."""
+
+    def __init__(self) -> None:
+        self._segments: list[Segment] = []
+        self._sums: dict[str, int] = {}
+
+    def add(self, segments: list[Segment], into: dict[str, int]) -> None:
+        previous = self._segments
+        if len(previous) <= len(segments) and segments[:len(previous)] == previous:
+            sums, new = dict(self._sums), segments[len(previous):]
+        else:
+            sums, new = {}, segments
+        for segment in new:
+            sums[segment.kind] = sums.get(segment.kind, 0) + segment.tokens
+        self._segments, self._sums = segments, sums
+        for kind, tokens in sums.items():
+            into[kind] = into.get(kind, 0) + tokens
 
 
 def _count_reports(result: SessionResult, reports: list[Any]) -> None:

@@ -14,6 +14,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import partial
+from itertools import compress, count
+from operator import is_not
 from typing import Any, Callable, Mapping
 
 import orjson
@@ -71,9 +73,8 @@ class SegmentCounter:
         """The segments of ``items``, reusing the last call's for the leading items that are the same
         objects (checked by identity: cheap, and exact)."""
         previous_items, bounds, previous = self._previous.get(side, ([], [0], []))
-        same, limit = 0, min(len(items), len(previous_items))
-        while same < limit and items[same] is previous_items[same]:
-            same += 1
+        # The first item that is not the very object of the last call (one pass in C).
+        same = next(compress(count(), map(is_not, items, previous_items)), min(len(items), len(previous_items)))
         out = previous[:bounds[same]]
         bounds = bounds[:same + 1]
         for item in items[same:]:
