@@ -19,21 +19,8 @@ current ``1\\t`` format has no padding and is left alone.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from lynkr_cli.pipeline.base import StageReport
-from lynkr_cli.pipeline.results import (
-    Rewrite,
-    TextCache,
-    ToolOf,
-    checked,
-    rewrite_results,
-    rewrite_size,
-)
-
-if TYPE_CHECKING:
-    from lynkr_cli.canonical import ModelRequest
-    from lynkr_cli.pipeline.state import SessionState
+from lynkr_cli.pipeline.results import Rewrite, TextStage, checked
 
 _NUMBERED = re.compile(r"( *)(\d+)([\t\u2192])")
 _PADDED_LINE = re.compile(r"(?m)^ +\d+[\t\u2192]")
@@ -105,18 +92,10 @@ def rewrite_text(text: str) -> Rewrite:
     return checked(text, compact(text), expand)
 
 
-class CompactLineNumbers:
+class CompactLineNumbers(TextStage):
     """The ``linenums`` stage (see the module docstring)."""
 
     name = "linenums"
 
     def __init__(self) -> None:
-        self._cache: TextCache[Rewrite] = TextCache(rewrite_size)
-
-    def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
-        report = StageReport(stage=self.name)
-
-        def rewrite(text: str, tool_use_id: str, tool_of: ToolOf) -> Rewrite:
-            return self._cache.get(text, lambda: rewrite_text(text), tool_use_id)
-
-        return rewrite_results(request, rewrite, report), report
+        super().__init__(rewrite_text)

@@ -18,21 +18,8 @@ alone, so the expansion is never ambiguous.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from lynkr_cli.pipeline.base import StageReport
-from lynkr_cli.pipeline.results import (
-    Rewrite,
-    TextCache,
-    ToolOf,
-    checked,
-    rewrite_results,
-    rewrite_size,
-)
-
-if TYPE_CHECKING:
-    from lynkr_cli.canonical import ModelRequest
-    from lynkr_cli.pipeline.state import SessionState
+from lynkr_cli.pipeline.results import Rewrite, TextStage, checked
 
 # path:LINE:text (a match) or path-LINE-text (a context line). The path has no colon and no leading blank.
 _MATCH = re.compile(r"([^\s:][^:\n]*?):(\d+):")
@@ -122,18 +109,10 @@ def rewrite_text(text: str) -> Rewrite:
     return checked(text, group(text), expand)
 
 
-class GroupSearchPaths:
+class GroupSearchPaths(TextStage):
     """The ``paths`` stage (see the module docstring)."""
 
     name = "paths"
 
     def __init__(self) -> None:
-        self._cache: TextCache[Rewrite] = TextCache(rewrite_size)
-
-    def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
-        report = StageReport(stage=self.name)
-
-        def rewrite(text: str, tool_use_id: str, tool_of: ToolOf) -> Rewrite:
-            return self._cache.get(text, lambda: rewrite_text(text), tool_use_id)
-
-        return rewrite_results(request, rewrite, report), report
+        super().__init__(rewrite_text)

@@ -34,6 +34,7 @@ from lynkr_cli.pipeline.progress import (
 
 if TYPE_CHECKING:
     from lynkr_cli.canonical import ModelRequest
+    from lynkr_cli.pipeline.state import SessionState
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,33 @@ class TextCache(Generic[T]):
 
 def rewrite_size(rewrite: Rewrite) -> int:
     return len(rewrite.text or "")
+
+
+class TextStage:
+    """A stage that is a pure function of each tool-result text (``terminal``, ``paths``,
+    ``linenums``): each result's rewrite is remembered by tool_use id and exact text (``TextCache``),
+    and only the messages new in the conversation are looked at (``rewrite_results``)."""
+
+    name = ""
+
+    def __init__(self, rewrite_text: Callable[[str], Rewrite]) -> None:
+        self._rewrite_text = rewrite_text
+        self._cache: TextCache[Rewrite] = TextCache(rewrite_size)
+
+    def skips(self, text: str, tool_use_id: str, tool_of: ToolOf) -> bool:
+        """True for a text the stage leaves alone on a cheap test, before its cache is looked at."""
+        return False
+
+    def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
+        report = StageReport(stage=self.name)
+        cache, rewrite_text = self._cache, self._rewrite_text
+
+        def rewrite(text: str, tool_use_id: str, tool_of: ToolOf) -> Rewrite:
+            if self.skips(text, tool_use_id, tool_of):
+                return UNCHANGED
+            return cache.get(text, lambda: rewrite_text(text), tool_use_id)
+
+        return rewrite_results(request, rewrite, report), report
 
 
 def rewrite_results(request: ModelRequest, rewrite: RewriteFn, report: StageReport) -> ModelRequest:

@@ -18,21 +18,8 @@ wide CJK character overwritten by half is rendered as a whole one).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
-from lynkr_cli.pipeline.base import StageReport
-from lynkr_cli.pipeline.results import (
-    UNCHANGED,
-    Rewrite,
-    TextCache,
-    ToolOf,
-    rewrite_results,
-    rewrite_size,
-)
-
-if TYPE_CHECKING:
-    from lynkr_cli.canonical import ModelRequest
-    from lynkr_cli.pipeline.state import SessionState
+from lynkr_cli.pipeline.results import Rewrite, TextStage, ToolOf
 
 FILE_TOOLS = frozenset({"Read", "read", "read_file", "view", "View", "NotebookRead"})
 # What makes a text worth rendering: a carriage return that is not a line ending, a backspace, or a
@@ -171,22 +158,15 @@ def _saving(text: str, candidate: str) -> Rewrite:
     return Rewrite(candidate, before, after) if after < before else Rewrite()
 
 
-class RenderTerminal:
+class RenderTerminal(TextStage):
     """The ``terminal`` stage (see the module docstring)."""
 
     name = "terminal"
 
     def __init__(self) -> None:
-        self._cache: TextCache[Rewrite] = TextCache(rewrite_size)
+        super().__init__(rewrite_text)
 
-    def apply(self, request: ModelRequest, state: SessionState) -> tuple[ModelRequest, StageReport]:
-        report = StageReport(stage=self.name)
-
-        def rewrite(text: str, tool_use_id: str, tool_of: ToolOf) -> Rewrite:
-            if "\r" not in text and "\x1b" not in text and "\x08" not in text:
-                return UNCHANGED  # the common case, decided by three scans in C
-            if tool_of(tool_use_id) in FILE_TOOLS:
-                return UNCHANGED
-            return self._cache.get(text, lambda: rewrite_text(text), tool_use_id)
-
-        return rewrite_results(request, rewrite, report), report
+    def skips(self, text: str, tool_use_id: str, tool_of: ToolOf) -> bool:
+        if "\r" not in text and "\x1b" not in text and "\x08" not in text:
+            return True  # the common case, decided by three scans in C
+        return tool_of(tool_use_id) in FILE_TOOLS  # a file's own bytes are not terminal output
