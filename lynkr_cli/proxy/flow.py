@@ -49,8 +49,10 @@ log = logging.getLogger("lynkr.proxy")
 async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayResponse:
     """Handle ``POST /v1/messages``, ``/v1/chat/completions`` or ``/v1/responses``."""
     ctx: ProxyContext = request.app.state.ctx
-    record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route=request.url.path,
-                           inbound_format=inbound)
+    # The scope's path and query, not ``request.url``: building that URL object costs more than it is
+    # worth on every model call.
+    path, query = request.scope["path"], request.scope["query_string"].decode("latin-1")
+    record = RequestRecord(session_id=ctx.session_id, started_at=time.time(), route=path, inbound_format=inbound)
     client = codec(inbound)
     try:
         body = await read_body(request, ctx.max_body_bytes)
@@ -79,7 +81,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
         else:
             record.details["cache"] = {"decision": "skip", "reason": "cache off"}
         client_headers = dict(request.headers)
-        call = _build_call(provider, canonical, decision.model, client_headers, request.url.query)
+        call = _build_call(provider, canonical, decision.model, client_headers, query)
     except LynkrError as error:
         return reject(ctx, record, error, client)
     except Exception as exc:  # a bug in lynkr: the client still gets its own format, the ledger its row
@@ -92,7 +94,7 @@ async def model_call(request: Request, inbound: ApiFormat) -> Response | RelayRe
     response = relay_call(ctx, call, record, readers, client)
     response.extra_headers = ctx.router.response_headers(decision)
     response.failover = Failover.for_call(ctx, decision, response.upstream_request, canonical, client_headers,
-                                          request.url.query, record)
+                                          query, record)
     if target is not None:
         response.on_finish = lambda: _store(ctx, canonical, target, response)
     return response

@@ -123,6 +123,16 @@ class _Stream(asyncio.Protocol):
     def at_eof(self) -> bool:
         return self.eof and not self.buffer
 
+    @property
+    def readable_now(self) -> bool:
+        """A read would return at once: bytes are there, or the end (no timeout to arm for it)."""
+        return bool(self.buffer) or self.eof
+
+    @property
+    def writing_done(self) -> bool:
+        """What was written sits with the transport, under its high-water mark: nothing to wait for."""
+        return not self._paused and not self.lost
+
     async def _wait(self) -> None:
         self._waiter = asyncio.get_running_loop().create_future()
         try:
@@ -338,8 +348,11 @@ class _Body(httpx.AsyncByteStream):
         while True:
             size = _READ_SIZE if remaining is None else min(remaining, _READ_SIZE)
             try:
-                async with asyncio.timeout(self._timeout):
+                if stream.readable_now:  # most reads of a short answer: no timer armed and cancelled
                     data = await stream.read(size)
+                else:
+                    async with asyncio.timeout(self._timeout):
+                        data = await stream.read(size)
             except TimeoutError:
                 raise httpx.ReadTimeout(f"no data from the upstream for {self._timeout} s", request=request) from None
             except OSError as exc:
@@ -460,10 +473,12 @@ async def _send_request(connection: _Connection, request: httpx.Request, timeout
     except httpx.RequestNotRead:
         body = None
     try:
+        if body is not None:
+            stream.write(b"".join(lines) + body)
+            if stream.writing_done:  # the usual case: handed over whole, no timer armed and cancelled
+                return
         async with asyncio.timeout(timeout):
-            if body is not None:
-                stream.write(b"".join(lines) + body)
-            else:
+            if body is None:
                 chunked = "content-length" not in request.headers
                 stream.write(b"".join(lines))
                 assert isinstance(request.stream, httpx.AsyncByteStream)
