@@ -22,6 +22,9 @@ log = logging.getLogger("lynkr.ledger")
 
 class Sink(Protocol):
     error: BaseException | None
+    # Seconds the writer lets rows gather after the first of a batch before writing them: the proxy's
+    # thread then hands rows over without waking the writer for each (bench/RESULTS.md, "Hot path").
+    linger: float
 
     def write(self, items: list[Item]) -> None:
         """Write (or keep for later) ``items``; never raises for a database that went away."""
@@ -72,6 +75,9 @@ Committed = Callable[[list[Item]], None]
 class SQLiteSink:
     """The single-user ledger file."""
 
+    # One process writes it; a reader that needs its rows now calls ``flush`` (at most this much later).
+    linger = 0.05
+
     def __init__(self, path: Path, committed: Committed | None = None) -> None:
         from lynkr_cli.storage.schema import LEDGER
         from lynkr_cli.storage.sqlite import SQLiteDatabase
@@ -102,6 +108,8 @@ class SharedSink:
     """The shared database; while it cannot be reached, the local spool, replayed in order after."""
 
     RETRY_S = 0.5
+    # Other replicas count a key's spend from these rows (keys/limits.py): written as they come.
+    linger = 0.0
 
     def __init__(self, connect: Callable[[], Database], spool: Spool, committed: Committed | None = None) -> None:
         self.error: BaseException | None = None

@@ -136,7 +136,12 @@ class Ledger:
                 sink.tick()
                 continue
             batch = [first]
-            while len(batch) < _BATCH:
+            if sink.linger and not _ends_batch(first):
+                # Rows arriving meanwhile join this batch (one transaction), and their ``put`` wakes no
+                # thread: waking this one for every row made it take the GIL in the middle of the
+                # proxy's next request (bench/RESULTS.md, "Hot path"). ``flush`` waits at most this long.
+                time.sleep(sink.linger)
+            while len(batch) < _BATCH and not _ends_batch(batch[-1]):
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
@@ -182,6 +187,11 @@ class Ledger:
                 return
             if item[0] == "barrier":
                 item[1].set()
+
+
+def _ends_batch(item: Any) -> bool:
+    """A barrier or the stop: written now, not after the batch's wait."""
+    return item is _STOP or item[0] == "barrier"
 
 
 class LedgerReader:
