@@ -1,0 +1,144 @@
+"""Where lynkr's pass-through time above its server's floor goes, part by part.
+
+    python bench/hot_path.py [--requests 400] [--rounds 3]
+
+``bench/overhead.py`` compares lynkr with the floor of its server stack (Hypercorn around a raw asyncio
+relay, ``stack_floor.py``). This script takes lynkr's pass-through app apart in the same harness as
+that floor (``stack_floor.serve_and_measure``: Hypercorn in this process, a keep-alive socket client
+in another, the same ~77 KB Claude Code body and instant fake upstream), removing one part at a time:
+
+- ``floor``: the raw relay, no HTTP client, no accounting, no error handling;
+- ``lynkr pass-through``: lynkr's app as ``lynkr run --no-optimize`` builds it (ledger on SQLite,
+  status-line listener, prices, loop guard);
+- ``- ledger and listeners``: no ledger row, no listener (the row's work is then never done);
+- ``- body parse``: also no JSON parse of the 77 KB body (a canned small request stands in for it,
+  the client's bytes still go upstream);
+- ``- usage scanner``: also no reading of the answer for usage and errors.
+
+What is left after the last line is the request path itself: the front (token, origin guard, limits),
+Starlette's request object, the upstream request and response objects, the disconnect watcher, and
+the response head Hypercorn validates header by header (lynkr relays the upstream's headers; the
+floor sends one). Rounds interleave the variants so machine noise hits all alike; each cell is the
+median over rounds. Not a usable proxy in any variant but the second: a measurement, not a mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+sys.path.insert(0, str(BENCH))
+import stack_floor  # noqa: E402
+
+VARIANTS = ("floor", "lynkr pass-through", "- ledger and listeners", "- body parse", "- usage scanner")
+
+
+def _app(upstream: str, variant: str) -> Any:
+    from lynkr_cli.assemble import ProxyOptions, ProxySetup, build_context
+    from lynkr_cli.config import load_settings
+    from lynkr_cli.ledger import Ledger, SessionRecord
+    from lynkr_cli.proxy import flow
+    from lynkr_cli.proxy.answers import NullScanner, Readers, readers_for
+    from lynkr_cli.proxy.app import create_app
+    from lynkr_cli.proxy.intake import parse_body
+
+    if variant == "floor":
+        return stack_floor.drain_app(stack_floor.raw_relay(upstream))
+    home = tempfile.mkdtemp()
+    os.environ["LYNKR_HOME"] = home
+    ledger = Ledger(Path(home) / "ledger.sqlite3")
+    ledger.start_session(SessionRecord(id="bench", agent="bench", argv=[], cwd="/", started_at=time.time(),
+                                       pid=os.getpid(), lynkr_version="bench", upstream=upstream))
+    ctx = build_context(load_settings(), ProxyOptions(no_optimize=True),
+                        ProxySetup("bench", stack_floor.TOKEN, ledger, upstream))
+    rank = VARIANTS.index(variant)
+    if rank >= 2:
+        ctx.ledger = None
+        ctx.listeners.clear()
+
+    async def canned_parse(request: Any, body: bytes) -> dict[str, Any]:
+        return {"model": "claude-sonnet-4-5", "stream": True, "max_tokens": 10,
+                "messages": [{"role": "user", "content": "x"}]}
+
+    flow.parse_body = canned_parse if rank >= 3 else parse_body  # type: ignore[assignment]
+    flow.readers_for = (lambda *a: Readers(NullScanner())) if rank >= 4 else readers_for  # type: ignore[assignment]
+    return create_app(ctx)
+
+
+async def _serve_and_measure(app: Any, requests: int, path: str) -> tuple[float, float]:
+    """``stack_floor.serve_and_measure`` with a pause after the warm-up: the work an app starts after
+    its first answer (price catalogue, housekeeping) ends before the measured requests."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from lynkr_cli.proxy.server import bind_socket
+
+    sock = bind_socket()
+    config = Config()
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]
+    config.accesslog = config.errorlog = None
+    config.keep_alive_timeout = 75
+    config.include_server_header = False
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    await asyncio.sleep(0.3)
+    port = sock.getsockname()[1]
+    await stack_floor.run_client(port, 50, path)
+    await asyncio.sleep(1.5)
+    cpu = time.process_time()
+    p50 = await stack_floor.run_client(port, requests, path)
+    cpu_ms = (time.process_time() - cpu) / requests * 1000
+    stop.set()
+    await server
+    sock.close()
+    return cpu_ms, p50
+
+
+async def _measure(upstream: str, requests: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    results: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
+    for round_ in range(rounds):
+        base = await stack_floor.direct(upstream, requests)
+        order = VARIANTS[round_ % len(VARIANTS):] + VARIANTS[:round_ % len(VARIANTS)]  # noise spread over all
+        for variant in order:
+            path = "/v1/messages" if variant == "floor" else f"/s/{stack_floor.TOKEN}/v1/messages?beta=true"
+            cpu_ms, p50 = await _serve_and_measure(_app(upstream, variant), requests, path)
+            results[variant].append((cpu_ms, p50 - base))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    upstream_proc = subprocess.Popen([sys.executable, str(BENCH / "instant_upstream.py"), "0"],
+                                     stdout=subprocess.PIPE, text=True)
+    try:
+        upstream = f"http://127.0.0.1:{int(upstream_proc.stdout.readline())}"  # type: ignore[union-attr]
+        print(f"{os.cpu_count()} cores · Python {platform.python_version()} · load {os.getloadavg()[0]:.2f} · "
+              f"{len(stack_floor.BODY):,}-byte Claude Code body, streamed answer, {args.requests} sequential "
+              f"requests per cell, {args.rounds} rounds (medians)")
+        results = asyncio.run(_measure(upstream, args.requests, args.rounds))
+    finally:
+        upstream_proc.kill()
+    floor = statistics.median(added for _, added in results["floor"])
+    print("\n| variant | server CPU ms / request | added p50 ms | × floor |\n|---|---:|---:|---:|")
+    for variant, cells in results.items():
+        cpu = statistics.median(c for c, _ in cells)
+        added = statistics.median(a for _, a in cells)
+        print(f"| {variant} | {cpu:.2f} | {added:+.2f} | {added / floor:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
