@@ -5,6 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator
 
+import httpx
+
+
+class JoinedReads(httpx.AsyncByteStream):
+    """A response body each of whose chunks is already everything read from the connection so far
+    (lynkr's own transport, ``proxy/wire.py``): the relay passes its chunks on without ``batched``,
+    whose reader task would cost a task and a loop turn per answer for nothing to join. httpx's own
+    transport yields the stream chunk by chunk and goes through ``batched``."""
+
 
 class batched:
     """``chunks``, with those that are already read joined into one.

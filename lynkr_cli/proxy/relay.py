@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Callable
 
 import httpx
@@ -21,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from lynkr_cli.errors import LynkrError, UpstreamError, UpstreamTimeout
-from lynkr_cli.proxy.chunks import EventAligner, batched
+from lynkr_cli.proxy.chunks import EventAligner, JoinedReads, batched
 from lynkr_cli.proxy.translate import inflater
 from lynkr_cli.redact import is_credential_header, redact_text
 
@@ -194,7 +195,8 @@ class RelayResponse:
         # possible on compressed bytes (it would hold them back).
         inflate = inflater(upstream.headers.raw)
         events = EventAligner() if scanner.streaming and inflate is None else None
-        chunks = batched(upstream.aiter_raw())
+        raw = upstream.aiter_raw()
+        chunks = _Unbatched(raw) if isinstance(upstream.stream, JoinedReads) else batched(raw)
         broken = False
         try:
             async for chunk in chunks:
@@ -274,6 +276,21 @@ class RelayResponse:
         await send({"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers})
         self._done()  # recorded before the body that ends the response
         await send({"type": "http.response.body", "body": response.body, "more_body": False})
+
+
+class _Unbatched:
+    """The chunks of a ``JoinedReads`` body as they come, closed like ``batched``."""
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        """Ends the iteration (the response's own ``aclose``, in ``_relay``, ends its body)."""
+        if isinstance(self._chunks, AsyncGenerator):
+            await self._chunks.aclose()
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:

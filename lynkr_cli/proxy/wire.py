@@ -33,6 +33,8 @@ from typing import AsyncIterator
 
 import httpx
 
+from lynkr_cli.proxy.chunks import JoinedReads
+
 _READ_SIZE = 1 << 16
 _HEAD_LIMIT = 1 << 20  # a response head larger than this is not an API answer
 _NO_BODY_STATUS = frozenset({204, 304})
@@ -299,8 +301,9 @@ class WireTransport(httpx.AsyncBaseTransport):
         self._idle_count = 0
 
 
-class _Body(httpx.AsyncByteStream):
-    """The response body, read as it arrives; gives the connection back once it was read whole."""
+class _Body(JoinedReads):
+    """The response body, read as it arrives (each chunk all that was read: ``JoinedReads``); gives
+    the connection back once it was read whole."""
 
     def __init__(
         self,
