@@ -78,7 +78,7 @@ def config_check(profile: str | None, env: Mapping[str, str]) -> tuple[list[Chec
 def used_providers(resolved: Resolved) -> list[str]:
     s = resolved.settings
     names = {ref.split(":", 1)[0] for ref in s.tiers.configured().values()}
-    names |= {ref.split(":", 1)[0] for ref in getattr(getattr(s, "routing", None), "fallback", []) or []}
+    names |= {ref.split(":", 1)[0] for ref in s.routing.fallback}
     if s.model_provider:
         names.add(s.model_provider)
     return sorted(names)
@@ -107,9 +107,9 @@ def provider_checks(resolved: Resolved, env: Mapping[str, str], progress: Callab
         except LynkrError as exc:
             out.append(Check("providers", name, "fail", str(exc), "check the provider id in [tiers] (lynkr config show)"))
             continue
-        preset = registry.get(name)
-        key_vars = list(getattr(preset, "key_env", ()) or [])
-        required = bool(getattr(preset, "key_required", False))
+        preset = registry.get(name)  # None: a custom provider from the config
+        key_vars = list(preset.key_env) if preset is not None else []
+        required = preset.key_required if preset is not None else False
         if provider.config.api_key:
             out.append(Check("keys", name, "ok", "key configured"))
         elif name in ("anthropic", "openai") and required:
