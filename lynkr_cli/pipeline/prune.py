@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from lynkr_cli.pipeline.base import StageReport
@@ -37,6 +38,13 @@ AUTO_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("WebSearch", ("http", "web", "search", "internet", "online", "docs", "documentation", "latest")),
     ("WebFetch", ("http", "url", "web", "fetch", "download", "docs", "documentation", "page")),
 )
+
+
+# The markup agents wrap around what they add to a user message (Claude Code's
+# ``<system-reminder>``, ``<command-name>``, ``<local-command-stdout>``): its tag names are not the
+# user's words ("reminder" read as a wish to be reminded kept the scheduling tools in every session).
+# What the tags enclose still counts: a CLAUDE.md that sends the agent to a web page may need WebFetch.
+_AGENT_MARKUP = re.compile(r"</?[a-z]+(?:-[a-z]+)+>")
 
 
 def _text_of(content: Any) -> str:
@@ -78,6 +86,7 @@ def _auto_drops(name: str, text: str) -> bool:
 def decide(request: "ModelRequest", config: PruneConfig) -> tuple[str, ...]:
     """The tools to drop for this session, from its first request (deterministic)."""
     text = "\n".join(_text_of(m.get("content")) for m in request.messages if m.get("role") == "user").lower()
+    text = _AGENT_MARKUP.sub(" ", text)
     drops = []
     for tool in request.tools:
         name = tool.get("name")

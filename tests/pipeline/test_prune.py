@@ -120,3 +120,33 @@ def test_a_restarted_proxy_keeps_the_sessions_decision(tmp_path) -> None:
     assert forward(ModelRequest(later_body)) == first  # a fresh proxy, same session: same tools
     other = build_pipeline(config)  # without the saved decision it would decide differently
     assert "NotebookEdit" in names(other.run(ModelRequest(later_body), other.session("cc-42"))[0])
+
+
+def claude_code_first_request() -> ModelRequest:
+    """The first request the pinned Claude Code sent: a ``<system-reminder>`` block, then the user's words."""
+    raw = (REPO_ROOT / "tests" / "data" / "claude_session" / "01.json").read_bytes()
+    return ModelRequest(json.loads(raw), raw=raw)
+
+
+def test_claude_codes_own_markup_is_not_read_as_the_users_words() -> None:
+    """Claude Code wraps the context it adds in ``<system-reminder>`` tags: "reminder" is not the user
+    asking to be reminded, so the scheduling tools go like the other unneeded ones."""
+    request = claude_code_first_request()
+    first = request.messages[0]["content"]
+    assert first[0]["text"].startswith("<system-reminder>") and "remind" not in first[1]["text"].lower()
+    out, report = PruneTools(PruneConfig()).apply(request, SessionState("s"))
+    dropped = set(names(request)) - set(names(out))
+    assert {"CronCreate", "CronDelete", "CronList", "ScheduleWakeup"} <= dropped
+    assert {"NotebookEdit", "WebFetch", "WebSearch", "EnterWorktree", "ExitWorktree"} <= dropped
+    assert {"Bash", "Read", "Edit", "Write", "Agent"} <= set(names(out))
+
+
+def test_what_the_markup_encloses_still_counts() -> None:
+    """A CLAUDE.md that sends the agent to a web page or asks for a daily check keeps those tools."""
+    request = claude_code_first_request()
+    messages = json.loads(json.dumps(request.messages))
+    messages[0]["content"][0]["text"] = messages[0]["content"][0]["text"].replace(
+        "# currentDate", "# claudeMd\nRead the API docs at https://example.com/api before changing the client.\n"
+        "Schedule a recurring check of the deploy.\n# currentDate")
+    out, _ = PruneTools(PruneConfig()).apply(ModelRequest({**request.body, "messages": messages}), SessionState("s"))
+    assert {"WebFetch", "WebSearch", "CronCreate", "ScheduleWakeup"} <= set(names(out))
