@@ -28,8 +28,9 @@ from contextvars import ContextVar
 from typing import Any
 
 PER_SESSION = 4  # a main conversation, a couple of sub-agents, a side request
-BUDGET_CHARS = 12 << 20  # JSON characters of the conversations kept, all sessions together: with the
-# stages' progress and dedup's index ~6 bytes each (bench/soak.py); a long Claude Code conversation is ~1-2 M
+BUDGET_CHARS = 8 << 20  # JSON characters of the conversations kept, all sessions together: with the
+# stages' progress and dedup's index ~8 bytes each (bench/soak.py levels off at ~226 MB RSS with 8 M,
+# ~260 MB with 12 M); a long Claude Code conversation is ~1-2 M
 MAX_SESSIONS = 256
 
 

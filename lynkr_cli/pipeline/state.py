@@ -16,7 +16,7 @@ its key, which names the stage and its config (``bench/soak.py`` measures the bo
 The tool-result stages keep their own bounded speed caches the same way, shared by all sessions:
 each text stage and ``compress`` a ``results.TextCache`` by tool_use id and exact text (2-6 M
 characters); and each session's recent conversations with what every stage made of them so far
-(``conversation.py``, ``progress.py``: one budget of 12 M characters, dedup's index included).
+(``conversation.py``, ``progress.py``: one budget of 8 M characters, dedup's index included).
 """
 
 from __future__ import annotations
