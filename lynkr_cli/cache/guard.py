@@ -29,19 +29,33 @@ from dataclasses import dataclass
 
 from lynkr_cli.cache import lexicon
 
-_BACKTICKS = re.compile(r"`([^`]*)`")
-_QUOTED = re.compile(r"\"[^\"]*\"|(?<!\w)'[^'\s][^']*'|“[^”]*”|‘[^’]*’")
-_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
-_PATH = re.compile(r"(?:~|\.{1,2})?/?[\w.@%+-]+(?:/[\w.@%+-]+)+/?|/[\w.@%+-]+|\b[\w.-]+\.(?:py|js|ts|tsx|jsx|json|toml|ya?ml|md|txt|rs|go|"
-                   r"java|c|h|cpp|hpp|rb|sh|sql|html|css|lock|cfg|ini|env)\b", re.I)
-_FLAG = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:=\S+)?")
-_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
-_WORD = re.compile(r"[A-Za-z_][\w'’]*(?:[.:]\w+)*")
-# Product names written as several words or with a dot that are one name.
-_NAMES = [(re.compile(r"\b(?:vs|visual studio) code\b", re.I), "vscode"),
-          (re.compile(r"\bnode\.js\b", re.I), "node"), (re.compile(r"\bc\+\+", re.I), "cpp"),
-          (re.compile(r"\bc#", re.I), "csharp"), (re.compile(r"\bf#", re.I), "fsharp")]
-_PHRASES = [(re.compile(r"\b" + re.escape(phrase) + r"\b", re.I), replacement) for phrase, replacement in lexicon.PHRASES]
+class _Patterns:
+    """The guard's regular expressions, compiled on first use: compiling them (~25 phrase patterns and
+    the path pattern) took ~70 ms of CPU on the loaded VM at import, which ``lynkr run`` with the cache
+    off or exact must not pay (the cache service imports this module for every mode)."""
+
+    def __init__(self) -> None:
+        self.backticks = re.compile(r"`([^`]*)`")
+        self.quoted = re.compile(r"\"[^\"]*\"|(?<!\w)'[^'\s][^']*'|“[^”]*”|‘[^’]*’")
+        self.url = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
+        self.path = re.compile(r"(?:~|\.{1,2})?/?[\w.@%+-]+(?:/[\w.@%+-]+)+/?|/[\w.@%+-]+|\b[\w.-]+\.(?:py|js|ts|tsx|jsx|json|toml|ya?ml|md|txt|rs|go|"
+                               r"java|c|h|cpp|hpp|rb|sh|sql|html|css|lock|cfg|ini|env)\b", re.I)
+        self.flag = re.compile(r"(?<![\w-])--?[A-Za-z][\w-]*(?:=\S+)?")
+        self.number = re.compile(r"\d+(?:[.,:]\d+)*")
+        self.word = re.compile(r"[A-Za-z_][\w'’]*(?:[.:]\w+)*")
+        # Product names written as several words or with a dot that are one name.
+        self.names = [(re.compile(r"\b(?:vs|visual studio) code\b", re.I), "vscode"),
+                      (re.compile(r"\bnode\.js\b", re.I), "node"), (re.compile(r"\bc\+\+", re.I), "cpp"),
+                      (re.compile(r"\bc#", re.I), "csharp"), (re.compile(r"\bf#", re.I), "fsharp")]
+        self.phrases = [(re.compile(r"\b" + re.escape(phrase) + r"\b", re.I), replacement)
+                        for phrase, replacement in lexicon.PHRASES]
+
+
+@functools.cache
+def _patterns() -> _Patterns:
+    return _Patterns()
+
+
 _INFINITIVE_AFTER = frozenset({"how", "way", "ways", "want", "need", "order", "able", "try", "trying"})
 
 
@@ -75,18 +89,22 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("e") else word
 
 
-_CANONICAL: dict[str, str] = {}
-for _word, _first in lexicon.SYNONYMS.items():
-    _CANONICAL[_word] = _CANONICAL[_stem(_word)] = _stem(_first)
+@functools.cache
+def _canonical_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for word, first in lexicon.SYNONYMS.items():
+        table[word] = table[_stem(word)] = _stem(first)
+    return table
 
 
 def canonical(word: str) -> str:
     """The form two words share when they mean the same (lowercase input)."""
-    found = _CANONICAL.get(word)
+    table = _canonical_table()
+    found = table.get(word)
     if found is not None:
         return found
     stem = _stem(word)
-    return _CANONICAL.get(stem, stem)
+    return table.get(stem, stem)
 
 
 def _is_identifier(token: str) -> bool:
@@ -124,16 +142,17 @@ def signature(text: str) -> Signature:
     """The facts, negations and content words of ``text`` (see the module docstring). Memoized: a
     lookup compares the question with every stored question of its context above the threshold, and
     those come back on every lookup in that context (~40 µs each to read again)."""
+    patterns = _patterns()
     facts: list[tuple[int, str]] = []
-    rest = _BACKTICKS.sub(lambda m: " " + m.group(1) + " ", text)  # `code` spans are formatting
-    for pattern, name in _NAMES:
+    rest = patterns.backticks.sub(lambda m: " " + m.group(1) + " ", text)  # `code` spans are formatting
+    for pattern, name in patterns.names:
         rest = pattern.sub(name, rest)
-    for kind, pattern in (("q", _QUOTED), ("u", _URL), ("p", _PATH), ("f", _FLAG)):
+    for kind, pattern in (("q", patterns.quoted), ("u", patterns.url), ("p", patterns.path), ("f", patterns.flag)):
         facts += [(m.start(), f"{kind}:{m.group(0).strip()}") for m in pattern.finditer(rest)]
         rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)  # keep positions for ordering
-    for pattern, replacement in _PHRASES:
+    for pattern, replacement in patterns.phrases:
         rest = pattern.sub(functools.partial(_padded, replacement), rest)
-    tokens = list(_WORD.finditer(rest))
+    tokens = list(patterns.word.finditer(rest))
     lowered = [t.group(0).lower().replace("’", "'") for t in tokens]
     words: list[str] = []
     raw: list[str] = []
@@ -180,8 +199,8 @@ def signature(text: str) -> Signature:
         words.append(word)
         raw.append(plain)
         took(word)
-    rest = _WORD.sub(lambda m: " " * len(m.group(0)), rest)
-    facts += [(m.start(), f"n:{m.group(0)}") for m in _NUMBER.finditer(rest)]
+    rest = patterns.word.sub(lambda m: " " * len(m.group(0)), rest)
+    facts += [(m.start(), f"n:{m.group(0)}") for m in patterns.number.finditer(rest)]
     return Signature(facts=tuple(fact for _, fact in sorted(facts)), negations=negations, lead=lead,
                      words=tuple(words), raw=tuple(raw), roles=tuple(roles), particles=frozenset(particles),
                      explains=any(low in lexicon.EXPLAIN for low in lowered),
@@ -204,7 +223,8 @@ def _unmatched(a: Signature, b: Signature) -> tuple[set[str], set[str]]:
     parts_b = {w for i in range(len(b.raw) - 1) if b.raw[i] + b.raw[i + 1] in joined_a for w in b.raw[i:i + 2]}
     only_a -= {canonical(w) for w in joined_a | parts_a}
     only_b -= {canonical(w) for w in joined_b | parts_b}
-    light_a, light_b = (only_a & _LIGHT) - a.commands, (only_b & _LIGHT) - b.commands
+    light = _vocabulary().light
+    light_a, light_b = (only_a & light) - a.commands, (only_b & light) - b.commands
     if light_a and light_b:  # "create a branch" / "find a branch": light words, but not the same ones
         light_a = light_b = set()
     only_a = {w for w in only_a if w not in light_a and not _implied(w, b)}
@@ -216,21 +236,30 @@ def _implied(word: str, other: Signature) -> bool:
     """A tool or language named on one side only, when the other side names something only it has
     (an identifier such as ``useEffect`` counts too)."""
     named = set(other.words) | {fact[2:].lower() for fact in other.facts if fact.startswith("i:")}
-    return bool(_IMPLIED_BY.get(word, frozenset()) & named)
+    return bool(_vocabulary().implied_by.get(word, frozenset()) & named)
 
 
-_LIGHT = frozenset(canonical(w) for w in lexicon.LIGHT)
-_DOING = frozenset(canonical(w) for w in ("show", "write", "create", "convert", "check"))
-_IMPLIED_BY = {canonical(tool): frozenset(canonical(w.lower()) for w in words.split())
-               for tool, words in lexicon.IMPLIED_BY.items()}
-_CONTRASTS = frozenset(frozenset((canonical(x), canonical(y))) for group in lexicon.CONTRAST_GROUPS
-                       for x in group.split() for y in group.split() if canonical(x) != canonical(y))
+class _Vocabulary:
+    """``lexicon``'s lists in canonical form, built on first use (like :class:`_Patterns`)."""
+
+    def __init__(self) -> None:
+        self.light = frozenset(canonical(w) for w in lexicon.LIGHT)
+        self.doing = frozenset(canonical(w) for w in ("show", "write", "create", "convert", "check"))
+        self.implied_by = {canonical(tool): frozenset(canonical(w.lower()) for w in words.split())
+                           for tool, words in lexicon.IMPLIED_BY.items()}
+        self.contrasts = frozenset(frozenset((canonical(x), canonical(y))) for group in lexicon.CONTRAST_GROUPS
+                                   for x in group.split() for y in group.split() if canonical(x) != canonical(y))
+
+
+@functools.cache
+def _vocabulary() -> _Vocabulary:
+    return _Vocabulary()
 
 
 def contrasting(x: str, y: str) -> bool:
     """True when canonical words ``x`` and ``y`` name opposite or sibling actions or qualities: listed
     together in ``lexicon.CONTRAST_GROUPS``, or one is the other with a reversing prefix (un-, de-, dis-)."""
-    if frozenset((x, y)) in _CONTRASTS:
+    if frozenset((x, y)) in _vocabulary().contrasts:
         return True
     return any((x == p + y or y == p + x) and min(len(x), len(y)) >= 3 for p in lexicon.REVERSING_PREFIXES)
 
@@ -273,7 +302,7 @@ def compare(sa: Signature, sb: Signature) -> str | None:
         return f"different words: {'/'.join(sorted(only_a))} vs {'/'.join(sorted(only_b))}"
     if only_a or only_b:
         return f"words on one side only: {'/'.join(sorted(only_a or only_b))}"
-    if sa.explains != sb.explains and _DOING & (set(sa.words) ^ set(sb.words)):
+    if sa.explains != sb.explains and _vocabulary().doing & (set(sa.words) ^ set(sb.words)):
         return "one asks for an explanation, the other for something done"
     if sa.particles != sb.particles:
         return f"direction differs: {'/'.join(sorted(sa.particles ^ sb.particles))}"

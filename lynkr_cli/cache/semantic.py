@@ -19,8 +19,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from lynkr_cli.cache import guard
-
 if TYPE_CHECKING:
     from lynkr_cli.cache.store import CacheStore, Entry
 
@@ -87,6 +85,7 @@ class SemanticIndex:
         self._contexts: OrderedDict[str, _Context] = OrderedDict()
 
     def find(self, store: CacheStore, prefix: str, question: str) -> Match:
+        from lynkr_cli.cache import guard  # the guard rails are read by semantic lookups only
         from lynkr_cli.cache.embed import embed, model_available
 
         if not model_available():

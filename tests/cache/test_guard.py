@@ -51,3 +51,16 @@ def test_near_misses_are_vetoed_with_the_reason(a: str, b: str, reason: str):
     veto = same_question(a, b)
     assert veto is not None and reason in veto
     assert same_question(b, a) is not None
+
+
+def test_the_guard_costs_nothing_until_a_semantic_lookup():
+    """``lynkr run`` with the cache exact imports the cache service: neither the guard module nor its
+    regular expressions (tens of ms of CPU on a loaded VM) may come with it."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, lynkr_cli.cache.service; print('lynkr_cli.cache.guard' in sys.modules); "
+             "from lynkr_cli.cache import guard; print(guard._patterns.cache_info().currsize, guard._vocabulary.cache_info().currsize); "
+             "guard.same_question('a b', 'b a'); print(guard._patterns.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:3] == ["False", "0 0", "1"]
