@@ -23,7 +23,7 @@ log = logging.getLogger("lynkr.ledger")
 class Sink(Protocol):
     error: BaseException | None
     # Seconds the writer lets rows gather after the first of a batch before writing them: the proxy's
-    # thread then hands rows over without waking the writer for each (bench/RESULTS.md, "Hot path").
+    # thread then hands rows over without waking the writer for each (bench/RESULTS.md, "Hot path (issue 19)").
     linger: float
 
     def write(self, items: list[Item]) -> None:

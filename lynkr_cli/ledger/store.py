@@ -136,10 +136,11 @@ class Ledger:
                 sink.tick()
                 continue
             batch = [first]
-            if sink.linger and not _ends_batch(first):
+            if sink.linger and first is not _STOP and first[0] == "request":
                 # Rows arriving meanwhile join this batch (one transaction), and their ``put`` wakes no
                 # thread: waking this one for every row made it take the GIL in the middle of the
-                # proxy's next request (bench/RESULTS.md, "Hot path"). ``flush`` waits at most this long.
+                # proxy's next request (bench/RESULTS.md, "Hot path (issue 19)"). ``flush`` waits at
+                # most this long; a session's start or end (``lynkr run``'s exit) is written at once.
                 time.sleep(sink.linger)
             while len(batch) < _BATCH and not _ends_batch(batch[-1]):
                 try:
