@@ -68,7 +68,8 @@ def _read(path: Path) -> str:
             token = file.read(4096).strip()
     except UsageError:
         raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc} (delete it for a new "
-                         "token)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc} (delete it for a new token)") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {path}: {exc} (delete it for a new token)") from None
     return checked_token(token, str(path))
