@@ -23,7 +23,7 @@ class CacheConfig(BaseModel):
     ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0, description="How long an answer may be reused")
     max_mb: float = Field(default=256.0, gt=0, description="Size bound of the cache file's entries")
     semantic_threshold: float = Field(
-        default=0.7, ge=0.5, le=1.0,
+        default=0.6, ge=0.5, le=1.0,
         description="Least cosine similarity for a semantic candidate (the guard rails then decide)"
     )
 

@@ -223,10 +223,12 @@ def _unmatched(a: Signature, b: Signature) -> tuple[set[str], set[str]]:
     parts_b = {w for i in range(len(b.raw) - 1) if b.raw[i] + b.raw[i + 1] in joined_a for w in b.raw[i:i + 2]}
     only_a -= {canonical(w) for w in joined_a | parts_a}
     only_b -= {canonical(w) for w in joined_b | parts_b}
-    light = _vocabulary().light
-    light_a, light_b = (only_a & light) - a.commands, (only_b & light) - b.commands
+    vocabulary = _vocabulary()
+    light_a, light_b = (only_a & vocabulary.light) - a.commands, (only_b & vocabulary.light) - b.commands
     if light_a and light_b:  # "create a branch" / "find a branch": light words, but not the same ones
         light_a = light_b = set()
+    light_a |= (only_a & vocabulary.answer_nouns) - a.commands
+    light_b |= (only_b & vocabulary.answer_nouns) - b.commands
     only_a = {w for w in only_a if w not in light_a and not _implied(w, b)}
     only_b = {w for w in only_b if w not in light_b and not _implied(w, a)}
     return only_a, only_b
@@ -244,6 +246,7 @@ class _Vocabulary:
 
     def __init__(self) -> None:
         self.light = frozenset(canonical(w) for w in lexicon.LIGHT)
+        self.answer_nouns = frozenset(canonical(w) for w in lexicon.ANSWER_NOUNS)
         self.doing = frozenset(canonical(w) for w in ("show", "write", "create", "convert", "check"))
         self.implied_by = {canonical(tool): frozenset(canonical(w.lower()) for w in words.split())
                            for tool, words in lexicon.IMPLIED_BY.items()}

@@ -34,9 +34,14 @@ question problem issue anyone please between purpose happen happens work works w
 # Words one side may add without changing what is asked (a command or method is the expected answer
 # of any "how do I" question; "currently", "now", "new" rarely change it). Kept small on purpose.
 LIGHT = frozenset("""
-command commands cmd method methods approach syntax code snippet example content contents
 now all specific particular certain given
-show convert write check create find implement use using used
+show convert write check create find implement use using used get
+""".split())
+# Nouns that name the kind of answer asked for ("what's the command to …", "python code to …"): they
+# may be left out on one side even when the other side leaves out a light word of its own (LIGHT
+# words swapped — "create" / "find" — are a different question; a noun for the answer is not).
+ANSWER_NOUNS = frozenset("""
+command commands cmd method methods approach syntax code snippet example content contents
 """.split())
 
 # Synonym classes: every word of a class stands for the first word. A class joins words that answer
@@ -67,6 +72,7 @@ _CLASSES = [
     "property attribute prop",
     "arithmetic calculation computation math",
     "change modify edit alter amend",
+    "convert turn",
     "error exception errors exceptions",
     "catch handle",
     "string str strings text",
@@ -183,7 +189,14 @@ PHRASES = [("get rid of", "remove"), ("lower case", "lowercase"), ("upper case",
            ("two times", "twice"), ("command line", "shell"), ("command-line", "shell"),
            ("more than one", "multiple"), ("a lot of", "many"), ("how come", "why"), ("as well", ""),
            ("is it possible to", "how to"), ("is there a way to", "how to"), ("is there any way to", "how to"),
-           ("is there an easy way to", "how to"), ("kind of", "")]
+           ("is there an easy way to", "how to"), ("kind of", ""),
+           ("list of lists", "nested list"), ("array of arrays", "nested array"),
+           ("dict of dicts", "nested dict"), ("dictionary of dictionaries", "nested dict"),
+           ("duplicate items", "duplicates"), ("duplicate elements", "duplicates"), ("duplicate values", "duplicates"),
+           ("duplicate entries", "duplicates"), ("number of elements", "length"), ("number of items", "length"),
+           ("exit code", "exitcode"), ("exit status", "exitcode"), ("return code", "exitcode"),
+           ("return status", "exitcode"), ("std::", ""),
+           ("test if", "check if"), ("test whether", "check whether")]  # "test" the verb, not "a test"
 
 # A tool named on one side only is no new subject when the other side names something only that tool
 # has ("git current branch name" / "show the current branch name").

@@ -13,6 +13,13 @@ from lynkr_cli.cache.guard import same_question
     ("What is the difference between TCP and UDP?", "tcp vs udp"),
     ("How do I delete a git branch locally and remotely?", "git remove branch local and remote"),
     ("How do I count the lines in a file on Linux?", "linux file line count"),
+    # phrases said in several ways, a noun for the answer, "get" as a way of asking
+    ("How do I flatten an array of arrays in JavaScript?", "js flatten nested array"),
+    ("How do I turn a list into a string in Python?", "convert list to string python"),
+    ("How do I find the return code of a process in Python?", "python process exit status"),
+    ("bash command for the current directory", "show the current directory in bash"),
+    ("How do I get the number of items in a dict?", "dict length"),
+    ("test whether a file exists in bash", "How do I check if a file exists in a shell script?"),
 ])
 def test_rewordings_are_one_question(a: str, b: str):
     assert same_question(a, b) is None
@@ -45,7 +52,11 @@ def test_rewordings_are_one_question(a: str, b: str):
     ("How do I rename a column?", "sql rename column", "words on one side only: sql"),
     ("How do I list running containers?", "docker list running containers", "words on one side only: docker"),
     ("How do I check if a file exists in a script?", "shell check if file exists", "words on one side only: shell"),
-    ("How do I save the model?", "How do I load the model?", "words on one side only: get"),
+    ("How do I save the model?", "How do I load the model?", "contrasting words: writ / get"),
+    # "test" is "check" as a verb only ("test if …"), never as a noun
+    ("Write a test for the parser", "Check if the parser works", "different words"),
+    # a light verb swapped for another stays a different question next to a noun for the answer
+    ("git command to create a branch", "How do I find a git branch?", "different words"),
 ])
 def test_near_misses_are_vetoed_with_the_reason(a: str, b: str, reason: str):
     veto = same_question(a, b)

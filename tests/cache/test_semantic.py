@@ -63,8 +63,10 @@ def semantic_cache(tmp_path_factory) -> ResponseCache:
 # stopped counting as light words (their stems made "exists" and "current" droppable: a wrong hit
 # the one-context benchmark found on the tuning half), 29 after a general vocabulary pass, 25 after
 # closing wrong answers the set does not test (swapped light words, subcommands, tools implied by
-# shared words; tests/cache/test_guard.py). The tuning half answers 41 of 84.
-TEST_HALF_ANSWERED = 25
+# shared words; tests/cache/test_guard.py), 28 after the threshold went to 0.6 and a vocabulary pass
+# on the tuning half's misses (answer nouns, "get" as a light verb, "list of lists", "exit status",
+# "test if", "turn into"). The tuning half answers 48 of 84.
+TEST_HALF_ANSWERED = 28
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +92,7 @@ def test_recall_on_the_test_half_stays_at_its_measured_floor(labelled_outcomes: 
     print(f"test half: {result['answered']} of {result['paraphrases']} rewordings answered")
     assert result["answered"] >= TEST_HALF_ANSWERED
     hits = [labelled_outcomes[p.id] for p in labelled.half("test") if labelled_outcomes[p.id]["decision"] == "hit-semantic"]
-    assert all(0.7 <= hit["similarity"] <= 1.0 for hit in hits)  # each hit says how close the questions were
+    assert all(0.6 <= hit["similarity"] <= 1.0 for hit in hits)  # each hit says how close the questions were
 
 
 def test_near_misses_never_hit(semantic_cache: ResponseCache):
