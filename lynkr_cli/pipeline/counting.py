@@ -46,5 +46,5 @@ def count_text(text: str) -> int:
 
 
 def remembered() -> tuple[int, int]:
-    """(texts, characters) remembered now (for tests and ``bench/soak.py``)."""
+    """(texts, characters) remembered now (tests/pipeline/test_state_bounds.py)."""
     return len(_counts), _chars
