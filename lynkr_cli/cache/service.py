@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lynkr_cli.cache.config import DEFAULT_THRESHOLD
 from lynkr_cli.cache.semantic import SemanticIndex
 from lynkr_cli.cache.key import SemanticSplit, Target, exact_key, semantic_split, server_tools
 from lynkr_cli.cache.render import hit_message, storable
@@ -32,12 +33,6 @@ if TYPE_CHECKING:
     from lynkr_cli.storage.db import Database
 
 log = logging.getLogger("lynkr.cache")
-# The least cosine similarity for a semantic candidate. Low on purpose: the guard rails decide, the
-# embedding only ranks and drops unrelated questions (tests/cache/data, tuning half with the rules of
-# 2026-12-04 14:00: 47 of 84 rewordings at 0.7, 48 at 0.6, 0.5 or 0.4, 0 wrong hits at any of them;
-# earlier rules: 42 at 0.7, 38 at 0.8, 32 at 0.85). Kept at 0.6, not lower: what it drops still saves
-# reading guard signatures of unrelated questions.
-DEFAULT_THRESHOLD = 0.6
 
 
 @dataclass
