@@ -13,6 +13,10 @@ hits both sides) with min/median/max of the added wall time:
    Code (``scripts/install-agents``); skipped with a note when it is missing.
 
     python bench/startup.py [--runs 30] [--agent-runs 15] [--lynkr PATH] [--claude PATH] [--quick]
+                            [--baseline-lynkr PATH]
+
+``--baseline-lynkr`` adds another lynkr (an older install) to the same interleaved rounds, so a change
+is compared with what it replaced on the same machine at the same moment.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 pairs each")
     parser.add_argument("--lynkr", default=shutil.which("lynkr") or os.path.join(os.path.dirname(sys.executable), "lynkr"))
     parser.add_argument("--claude", default=str(AGENTS_BIN / "claude"))
+    parser.add_argument("--baseline-lynkr", help="another lynkr to compare with, in the same rounds")
     args = parser.parse_args()
     if args.quick:
         args.runs = args.agent_runs = 5
@@ -134,6 +139,9 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as root, InstantUpstream() as upstream:
         commands, env = first_request_cases(args.lynkr, args.claude, upstream, root)
+        if args.baseline_lynkr:
+            commands["baseline: lynkr run claude -p (default pipeline)"] = [
+                args.baseline_lynkr, *commands["lynkr run claude -p (default pipeline)"][1:]]
         times = interleaved(commands, args.agent_runs, env, root)
     direct = times.pop("claude -p direct")
     print(f"{'claude -p direct (wall ms)':44} {min(direct):10.1f} {statistics.median(direct):8.1f} {max(direct):8.1f}")
