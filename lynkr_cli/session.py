@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from lynkr_cli import __version__
@@ -252,11 +253,13 @@ def skip_unused_imports() -> None:
 
     ``import httpx`` loads ``httpx._main`` (click, rich and pygments: ~65 ms of CPU on the 2-core VM)
     whenever those are installed, and Typer installs them. The proxy imports httpx on its thread while
-    the agent boots, and every millisecond there is one the agent's first request may wait. A None
-    entry in ``sys.modules`` makes that one import fail, which httpx handles (its ``main`` then
-    explains that the CLI is unavailable).
+    the agent boots, and every millisecond there is one the agent's first request may wait. An empty
+    module registered under that name makes httpx's ``from ._main import main`` raise ImportError,
+    which httpx handles (its ``main`` then explains that the CLI is unavailable). An empty module,
+    rather than the ``None`` that ``sys.modules`` also accepts at run time, keeps the entry the type
+    ``sys.modules`` declares, so no type-ignore hides anything here.
     """
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    sys.modules.setdefault("httpx._main", ModuleType("httpx._main"))
 
 
 def _build_app(options: RunOptions, setup: ProxySetup) -> ProxyFront:

@@ -77,3 +77,14 @@ def test_run_does_not_import_the_full_command_line_parser(lynkr_home):
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
     assert "lynkr_cli.session" in imported
     assert not {name for name in imported if name.split(".")[0] in ("typer", "click", "rich")}
+
+
+def test_the_proxy_imports_httpx_without_its_command_line_tool():
+    """httpx's CLI (click, rich, pygments: ~65 ms) is kept out of the proxy's import on lynkr run."""
+    code = (
+        "import sys; from lynkr_cli.session import skip_unused_imports; skip_unused_imports(); import httpx; "
+        "print(sorted(n for n in ('click', 'rich', 'pygments') if n in sys.modules), callable(httpx.main))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]", "True"]
