@@ -1,4 +1,4 @@
-"""lynkr's configuration, read once into typed models (pydantic).
+"""lynkr's configuration, read once into typed models (pydantic-settings).
 
 Precedence, lowest first (``lynkr config show`` prints which layer set each value)::
 
@@ -10,10 +10,11 @@ Adding a section: define a pydantic model in your own package and add ONE field 
 ``LYNKR_CACHE__MODE`` in the environment, and shown by ``lynkr config show``; a short alias such as
 ``LYNKR_CACHE`` is one line in ``lynkr_cli/config/env.py:ALIASES``.
 
-``Settings`` is a plain pydantic model: lynkr's own layers (``config/layers.py``) read the files and
-the environment, once. It used to be a pydantic-settings ``BaseSettings`` with every source but its
-arguments switched off; importing pydantic-settings cost ~25-50 ms of CPU on the proxy's start,
-while the agent's first request waited, for nothing it did.
+``Settings`` is a pydantic-settings ``BaseSettings`` whose only source is its arguments: lynkr's own
+layers (``config/layers.py``) read the files and the environment once, with provenance for
+``lynkr config show``, Lynkr's variable names and aliases; a second reading of ``os.environ`` by
+pydantic-settings failed on values lynkr accepts (``LYNKR_AGENTS=claude,codex``) and leaked the
+process's variables into a caller's own ``env`` mapping (``tests/config/test_env_read_once.py``).
 
 Imported off the start-up path of ``lynkr run`` (pydantic and the models take ~0.1 s to import).
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from lynkr_cli.pipeline.config import PipelineConfig
 from lynkr_cli.cache.config import CacheConfig, CacheSetting
@@ -106,10 +108,10 @@ class ServeSettings(BaseModel):
         default=None, gt=0, description="Client connections open at once (default: from the open-files limit)")
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Every setting lynkr reads. ``config.load_settings()`` is the way to build one (it applies the layers)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SettingsConfigDict(extra="forbid")
 
     profile: str | None = Field(default=None, description="Shipped or user profile applied under the config files")
     agents: list[str] = Field(default_factory=list, description="Agents you use (chosen by lynkr init)")
@@ -128,4 +130,14 @@ class Settings(BaseModel):
     storage: StorageConfig = Field(default_factory=StorageConfig,
                                    description="Team storage: a postgresql:// URL shared by every lynkr serve")
     retention_days: int = Field(default=30, ge=0, description="Days unused pipeline decisions and elided texts are kept (0: forever)")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what ``load_settings`` merged from lynkr's layers (see the module docstring)."""
+        return (init_settings,)
 
