@@ -56,6 +56,8 @@ class Ledger:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._sink: Sink | None = None
+        # Set by whatever must not wait out a batch's linger (a session's end, a flush, closing).
+        self._hurry = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lynkr-ledger", daemon=True)
         self._thread.start()
 
@@ -68,15 +70,18 @@ class Ledger:
 
     def finish_session(self, session_id: str, exit_code: int | None, status: str = "finished") -> None:
         self._queue.put(("finish", (session_id, exit_code, status, time.time())))
+        self._hurry.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything enqueued so far is committed (or spooled). False if the writer is stuck."""
         done = threading.Event()
         self._queue.put(("barrier", done))
+        self._hurry.set()
         return done.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         self._queue.put(_STOP)
+        self._hurry.set()
         self._thread.join(timeout)
 
     @property
@@ -140,8 +145,10 @@ class Ledger:
                 # Rows arriving meanwhile join this batch (one transaction), and their ``put`` wakes no
                 # thread: waking this one for every row made it take the GIL in the middle of the
                 # proxy's next request (bench/RESULTS.md, "Hot path (issue 19)"). ``flush`` waits at
-                # most this long; a session's start or end (``lynkr run``'s exit) is written at once.
-                time.sleep(sink.linger)
+                # most this long, and not at all once something is waiting on the writer: a session's
+                # end, a flush or closing (``lynkr run``'s exit) cuts the linger short.
+                self._hurry.wait(sink.linger)
+            self._hurry.clear()
             while len(batch) < _BATCH and not _ends_batch(batch[-1]):
                 try:
                     batch.append(self._queue.get_nowait())
