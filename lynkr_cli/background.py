@@ -11,14 +11,26 @@ or the user has read the answer. So the tokenizer warm-up and calibration counts
 three seconds. A request that does need the tokenizer before then (a resumed session) builds it
 itself, as it always could.
 
+Once answered, the work still waits a short settling time (``SETTLE_S``), and does not start at all
+when the agent has exited meanwhile (``closing``): ``claude -p`` exits ~50 ms after its answer, and
+the tokenizer build then held the lock while ``lynkr run`` recorded the session and exited, and
+calibration's pending count (a thread pool joined at interpreter exit) made the exit wait for the
+whole build: +145 ms on ``lynkr run claude -p`` (bench/RESULTS.md, "Startup"), for counts no later
+request would use.
+
 ``lynkr serve`` has no agent booting next to it and opens the gate at once (``open_now``).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 _answered = threading.Event()
+_closing = threading.Event()
+# After the first answer: time for an agent that is done (``claude -p``) to exit before any work starts.
+SETTLE_S = 0.5
+_answered_at = 0.0  # time.monotonic() of the first answer
 # Safety net: work never waits longer than this for a first answer (a request streaming a long
 # answer, an agent left at its prompt), so no thread waits forever.
 MAX_WAIT_S = 60.0
@@ -26,14 +38,36 @@ MAX_WAIT_S = 60.0
 
 def answered() -> None:
     """A model call of this process has been answered (or failed): background work may start."""
-    _answered.set()
+    global _answered_at
+    if not _answered.is_set():
+        _answered_at = time.monotonic()
+        _answered.set()
 
 
 def open_now() -> None:
     """No agent is starting next to the proxy: let background work run right away."""
+    global _answered_at
+    _answered_at = time.monotonic() - SETTLE_S
     _answered.set()
 
 
+def closing() -> None:
+    """The agent has exited: deferred work that has not started is no longer worth starting."""
+    _closing.set()
+    _answered.set()  # wakes the waiters, which then see ``_closing``
+
+
+def is_closing() -> bool:
+    return _closing.is_set()
+
+
 def wait_for_quiet(timeout: float = MAX_WAIT_S) -> bool:
-    """Block the calling (background) thread until the first answer; False if it timed out."""
-    return _answered.wait(timeout)
+    """Block the calling (background) thread until the first answer and ``SETTLE_S`` more.
+
+    False if it timed out or the agent has exited (``closing``): the caller skips optional work.
+    """
+    answered = _answered.wait(timeout)
+    settle = max(0.0, _answered_at + SETTLE_S - time.monotonic()) if answered else 0.0
+    if _closing.wait(settle):
+        return False
+    return answered

@@ -209,6 +209,9 @@ def _supervise(options: RunOptions, report: Reporter, agent_name: str, binary: s
     server.start()
 
     exit_code = supervise.wait(child)
+    from lynkr_cli import background
+
+    background.closing()  # deferred CPU work not started yet is skipped (lynkr_cli/background.py)
 
     # Requests still in flight get a grace period; a server still importing has none to finish.
     if server.started:

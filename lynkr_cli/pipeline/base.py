@@ -94,7 +94,8 @@ class Pipeline:
         def load() -> None:
             from lynkr_cli import background, tokens
 
-            background.wait_for_quiet()
+            if not background.wait_for_quiet() and background.is_closing():
+                return  # the agent has exited: nothing left to warm up for
             try:
                 tokens.encoding()
                 import toon_format  # noqa: F401

@@ -33,8 +33,15 @@ def _count(body: Mapping[str, Any]) -> int:
     from lynkr_cli import background
     from lynkr_cli.tokens import count_request
 
-    background.wait_for_quiet()  # not while the agent's first request is served (background.py)
+    if not background.wait_for_quiet() and background.is_closing():
+        # The agent has exited: no later request will carry this sample, and the executor's thread is
+        # joined at interpreter exit, so counting now would hold up lynkr's own exit.
+        raise CalibrationSkipped
     return count_request(body)
+
+
+class CalibrationSkipped(Exception):
+    """A sample not counted because the session ended first (``ready`` drops it)."""
 
 
 @dataclass
