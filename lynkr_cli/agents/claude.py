@@ -20,6 +20,7 @@ from typing import Any, Mapping
 from lynkr_cli.agents.base import Launch, PrivateFileWriter, ProxyEndpoint, loopback_env, with_no_proxy
 from lynkr_cli.agents.logins import any_set
 from lynkr_cli.errors import UsageError
+from lynkr_cli.jsonfile import read_object
 from lynkr_cli.statusline.wiring import claude_status_line
 
 SETTINGS_FILE = "claude-settings.json"
@@ -51,13 +52,13 @@ class ClaudeAgent:
         config_dir = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else home / ".claude"
         if (config_dir / ".credentials.json").is_file():  # a subscription or Console login (Linux)
             return True
-        state = _read_json(config_dir / ".claude.json" if env.get("CLAUDE_CONFIG_DIR") else home / ".claude.json")
+        state = read_object(config_dir / ".claude.json" if env.get("CLAUDE_CONFIG_DIR") else home / ".claude.json")
         if state.get("oauthAccount") or state.get("primaryApiKey"):  # logins kept in the macOS keychain
             return True
         cwd = Path.cwd()
         sources = [config_dir / "settings.json", cwd / ".claude" / "settings.json",
                    cwd / ".claude" / "settings.local.json", MANAGED_SETTINGS]
-        settings = [_read_json(path) for path in sources]
+        settings = [read_object(path) for path in sources]
         _, user_settings, _ = split_settings_args(args)
         for entry in [*settings, user_settings]:
             block = entry.get("env")
@@ -142,14 +143,6 @@ def load_user_settings(value: str) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise UsageError(f"the {source} must be a JSON object")
     return settings
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def merge_settings(user: dict[str, Any], lynkr: dict[str, Any]) -> dict[str, Any]:

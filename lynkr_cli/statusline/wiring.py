@@ -12,11 +12,12 @@ project's ``.claude/settings.local.json``, ``.claude/settings.json``, else the u
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from pathlib import Path
 from typing import Any, Mapping
+
+from lynkr_cli.jsonfile import read_object
 
 
 def claude_status_line(session_id: str, user_settings: Mapping[str, Any], env: Mapping[str, str],
@@ -39,17 +40,9 @@ def users_status_line(user_settings: Mapping[str, Any], env: Mapping[str, str], 
     sources: list[Mapping[str, Any]] = [user_settings]
     for path in (cwd / ".claude" / "settings.local.json", cwd / ".claude" / "settings.json",
                  config_dir / "settings.json"):
-        sources.append(_read_json(path))
+        sources.append(read_object(path))
     for settings in sources:
         line = settings.get("statusLine")
         if isinstance(line, dict) and line.get("type", "command") == "command":
             return dict(line)
     return None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
