@@ -99,16 +99,34 @@ class AgentScreen:
         raise AssertionError(f"screen never settled; screen:\n{self.text}")
 
     def exit_with_ctrl_c(self, timeout: float = 60.0) -> int:
-        """Quit an agent that asks for a second Ctrl-C ("press Ctrl-C again"), as a user does."""
-        for _ in range(3):
-            self.type(CTRL_C)
-            try:
-                self.expect(r"(?i)again", timeout=5)
-            except AssertionError:
-                continue  # the first one interrupted something instead
-            self.type(CTRL_C)
-            break
-        return self.wait(timeout)
+        """Quit the agent with Ctrl-C as a user does, pressing it a second time only when asked to.
+
+        Claude Code asks for a second Ctrl-C ("Press Ctrl-C again to exit"); Codex quits on the first.
+        Each key is sent only while the agent holds the terminal in raw mode (``reading_keys``): once it
+        has restored the terminal on its way out, a Ctrl-C is no longer a key but SIGINT to the whole
+        foreground group, lynkr included, which then exits 130 while still writing its report. (Sending a
+        second Ctrl-C after a fixed 5 s wait did exactly that under load.) Call after ``wait_idle``, so
+        the first Ctrl-C cannot be taken as interrupting a turn.
+        """
+        deadline = time.monotonic() + timeout
+        hint = re.compile(r"(?i)ctrl.?c again|again to (quit|exit)")
+        if self.reading_keys():
+            os.write(self.fd, CTRL_C.encode())
+            while self.reading_keys() and not hint.search(self.text):  # quitting, or asking again
+                if time.monotonic() > deadline or not self._read(0.05):
+                    break
+            if self.reading_keys() and hint.search(self.text):
+                os.write(self.fd, CTRL_C.encode())
+        return self.wait(max(1.0, deadline - time.monotonic()))
+
+    def reading_keys(self) -> bool:
+        """Whether the program holds the terminal in raw mode (no line editing, no signal keys): a
+        full-screen agent reading keys. Read from the pty's own settings, not guessed from the screen."""
+        try:
+            lflag = termios.tcgetattr(self.fd)[3]
+        except termios.error:
+            return False  # the terminal is gone
+        return not lflag & (termios.ICANON | termios.ISIG)
 
     def type(self, *keys: str) -> None:
         for key in keys:

@@ -207,7 +207,7 @@ def test_codex_interactive_on_a_pty_shows_no_sign_in(lynkr_home, new_user_home, 
                 screen.type(ENTER)
                 screen.expect(r"Ask Codex", timeout=60)
             screen.type(*"say hi")
-            screen.settle(0.5)
+            screen.expect(r"say hi", timeout=60)  # in the composer: Enter now submits it
             screen.type(ENTER)
             screen.expect(r"Interactive answer from Ollama", timeout=60)
             screen.wait_idle()
