@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FAKE_ANTHROPIC_KEY, agent_binary, base_env, ledger_rows, lynkr_command, run_lynkr
-from tests.e2e.screen import CTRL_C, ENTER, AgentScreen
+from tests.e2e.screen import ENTER, AgentScreen
 from tests.e2e.test_new_user import finish_claude_onboarding
 from tests.fakes.anthropic import Turn
 from tests.fakes.ollama import ollama_handler
@@ -64,9 +64,8 @@ def test_claude_context_on_ollama_is_counted_by_lynkr(lynkr_home, new_user_home,
             finish_claude_onboarding(screen)
             screen.type(*"/context", ENTER)
             screen.expect(r"(?i)context usage|tokens", timeout=60)
-            screen.settle(2.0)
-            screen.type(CTRL_C, CTRL_C)
-            code = screen.wait(60)
+            screen.wait_idle()  # /context has finished asking
+            code = screen.exit_with_ctrl_c()
         finally:
             screen.kill()
         asked = [r.path for r in anthropic.received + ollama.received if "count_tokens" in r.path]
