@@ -125,11 +125,18 @@ def _tiny_messages_body(count: int) -> bytes:
 
 def test_eight_parallel_30mb_bodies_stay_within_the_body_budget(upstream, tmp_path: Path) -> None:
     """Eight clients send a 30 MB body of 10^6 tiny messages each at once: none reaches the upstream,
-    each is answered and recorded, and the proxy's peak memory grows by less than its body budget."""
+    each is answered and recorded, and the proxy's peak memory stays near its body budget, far below
+    what the eight bodies would take (240 MB raw; +2,742 MB before the budget existed).
+
+    The budget is set to 128 MB so that it, not the machine, is what bounds memory here: it counts the
+    bodies lynkr holds (each twice while it is joined); the server's own buffers and the parse of an
+    admitted body come on top (measured: the default 256 MB budget once gave +257 MB), hence 64 MB of
+    slack. With a 512 MB budget the same load grows the peak by ~290 MB, which this test refuses."""
     home = tmp_path / "lh"
     body = _tiny_messages_body(1_000_000)
     assert len(body) > 30_000_000
-    with serve(upstream.url, home) as s:
+    budget_mb = 128
+    with serve(upstream.url, home, LYNKR_SERVE__BODY_BUDGET_MB=str(budget_mb)) as s:
         warm = anthropic.Anthropic(base_url=s.base, api_key="k", max_retries=0)
         assert warm.messages.create(**BODY).content[0].text == "pong"
         pid = int(subprocess.check_output(["pgrep", "-P", str(s.proc.pid)]).split()[0]) \
@@ -160,7 +167,7 @@ def test_eight_parallel_30mb_bodies_stay_within_the_body_budget(upstream, tmp_pa
     refused = [r["status"] for r in rows if r["status"] != 200]
     assert len(refused) == 8 and set(refused) <= {413, 503} and 413 in refused, refused
     assert len(upstream.received) == 2
-    assert (peak - before) / 1024 < 256, f"peak grew by {(peak - before) / 1024:.0f} MB"
+    assert (peak - before) / 1024 < budget_mb + 64, f"peak grew by {(peak - before) / 1024:.0f} MB"
 
 
 def test_a_large_real_body_goes_through_the_parsing_thread_unchanged(tmp_path: Path) -> None:
