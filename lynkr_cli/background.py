@@ -62,12 +62,9 @@ def is_closing() -> bool:
 
 
 def wait_for_quiet(timeout: float = MAX_WAIT_S) -> bool:
-    """Block the calling (background) thread until the first answer and ``SETTLE_S`` more.
-
-    False if it timed out or the agent has exited (``closing``): the caller skips optional work.
+    """Block the calling (background) thread until the first answer and ``SETTLE_S`` more, or
+    ``timeout``. True: go ahead with the work. False: the agent has exited (``closing``), skip it.
     """
     answered = _answered.wait(timeout)
     settle = max(0.0, _answered_at + SETTLE_S - time.monotonic()) if answered else 0.0
-    if _closing.wait(settle):
-        return False
-    return answered
+    return not _closing.wait(settle)

@@ -169,7 +169,7 @@ def _run(home: Path, retention_days: float, repeat: bool) -> None:
 
     # A sweep of many files waits for the agent's first answer, or a few seconds at most (a command that
     # makes no request still gets its sweep).
-    if not background.wait_for_quiet(timeout=3.0) and background.is_closing():
+    if not background.wait_for_quiet(timeout=3.0):
         return  # the agent has exited within its first seconds: the next run sweeps (``due`` stays true)
     while True:
         try:

@@ -94,7 +94,7 @@ class Pipeline:
         def load() -> None:
             from lynkr_cli import background, tokens
 
-            if not background.wait_for_quiet() and background.is_closing():
+            if not background.wait_for_quiet():
                 return  # the agent has exited: nothing left to warm up for
             try:
                 tokens.encoding()

@@ -33,7 +33,7 @@ def _count(body: Mapping[str, Any]) -> int:
     from lynkr_cli import background
     from lynkr_cli.tokens import count_request
 
-    if not background.wait_for_quiet() and background.is_closing():
+    if not background.wait_for_quiet():
         # The agent has exited: no later request will carry this sample, and the executor's thread is
         # joined at interpreter exit, so counting now would hold up lynkr's own exit.
         raise CalibrationSkipped
