@@ -52,11 +52,8 @@ def create(
         info, token = store.create(name, budget_daily, budget_monthly, rpm, globs)
     finally:
         opened.close()
-    if as_json:
-        typer.echo(json.dumps({"name": info.name, "token": token}))
-        return
-    typer.echo(token)
-    typer.echo(f"lynkr keys: created {info.name!r} ({_limits(info)}); the key above is shown only now", err=True)
+    _print_new_key(info, token, as_json,
+                   f"created {info.name!r} ({_limits(info)}); the key above is shown only now")
 
 
 @keys_app.command("list", short_help="The keys, their limits and spend.")
@@ -119,11 +116,16 @@ def rotate(
         info, token = store.rotate(name)
     finally:
         opened.close()
+    _print_new_key(info, token, as_json, f"rotated {info.name!r}; the old key is refused from now on")
+
+
+def _print_new_key(info: KeyInfo, token: str, as_json: bool, note: str) -> None:
+    """A key just issued: alone on stdout (for a pipe or ``$(…)``), or as JSON; ``note`` on stderr."""
     if as_json:
         typer.echo(json.dumps({"name": info.name, "token": token}))
         return
     typer.echo(token)
-    typer.echo(f"lynkr keys: rotated {info.name!r}; the old key is refused from now on", err=True)
+    typer.echo(f"lynkr keys: {note}", err=True)
 
 
 def _limits(info: KeyInfo) -> str:
