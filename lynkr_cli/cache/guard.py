@@ -213,8 +213,28 @@ def _joined(extra: set[str], other: Signature) -> set[str]:
     return {word for word in extra if word in pairs or canonical(word) in {canonical(p) for p in pairs}}
 
 
-def _unmatched(a: Signature, b: Signature) -> tuple[set[str], set[str]]:
-    """Content words of each side the other side has no counterpart for (after joined words)."""
+def _forms(signature: Signature, words: set[str]) -> dict[str, set[str]]:
+    """The words as written (lowercase) behind each of the canonical ``words``."""
+    forms: dict[str, set[str]] = {word: set() for word in words}
+    for word, raw in zip(signature.words, signature.raw):
+        if word in forms:
+            forms[word].add(raw)
+    return forms
+
+
+@dataclass
+class _Unmatched:
+    """Content words of each side the other side has no counterpart for, and the first contrasting
+    pair among them (before light words are set aside: "show" / "hide" is a contrast, not an omission)."""
+
+    only_a: set[str]
+    only_b: set[str]
+    contrast: tuple[str, str] | None
+
+
+def _unmatched(a: Signature, b: Signature) -> _Unmatched:
+    """Content words of each side the other side has no counterpart for (after joined words and
+    synonyms)."""
     only_a, only_b = set(a.words) - set(b.words), set(b.words) - set(a.words)
     raw_a = {w for w in a.raw if canonical(w) in only_a}
     raw_b = {w for w in b.raw if canonical(w) in only_b}
@@ -223,6 +243,9 @@ def _unmatched(a: Signature, b: Signature) -> tuple[set[str], set[str]]:
     parts_b = {w for i in range(len(b.raw) - 1) if b.raw[i] + b.raw[i + 1] in joined_a for w in b.raw[i:i + 2]}
     only_a -= {canonical(w) for w in joined_a | parts_a}
     only_b -= {canonical(w) for w in joined_b | parts_b}
+    contrast, synonyms = _pairs(_forms(a, only_a), _forms(b, only_b))
+    only_a -= {x for x, _ in synonyms}
+    only_b -= {y for _, y in synonyms}
     vocabulary = _vocabulary()
     light_a, light_b = (only_a & vocabulary.light) - a.commands, (only_b & vocabulary.light) - b.commands
     if light_a and light_b:  # "create a branch" / "find a branch": light words, but not the same ones
@@ -231,7 +254,29 @@ def _unmatched(a: Signature, b: Signature) -> tuple[set[str], set[str]]:
     light_b |= (only_b & vocabulary.answer_nouns) - b.commands
     only_a = {w for w in only_a if w not in light_a and not _implied(w, b)}
     only_b = {w for w in only_b if w not in light_b and not _implied(w, a)}
-    return only_a, only_b
+    return _Unmatched(only_a, only_b, contrast)
+
+
+def _pairs(forms_a: dict[str, set[str]], forms_b: dict[str, set[str]]) -> tuple[tuple[str, str] | None, set[tuple[str, str]]]:
+    """The first contrasting pair of unmatched words (``lexicon.CONTRAST_GROUPS``, a reversing prefix,
+    or antonyms in WordNet), and the pairs WordNet calls synonyms (``wordnet.py``).
+
+    A contrasting pair is never a synonym, and neither is a word the curated vocabulary already
+    classes (``lexicon.SYNONYMS``): its programming sense is the class ("print" is "show"), and WordNet's
+    general senses of such words are what blurs coding questions ("print"/"publish", "fetch"/"get")."""
+    from lynkr_cli.cache.wordnet import thesaurus  # read on the first semantic lookup
+
+    words, classed = thesaurus(), _vocabulary().classed
+    contrast = None
+    synonyms = set()
+    for x in sorted(forms_a):
+        for y in sorted(forms_b):
+            if contrasting(x, y) or any(words.antonymous(u, v) for u in forms_a[x] for v in forms_b[y]):
+                contrast = contrast or (x, y)
+            elif x not in classed and y not in classed and any(
+                    words.synonyms(u, v) for u in forms_a[x] for v in forms_b[y]):
+                synonyms.add((x, y))
+    return contrast, synonyms
 
 
 def _implied(word: str, other: Signature) -> bool:
@@ -247,6 +292,7 @@ class _Vocabulary:
     def __init__(self) -> None:
         self.light = frozenset(canonical(w) for w in lexicon.LIGHT)
         self.answer_nouns = frozenset(canonical(w) for w in lexicon.ANSWER_NOUNS)
+        self.classed = frozenset(_canonical_table().values())  # words with a curated synonym class
         self.doing = frozenset(canonical(w) for w in ("show", "write", "create", "convert", "check"))
         self.implied_by = {canonical(tool): frozenset(canonical(w.lower()) for w in words.split())
                            for tool, words in lexicon.IMPLIED_BY.items()}
@@ -296,11 +342,10 @@ def compare(sa: Signature, sb: Signature) -> str | None:
         return "another kind of yes/no question"
     if not sa.words and not sa.facts:
         return "nothing to compare"
-    only_a, only_b = _unmatched(sa, sb)
-    for x in sorted(only_a):
-        for y in sorted(only_b):
-            if contrasting(x, y):
-                return f"contrasting words: {x} / {y}"
+    unmatched = _unmatched(sa, sb)
+    if unmatched.contrast is not None:
+        return f"contrasting words: {unmatched.contrast[0]} / {unmatched.contrast[1]}"
+    only_a, only_b = unmatched.only_a, unmatched.only_b
     if only_a and only_b:
         return f"different words: {'/'.join(sorted(only_a))} vs {'/'.join(sorted(only_b))}"
     if only_a or only_b:

@@ -20,6 +20,10 @@ from lynkr_cli.cache.guard import same_question
     ("bash command for the current directory", "show the current directory in bash"),
     ("How do I get the number of items in a dict?", "dict length"),
     ("test whether a file exists in bash", "How do I check if a file exists in a shell script?"),
+    # WordNet (lynkr_cli/data/synonyms): synonyms in common senses and derived forms, no curated entry
+    ("How do I choose a random element from a list in Python?", "python select random element from list"),
+    ("How do I allow a port in the firewall?", "How do I permit a port in the firewall?"),
+    ("How do I validate the input?", "input validation"),
 ])
 def test_rewordings_are_one_question(a: str, b: str):
     assert same_question(a, b) is None
@@ -57,6 +61,15 @@ def test_rewordings_are_one_question(a: str, b: str):
     ("Write a test for the parser", "Check if the parser works", "different words"),
     # a light verb swapped for another stays a different question next to a noun for the answer
     ("git command to create a branch", "How do I find a git branch?", "different words"),
+    # WordNet's antonyms veto; its synonyms never join siblings, and never a word the curated vocabulary
+    # classes (its programming sense: "print" is "show", not WordNet's "publish")
+    ("How do I accept a pull request?", "How do I reject a pull request?", "contrasting words: accept / reject"),
+    ("How do I get the first element of a list?", "How do I get the second element of a list?",
+     "contrasting words: first / second"),
+    ("Why is my loop slow?", "Why is my loop fast?", "contrasting words: slow / fast"),
+    ("How do I install Python on Ubuntu?", "How do I install Rust on Ubuntu?", "different words: python vs rust"),
+    ("How do I set a timer in JavaScript?", "How do I set a clock in JavaScript?", "different words: timer vs clock"),
+    ("How do I print the package version?", "How do I publish the package version?", "publish"),
 ])
 def test_near_misses_are_vetoed_with_the_reason(a: str, b: str, reason: str):
     veto = same_question(a, b)
