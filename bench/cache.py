@@ -8,7 +8,7 @@ alternated between the two paths compared, p50/p95 of the wall time. The request
 2.1.197 body (~78 KB, tests/data/claude_session/01.json); a miss gets a fresh question each time so
 every request is looked up, relayed and stored.
 
-    python bench/cache.py [--quick] [--requests N] [--record]
+    python bench/cache.py [--quick] [--requests N] [--record] [--semantic-only [--half tuning]]
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ async def _lookups(cache, pairs, context, request, target) -> list[tuple[Any, di
     return out
 
 
-def semantic_rows(sizes: tuple[int, ...]) -> list[str]:
+def semantic_rows(sizes: tuple[int, ...], halves: tuple[str, ...] = ("tuning", "test")) -> list[str]:
     """Recall, wrong hits and lookup time on both halves of the labelled set with N answers stored.
 
     ``own contexts``: each pair is asked in a conversation of its own (as in tests/cache) and the other
@@ -222,7 +222,7 @@ def semantic_rows(sizes: tuple[int, ...]) -> list[str]:
             "|---|---|---|---|---|---|---|---|"]
     for size in sizes:
         for layout in ("own contexts", "one context"):
-            for half in ("tuning", "test"):
+            for half in halves:
                 pairs = labelled.half(half)
                 own = layout == "own contexts"
                 shared = "You are a coding assistant. One long conversation."
@@ -258,9 +258,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
     parser.add_argument("--semantic-only", action="store_true", help="only the labelled-set rows (1k and 10k entries)")
+    parser.add_argument("--half", choices=("tuning", "test"), default=None,
+                        help="one half of the labelled set only (while changing rules: --half tuning)")
     args = parser.parse_args()
     n = args.requests or (30 if args.quick else 200)
-    semantic = "\n".join(semantic_rows((1_000,) if args.quick else (1_000, 10_000))) + "\n"
+    halves = (args.half,) if args.half else ("tuning", "test")
+    semantic = "\n".join(semantic_rows((1_000,) if args.quick else (1_000, 10_000), halves)) + "\n"
     if args.semantic_only:
         text = semantic
     else:
@@ -270,7 +273,8 @@ def main() -> None:
     print(text)
     if args.record:
         command = "python bench/cache.py" + (" --quick" if args.quick else "") + (
-            f" --requests {args.requests}" if args.requests else "") + (" --semantic-only" if args.semantic_only else "")
+            f" --requests {args.requests}" if args.requests else "") + (" --semantic-only" if args.semantic_only else "") + (
+            f" --half {args.half}" if args.half else "")
         head = (f"\n## Response cache\n\n`{command}`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, 2 cores shared"
                 f" with other engineers' test runs (timings are noisy), Python {platform.python_version()}\n\n")
         with open(ROOT / "bench" / "RESULTS.md", "a") as results:

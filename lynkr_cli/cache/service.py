@@ -50,6 +50,15 @@ class Lookup:
         return {"decision": self.decision, "reason": self.reason, **self.details}
 
 
+def _warm_up() -> None:
+    """Read the embedding model and the guard's WordNet table (~25 ms) before a semantic lookup needs them."""
+    from lynkr_cli.cache.embed import load_model
+    from lynkr_cli.cache.wordnet import thesaurus
+
+    load_model()
+    thesaurus()
+
+
 class ResponseCache:
     """Exact (and, in ``semantic`` mode, guarded semantic) answers kept in one SQLite file."""
 
@@ -67,10 +76,10 @@ class ResponseCache:
         self._store_future = self._worker.submit(CacheStore, path, ttl_seconds, max_bytes, database)
         self._index: SemanticIndex | None = SemanticIndex(threshold) if mode == "semantic" else None
         if mode == "semantic":
-            from lynkr_cli.cache.embed import load_model, model_available
+            from lynkr_cli.cache.embed import model_available
 
             if model_available():  # warm up on a thread of its own: exact lookups must not wait for it
-                threading.Thread(target=load_model, name="lynkr-embedding-load", daemon=True).start()
+                threading.Thread(target=_warm_up, name="lynkr-embedding-load", daemon=True).start()
 
     @property
     def file(self) -> CacheStore:
