@@ -42,6 +42,8 @@ sys.path.insert(0, str(BENCH))
 import stack_floor  # noqa: E402
 
 VARIANTS = ("floor", "lynkr pass-through", "- ledger and listeners", "- body parse", "- usage scanner")
+# The floor with only what any lynkr pass-through must do, added one at a time (``--required``).
+REQUIRED = ("floor", "floor + front", "+ relayed headers", "+ usage scanner", "+ ledger row")
 
 
 def _app(upstream: str, variant: str) -> Any:
@@ -55,6 +57,8 @@ def _app(upstream: str, variant: str) -> Any:
 
     if variant == "floor":
         return stack_floor.drain_app(stack_floor.raw_relay(upstream))
+    if variant in REQUIRED:
+        return _required(upstream, REQUIRED.index(variant))
     home = tempfile.mkdtemp()
     os.environ["LYNKR_HOME"] = home
     ledger = Ledger(Path(home) / "ledger.sqlite3")
@@ -74,6 +78,74 @@ def _app(upstream: str, variant: str) -> Any:
     flow.parse_body = canned_parse if rank >= 3 else parse_body  # type: ignore[assignment]
     flow.readers_for = (lambda *a: Readers(NullScanner())) if rank >= 4 else readers_for  # type: ignore[assignment]
     return create_app(ctx)
+
+
+def _required(upstream: str, parts: int) -> Any:
+    """The floor's raw relay with the first ``parts`` of lynkr's required behaviours: the front (token,
+    Host/Origin guard, body budget), the upstream's response headers relayed (less hop-by-hop ones)
+    instead of one, the answer read for usage, and a ledger row on SQLite with the status-line
+    listener. No request parse (a pass-through can forward before it parses), no HTTP client objects,
+    no error handling: the least any implementation of lynkr's pass-through adds on this server."""
+    from lynkr_cli.assemble import ProxyOptions, ProxySetup, build_context
+    from lynkr_cli.config import load_settings
+    from lynkr_cli.ledger import Ledger, RequestRecord, SessionRecord
+    from lynkr_cli.proxy.auth import authenticator_for
+    from lynkr_cli.proxy.front import ProxyFront
+    from lynkr_cli.proxy.guard import OriginGuard
+    from lynkr_cli.proxy.usage import AnthropicResponseScanner
+    from lynkr_cli.proxy.wire import _ChunkedDecoder
+
+    home = tempfile.mkdtemp()
+    os.environ["LYNKR_HOME"] = home
+    ledger = Ledger(Path(home) / "ledger.sqlite3")
+    ledger.start_session(SessionRecord(id="bench", agent="bench", argv=[], cwd="/", started_at=time.time(),
+                                       pid=os.getpid(), lynkr_version="bench", upstream=upstream))
+    ctx = build_context(load_settings(), ProxyOptions(no_optimize=True), ProxySetup("bench", stack_floor.TOKEN, ledger, upstream))
+    host, port = upstream.rsplit("/", 1)[-1].split(":")
+    idle: list[Any] = []
+    hop = {b"content-length", b"connection", b"keep-alive", b"transfer-encoding", b"server", b"date"}
+
+    async def relay(client: Any, body: bytes, send: Any) -> None:
+        record = RequestRecord(session_id="bench", started_at=time.time(), route="/v1/messages",
+                               inbound_format="anthropic", request_bytes=len(body), provider="anthropic")
+        reader, writer = idle.pop() if idle else await asyncio.open_connection(host, int(port))
+        writer.write(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\n\r\n%s" % (len(body), body))
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")[1:-2]
+        pairs = [(name.strip().lower(), value.strip()) for name, _, value in (line.partition(b":") for line in lines)]
+        streamed = b"text/event-stream" in head
+        if parts >= 2:
+            headers = [(k, v) for k, v in pairs if k not in hop]
+        else:
+            headers = [(b"content-type", b"text/event-stream" if streamed else b"application/json")]
+        scanner = AnthropicResponseScanner() if parts >= 3 else None
+        if scanner is not None:
+            scanner.begin(200, "text/event-stream" if streamed else "application/json", pairs)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        if streamed:
+            decoder = _ChunkedDecoder()
+            while not decoder.done:
+                data = decoder.feed(await reader.read(65536))
+                if data:
+                    if scanner is not None:
+                        scanner.feed(data)
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+        else:
+            data = await reader.readexactly(int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0]))
+            if scanner is not None:
+                scanner.feed(data)
+            await send({"type": "http.response.body", "body": data, "more_body": True})
+        idle.append((reader, writer))
+        if parts >= 4 and scanner is not None:
+            scanner.finish()
+            record.status, record.model_used = 200, scanner.model
+            record.input_tokens, record.output_tokens = scanner.usage.input_tokens, scanner.usage.output_tokens
+            ctx.record(record)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    app = stack_floor.drain_app(relay)
+    return ProxyFront(app, authenticator_for(stack_floor.TOKEN), {}, OriginGuard()) if parts >= 1 else app
 
 
 async def _serve_and_measure(app: Any, requests: int, path: str) -> tuple[float, float]:
@@ -105,11 +177,12 @@ async def _serve_and_measure(app: Any, requests: int, path: str) -> tuple[float,
     return cpu_ms, p50
 
 
-async def _measure(upstream: str, requests: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
-    results: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
+async def _measure(upstream: str, requests: int, rounds: int,
+                   variants: tuple[str, ...] = VARIANTS) -> dict[str, list[tuple[float, float]]]:
+    results: dict[str, list[tuple[float, float]]] = {v: [] for v in variants}
     for round_ in range(rounds):
         base = await stack_floor.direct(upstream, requests)
-        order = VARIANTS[round_ % len(VARIANTS):] + VARIANTS[:round_ % len(VARIANTS)]  # noise spread over all
+        order = variants[round_ % len(variants):] + variants[:round_ % len(variants)]  # noise spread over all
         for variant in order:
             path = "/v1/messages" if variant == "floor" else f"/s/{stack_floor.TOKEN}/v1/messages?beta=true"
             cpu_ms, p50 = await _serve_and_measure(_app(upstream, variant), requests, path)
@@ -121,7 +194,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--required", action="store_true",
+                        help="the floor plus lynkr's required behaviours instead of lynkr less its parts")
+    parser.add_argument("--variants", help="comma-separated variant names to run (default: all of the set)")
     args = parser.parse_args()
+    variants = REQUIRED if args.required else VARIANTS
+    if args.variants:
+        variants = tuple(v for v in (*VARIANTS, *REQUIRED[1:]) if v in args.variants.split(","))
     upstream_proc = subprocess.Popen([sys.executable, str(BENCH / "instant_upstream.py"), "0"],
                                      stdout=subprocess.PIPE, text=True)
     try:
@@ -129,7 +208,7 @@ def main() -> None:
         print(f"{os.cpu_count()} cores · Python {platform.python_version()} · load {os.getloadavg()[0]:.2f} · "
               f"{len(stack_floor.BODY):,}-byte Claude Code body, streamed answer, {args.requests} sequential "
               f"requests per cell, {args.rounds} rounds (medians)")
-        results = asyncio.run(_measure(upstream, args.requests, args.rounds))
+        results = asyncio.run(_measure(upstream, args.requests, args.rounds, variants))
     finally:
         upstream_proc.kill()
     floor = statistics.median(added for _, added in results["floor"])
