@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
 if TYPE_CHECKING:
@@ -50,11 +50,14 @@ class StageReport:
         return self.tokens_before - self.tokens_after
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-safe form stored in the ledger (artifacts are stored elsewhere, not here)."""
-        data = asdict(self)
-        data.pop("artifacts")
-        data["elapsed_ms"] = round(self.elapsed_ms, 3)
-        return data
+        """The JSON-safe form stored in the ledger (artifacts are stored elsewhere, not here).
+
+        Written out field by field: ``dataclasses.asdict`` deep-copies every item and artifact, and
+        with five reports a request that was ~0.1 ms of each model call's proxy time. A report is made
+        for one request and not changed after, so its items need no deep copy."""
+        return {"stage": self.stage, "changed": self.changed, "tokens_before": self.tokens_before,
+                "tokens_after": self.tokens_after, "decision": self.decision, "elapsed_ms": round(self.elapsed_ms, 3),
+                "error": self.error, "items": [dict(item) for item in self.items], "metrics": dict(self.metrics)}
 
 
 class Stage(Protocol):

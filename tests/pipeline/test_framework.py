@@ -89,3 +89,20 @@ def test_session_state_decides_once() -> None:
     first = state.decide_once("tools", lambda: calls.append(1) or ["Read"])
     second = state.decide_once("tools", lambda: calls.append(1) or ["Write"])
     assert first == (["Read"], True) and second == (["Read"], False) and calls == [1]
+
+
+def test_a_report_in_the_ledger_has_every_field_but_its_artifacts() -> None:
+    """The ledger's form of a stage report names each field (a new one cannot be left out silently),
+    keeps none of the elided texts, and is a copy the report's later changes do not reach."""
+    from dataclasses import fields
+
+    report = StageReport(stage="compress", changed=True, tokens_before=90, tokens_after=40, decision="toon",
+                         elapsed_ms=1.23456, items=[{"tool_use_id": "t1", "representation": "toon"}],
+                         metrics={"earlier_saved": 7}, artifacts={"ref": "the whole text"})
+    stored = report.to_dict()
+    assert list(stored) == [f.name for f in fields(StageReport) if f.name != "artifacts"]
+    assert stored["elapsed_ms"] == 1.235 and stored["items"] == [{"tool_use_id": "t1", "representation": "toon"}]
+    assert "the whole text" not in json.dumps(stored)
+    report.items[0]["representation"] = "json-min"
+    report.metrics["earlier_saved"] = 0
+    assert stored["items"][0]["representation"] == "toon" and stored["metrics"] == {"earlier_saved": 7}
