@@ -43,7 +43,9 @@ import stack_floor  # noqa: E402
 
 VARIANTS = ("floor", "lynkr pass-through", "- ledger and listeners", "- body parse", "- usage scanner")
 # The floor with only what any lynkr pass-through must do, added one at a time (``--required``).
-REQUIRED = ("floor", "floor + front", "+ relayed headers", "+ usage scanner", "+ ledger row")
+FULL = "lynkr full pipeline"  # lynkr as ``lynkr run`` builds it by default (``--variants`` only)
+REQUIRED = ("floor", "floor + front", "+ relayed headers", "+ usage scanner", "+ ledger row", "+ request read",
+            "+ default pipeline")
 
 
 def _app(upstream: str, variant: str) -> Any:
@@ -64,8 +66,10 @@ def _app(upstream: str, variant: str) -> Any:
     ledger = Ledger(Path(home) / "ledger.sqlite3")
     ledger.start_session(SessionRecord(id="bench", agent="bench", argv=[], cwd="/", started_at=time.time(),
                                        pid=os.getpid(), lynkr_version="bench", upstream=upstream))
-    ctx = build_context(load_settings(), ProxyOptions(no_optimize=True),
+    ctx = build_context(load_settings(), ProxyOptions(no_optimize=variant != FULL),
                         ProxySetup("bench", stack_floor.TOKEN, ledger, upstream))
+    if variant == FULL:
+        return create_app(ctx)
     rank = VARIANTS.index(variant)
     if rank >= 2:
         ctx.ledger = None
@@ -83,9 +87,11 @@ def _app(upstream: str, variant: str) -> Any:
 def _required(upstream: str, parts: int) -> Any:
     """The floor's raw relay with the first ``parts`` of lynkr's required behaviours: the front (token,
     Host/Origin guard, body budget), the upstream's response headers relayed (less hop-by-hop ones)
-    instead of one, the answer read for usage, and a ledger row on SQLite with the status-line
-    listener. No request parse (a pass-through can forward before it parses), no HTTP client objects,
-    no error handling: the least any implementation of lynkr's pass-through adds on this server."""
+    instead of one, the answer read for usage, a ledger row on SQLite with the status-line listener,
+    the request read before it is sent (parsed, decoded and checked by the loop guard, which the
+    model, stream flag and route of the row also come from), and the default pipeline's stages run
+    over it. No HTTP client objects, no error handling: the least any implementation of lynkr's
+    pass-through (through "+ request read") or full pipeline (all) adds on this server."""
     from lynkr_cli.assemble import ProxyOptions, ProxySetup, build_context
     from lynkr_cli.config import load_settings
     from lynkr_cli.ledger import Ledger, RequestRecord, SessionRecord
@@ -100,7 +106,13 @@ def _required(upstream: str, parts: int) -> Any:
     ledger = Ledger(Path(home) / "ledger.sqlite3")
     ledger.start_session(SessionRecord(id="bench", agent="bench", argv=[], cwd="/", started_at=time.time(),
                                        pid=os.getpid(), lynkr_version="bench", upstream=upstream))
-    ctx = build_context(load_settings(), ProxyOptions(no_optimize=True), ProxySetup("bench", stack_floor.TOKEN, ledger, upstream))
+    ctx = build_context(load_settings(), ProxyOptions(no_optimize=parts < 6),
+                        ProxySetup("bench", stack_floor.TOKEN, ledger, upstream))
+    from lynkr_cli.formats import codec
+    from lynkr_cli.formats.jsonio import parse_json_object
+    from lynkr_cli.pipeline.hook import run_pipeline
+
+    anthropic = codec("anthropic")
     host, port = upstream.rsplit("/", 1)[-1].split(":")
     idle: list[Any] = []
     hop = {b"content-length", b"connection", b"keep-alive", b"transfer-encoding", b"server", b"date"}
@@ -108,6 +120,12 @@ def _required(upstream: str, parts: int) -> Any:
     async def relay(client: Any, body: bytes, send: Any) -> None:
         record = RequestRecord(session_id="bench", started_at=time.time(), route="/v1/messages",
                                inbound_format="anthropic", request_bytes=len(body), provider="anthropic")
+        if parts >= 5:
+            request = anthropic.decode_request(parse_json_object(body), body)
+            record.model_requested, record.streamed = request.model, request.stream
+            ctx.loop_guard.inspect(request, record)
+            if parts >= 6 and ctx.pipeline is not None:
+                body = run_pipeline(ctx.pipeline, request, {}, record, "bench").wire_bytes()
         reader, writer = idle.pop() if idle else await asyncio.open_connection(host, int(port))
         writer.write(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
                      b"content-length: %d\r\n\r\n%s" % (len(body), body))
@@ -196,11 +214,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--required", action="store_true",
                         help="the floor plus lynkr's required behaviours instead of lynkr less its parts")
-    parser.add_argument("--variants", help="comma-separated variant names to run (default: all of the set)")
+    parser.add_argument("--variants", help="variant names to run, separated by ';' (default: all of the set)")
     args = parser.parse_args()
     variants = REQUIRED if args.required else VARIANTS
     if args.variants:
-        variants = tuple(v for v in (*VARIANTS, *REQUIRED[1:]) if v in args.variants.split(","))
+        variants = tuple(v for v in (*VARIANTS, FULL, *REQUIRED[1:]) if v in args.variants.split(";"))
     upstream_proc = subprocess.Popen([sys.executable, str(BENCH / "instant_upstream.py"), "0"],
                                      stdout=subprocess.PIPE, text=True)
     try:
