@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -10,20 +9,8 @@ from pathlib import Path
 import pytest
 
 from lynkr_cli.cache.embed import MODEL_DIR
+from tests.cache.provenance import actual_digests, recorded_digests
 from tests.conftest import REPO_ROOT
-
-
-def recorded_digests(directory: Path) -> dict[str, str]:
-    digests = {}
-    for line in (directory / "PROVENANCE").read_text().splitlines():
-        if line.startswith("sha256 "):
-            _, digest, name = line.split()
-            digests[name] = digest
-    return digests
-
-
-def actual_digests(directory: Path, names) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in names}
 
 
 def test_committed_files_match_their_provenance():

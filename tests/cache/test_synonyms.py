@@ -3,7 +3,6 @@ carries WordNet's licence, and is read only by a semantic lookup."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -12,25 +11,17 @@ from pathlib import Path
 import pytest
 
 from lynkr_cli.cache.wordnet import TABLE, Thesaurus, thesaurus
+from tests.cache.provenance import actual_digests, recorded_digests
 from tests.conftest import REPO_ROOT
 
 DATA = TABLE.parent
 WORDNET = Path("/usr/share/wordnet")
 
 
-def recorded(directory: Path) -> dict[str, str]:
-    digests = {}
-    for line in (directory / "PROVENANCE").read_text().splitlines():
-        if line.startswith("sha256 "):
-            _, digest, name = line.split()
-            digests[name] = digest
-    return digests
-
-
 def test_committed_files_match_their_provenance():
-    digests = recorded(DATA)
+    digests = recorded_digests(DATA)
     assert set(digests) == {"LICENSE", "wordnet.txt"}
-    assert {name: hashlib.sha256((DATA / name).read_bytes()).hexdigest() for name in digests} == digests
+    assert actual_digests(DATA, digests) == digests
     assert "WordNet 3.0 Copyright 2006 by Princeton University" in (DATA / "LICENSE").read_text()
     assert "wordnet-base 1:3.0" in (DATA / "PROVENANCE").read_text()
     assert TABLE.stat().st_size < 1_000_000
