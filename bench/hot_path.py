@@ -1,6 +1,6 @@
 """Where lynkr's pass-through time above its server's floor goes, part by part.
 
-    python bench/hot_path.py [--requests 400] [--rounds 3]
+    python bench/hot_path.py [--requests 400] [--rounds 3] [--required] [--variants "NAME;NAME..."]
 
 ``bench/overhead.py`` compares lynkr with the floor of its server stack (Hypercorn around a raw asyncio
 relay, ``stack_floor.py``). This script takes lynkr's pass-through app apart in the same harness as
@@ -20,6 +20,12 @@ Starlette's request object, the upstream request and response objects, the disco
 the response head Hypercorn validates header by header (lynkr relays the upstream's headers; the
 floor sends one). Rounds interleave the variants so machine noise hits all alike; each cell is the
 median over rounds. Not a usable proxy in any variant but the second: a measurement, not a mode.
+
+``--required`` builds the other way, up from the floor: its raw relay with lynkr's required behaviours
+added one at a time (``floor + front``, ``+ relayed headers``, ``+ usage scanner``, ``+ ledger row``,
+``+ request read``, ``+ default pipeline``; see ``_required``), the least any implementation of
+lynkr adds on this server. ``lynkr full pipeline`` (lynkr as ``lynkr run`` builds it by default) can
+be named in ``--variants`` beside any of them.
 """
 
 from __future__ import annotations
