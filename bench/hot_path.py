@@ -35,7 +35,6 @@ import asyncio
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -225,16 +224,11 @@ def main() -> None:
     variants = REQUIRED if args.required else VARIANTS
     if args.variants:
         variants = tuple(v for v in (*VARIANTS, FULL, *REQUIRED[1:]) if v in args.variants.split(";"))
-    upstream_proc = subprocess.Popen([sys.executable, str(BENCH / "instant_upstream.py"), "0"],
-                                     stdout=subprocess.PIPE, text=True)
-    try:
-        upstream = f"http://127.0.0.1:{int(upstream_proc.stdout.readline())}"  # type: ignore[union-attr]
+    with stack_floor.instant_upstream() as upstream:
         print(f"{os.cpu_count()} cores · Python {platform.python_version()} · load {os.getloadavg()[0]:.2f} · "
               f"{len(stack_floor.BODY):,}-byte Claude Code body, streamed answer, {args.requests} sequential "
               f"requests per cell, {args.rounds} rounds (medians)")
         results = asyncio.run(_measure(upstream, args.requests, args.rounds, variants))
-    finally:
-        upstream_proc.kill()
     floor = statistics.median(added for _, added in results["floor"])
     print("\n| variant | server CPU ms / request | added p50 ms | × floor |\n|---|---:|---:|---:|")
     for variant, cells in results.items():

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import subprocess
@@ -45,6 +46,7 @@ import time
 import ssl
 import threading
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -230,6 +232,17 @@ def lynkr_app(upstream: str, optimize: bool):  # type: ignore[no-untyped-def]
     return build_app(load_settings(), ProxyOptions(no_optimize=not optimize), ProxySetup("bench", TOKEN, ledger, upstream))
 
 
+@contextlib.contextmanager
+def instant_upstream() -> Iterator[str]:
+    """``bench/instant_upstream.py`` on a free port in its own process; yields its base URL."""
+    process = subprocess.Popen([sys.executable, str(REPO / "bench" / "instant_upstream.py"), "0"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        yield f"http://127.0.0.1:{int(process.stdout.readline())}"  # type: ignore[union-attr]
+    finally:
+        process.kill()
+
+
 async def run_client(port: int, n: int, path: str) -> float:
     """Client wall-clock p50 (ms) of ``n`` sequential requests on one keep-alive connection."""
     body_file = str(REPO / "bench" / "data" / "claude_code_request.json")
@@ -398,10 +411,7 @@ def main() -> None:
     if args.serve_floor:
         asyncio.run(serve_floor(args.serve_floor, args.server))
         return
-    upstream_proc = subprocess.Popen([sys.executable, str(REPO / "bench" / "instant_upstream.py"), "0"],
-                                     stdout=subprocess.PIPE, text=True)
-    try:
-        upstream = f"http://127.0.0.1:{int(upstream_proc.stdout.readline())}"  # type: ignore[union-attr]
+    with instant_upstream() as upstream:
         print(f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
               f"load {os.getloadavg()[0]:.2f} · {len(BODY):,}-byte Claude Code body, streamed answer, "
               f"{args.requests} sequential requests")
@@ -423,8 +433,6 @@ def main() -> None:
         httpx_ms, wire_ms, raw_ms = asyncio.run(client_half(upstream, args.requests))
         print(f"\nupstream call alone, CPU per request: httpx {httpx_ms:.2f} ms · lynkr's UpstreamClient "
               f"{wire_ms:.2f} ms · raw asyncio HTTP/1.1 {raw_ms:.2f} ms")
-    finally:
-        upstream_proc.kill()
 
 
 if __name__ == "__main__":
